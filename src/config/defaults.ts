@@ -1,0 +1,28 @@
+import type { Config } from './schema.js';
+
+/** Every default in one place. */
+export const DEFAULTS: Config = {
+  port: 8080,
+  host: '0.0.0.0',
+  publicUrl: '',
+  dataDir: './data',
+  logLevel: 'info',
+  namespace: 'meridian',
+  transporter: '',
+  databaseUrl: '',
+  adminKey: '',
+  trustedProxies: [],
+  http: { bodyLimitBytes: 16_384, demo: true },
+  geoip: {
+    cityDbPath: '',
+    cacheSize: 50_000,
+    // Frankfurt: a central point between the Americas and Asia for clients we cannot place.
+    fallback: { lat: 50.11, lon: 8.68, label: 'default (Frankfurt)' },
+  },
+  ranking: { strategy: 'distance', count: 3 },
+  // Calibrated against ../shared/reference/aws-inter-region-rtt-ms.csv: see docs/architecture.md.
+  latency: { fibreKmPerMs: 204, routeFactor: 1.46, baseMs: 2 },
+  nodes: { heartbeatTimeoutMs: 5_000 },
+  tokens: { secret: '', ttlSeconds: 120 },
+  regions: { defaults: ['us-east-1', 'eu-central-1', 'ap-south-1'] },
+};

@@ -1,0 +1,143 @@
+/**
+ * Loads the configuration: defaults, then a JSON file (`MERIDIAN_CONFIG`), then environment
+ * variables, then explicit overrides (CLI flags). The result is validated against
+ * {@link ConfigSchema} and frozen; a bad value throws a {@link ConfigError} naming the key.
+ */
+import { readFileSync } from 'node:fs';
+import { Value } from '@sinclair/typebox/value';
+import { ConfigSchema, type Config } from './schema.js';
+import { DEFAULTS } from './defaults.js';
+
+/** Thrown at start-up for an invalid setting; `key` is the dotted path (e.g. `geoip.cacheSize`). */
+export class ConfigError extends Error {
+  constructor(
+    readonly key: string,
+    message: string,
+  ) {
+    super(`invalid configuration: ${key}: ${message}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type EnvKind = 'string' | 'int' | 'number' | 'bool' | 'list';
+
+/** Environment variable → config key. Documented in docs/configuration.md. */
+export const ENV_VARS: ReadonlyArray<readonly [string, string, EnvKind]> = [
+  ['MERIDIAN_PORT', 'port', 'int'],
+  ['MERIDIAN_HOST', 'host', 'string'],
+  ['MERIDIAN_PUBLIC_URL', 'publicUrl', 'string'],
+  ['MERIDIAN_DATA_DIR', 'dataDir', 'string'],
+  ['MERIDIAN_LOG_LEVEL', 'logLevel', 'string'],
+  ['MERIDIAN_NAMESPACE', 'namespace', 'string'],
+  ['MERIDIAN_TRANSPORTER', 'transporter', 'string'],
+  ['MERIDIAN_DATABASE_URL', 'databaseUrl', 'string'],
+  ['MERIDIAN_ADMIN_KEY', 'adminKey', 'string'],
+  ['MERIDIAN_TRUSTED_PROXIES', 'trustedProxies', 'list'],
+  ['MERIDIAN_BODY_LIMIT_BYTES', 'http.bodyLimitBytes', 'int'],
+  ['MERIDIAN_DEMO', 'http.demo', 'bool'],
+  ['MERIDIAN_GEOIP_DB', 'geoip.cityDbPath', 'string'],
+  ['MERIDIAN_GEOIP_CACHE_SIZE', 'geoip.cacheSize', 'int'],
+  ['MERIDIAN_FALLBACK_LAT', 'geoip.fallback.lat', 'number'],
+  ['MERIDIAN_FALLBACK_LON', 'geoip.fallback.lon', 'number'],
+  ['MERIDIAN_RANKING_STRATEGY', 'ranking.strategy', 'string'],
+  ['MERIDIAN_RANKING_COUNT', 'ranking.count', 'int'],
+  ['MERIDIAN_HEARTBEAT_TIMEOUT_MS', 'nodes.heartbeatTimeoutMs', 'int'],
+  ['MERIDIAN_TOKEN_SECRET', 'tokens.secret', 'string'],
+  ['MERIDIAN_TOKEN_TTL_SECONDS', 'tokens.ttlSeconds', 'int'],
+  ['MERIDIAN_DEFAULT_REGIONS', 'regions.defaults', 'list'],
+];
+
+function parseEnv(name: string, key: string, kind: EnvKind, raw: string): unknown {
+  const fail = (what: string): never => {
+    throw new ConfigError(key, `${name}=${JSON.stringify(raw)} is not ${what}`);
+  };
+  switch (kind) {
+    case 'string':
+      return raw;
+    case 'list':
+      return raw.split(',').map((s) => s.trim()).filter(Boolean);
+    case 'bool':
+      if (/^(1|true|yes|on)$/i.test(raw)) return true;
+      if (/^(0|false|no|off)$/i.test(raw)) return false;
+      return fail('a boolean');
+    case 'int':
+      return /^-?\d+$/.test(raw.trim()) ? Number(raw) : fail('an integer');
+    case 'number': {
+      const n = Number(raw);
+      return raw.trim() !== '' && Number.isFinite(n) ? n : fail('a number');
+    }
+  }
+}
+
+function setPath(target: Record<string, unknown>, dotted: string, value: unknown): void {
+  const parts = dotted.split('.');
+  let cur = target;
+  for (const p of parts.slice(0, -1)) {
+    if (typeof cur[p] !== 'object' || cur[p] === null) cur[p] = {};
+    cur = cur[p] as Record<string, unknown>;
+  }
+  cur[parts[parts.length - 1]!] = value;
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function deepMerge(base: unknown, over: unknown): unknown {
+  if (!isPlainObject(base) || !isPlainObject(over)) return over === undefined ? base : over;
+  const out: Record<string, unknown> = { ...base };
+  for (const [k, v] of Object.entries(over)) out[k] = deepMerge(base[k], v);
+  return out;
+}
+
+function deepFreeze<T>(o: T): T {
+  if (typeof o === 'object' && o !== null) {
+    for (const v of Object.values(o)) deepFreeze(v);
+    Object.freeze(o);
+  }
+  return o;
+}
+
+/** A partial config, as given by a file or by code. */
+export type ConfigOverrides = { [K in keyof Config]?: Config[K] extends object ? Partial<Config[K]> | Config[K] : Config[K] };
+
+export interface LoadConfigOptions {
+  env?: NodeJS.ProcessEnv;
+  /** Path to a JSON config file; defaults to `MERIDIAN_CONFIG`. */
+  file?: string;
+  overrides?: ConfigOverrides | Record<string, unknown>;
+}
+
+/** Builds, validates and freezes the configuration. Throws {@link ConfigError}. */
+export function loadConfig(opts: LoadConfigOptions = {}): Readonly<Config> {
+  const env = opts.env ?? process.env;
+  let merged: unknown = structuredClone(DEFAULTS);
+
+  const file = opts.file ?? env.MERIDIAN_CONFIG;
+  if (file) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(readFileSync(file, 'utf8'));
+    } catch (err) {
+      throw new ConfigError('MERIDIAN_CONFIG', `cannot read ${file}: ${(err as Error).message}`);
+    }
+    if (!isPlainObject(parsed)) throw new ConfigError('MERIDIAN_CONFIG', `${file} must hold a JSON object`);
+    merged = deepMerge(merged, parsed);
+  }
+
+  const fromEnv: Record<string, unknown> = {};
+  for (const [name, key, kind] of ENV_VARS) {
+    const raw = env[name];
+    if (raw !== undefined && raw !== '') setPath(fromEnv, key, parseEnv(name, key, kind, raw));
+  }
+  merged = deepMerge(merged, fromEnv);
+  if (opts.overrides) merged = deepMerge(merged, opts.overrides);
+
+  const first = Value.Errors(ConfigSchema, merged).First();
+  if (first) {
+    const key = first.path.replace(/^\//, '').replaceAll('/', '.') || '(root)';
+    const unknownKey = first.message.includes('Unexpected property');
+    throw new ConfigError(key, unknownKey ? 'unknown setting' : `${first.message} (got ${JSON.stringify(first.value)})`);
+  }
+  return deepFreeze(merged as Config);
+}

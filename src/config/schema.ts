@@ -1,0 +1,73 @@
+/**
+ * The configuration schema: every setting Meridian reads, with its default.
+ * `docs/configuration.md` documents each key and its environment variable.
+ */
+import { Type, type Static } from '@sinclair/typebox';
+
+const Port = Type.Integer({ minimum: 0, maximum: 65535 });
+
+export const ConfigSchema = Type.Object(
+  {
+    /** HTTP listener of the gateway (and the SFU signaling port base in embedded mode). */
+    port: Port,
+    host: Type.String({ minLength: 1 }),
+    /** URL clients use to reach this process; derived from host/port when empty. */
+    publicUrl: Type.String(),
+    /** Where embedded mode keeps its database and generated secrets. */
+    dataDir: Type.String({ minLength: 1 }),
+    logLevel: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l))),
+    /** Moleculer namespace: keeps clusters that share one transporter apart. */
+    namespace: Type.String({ pattern: '^[A-Za-z0-9_-]*$' }),
+    /** Moleculer transporter URL (`nats://…`); empty = embedded (in-process broker). */
+    transporter: Type.String(),
+    /** PostgreSQL URL; empty = embedded PGlite in `dataDir`. */
+    databaseUrl: Type.String(),
+    /** Admin credential; generated and printed on first start when empty. */
+    adminKey: Type.String(),
+    /** Addresses (IPs or CIDRs) whose `X-Forwarded-For` is believed. */
+    trustedProxies: Type.Array(Type.String({ minLength: 1 })),
+    http: Type.Object({
+      bodyLimitBytes: Type.Integer({ minimum: 256, maximum: 10_485_760 }),
+      /** Serve the demo join route (uses a server-held app key). */
+      demo: Type.Boolean(),
+    }),
+    geoip: Type.Object({
+      /** A GeoLite2/GeoIP2 City (or DB-IP) MMDB holding IPv4 and IPv6; empty = bundled DB-IP City Lite. */
+      cityDbPath: Type.String(),
+      cacheSize: Type.Integer({ minimum: 0, maximum: 10_000_000 }),
+      /** Location used for private, loopback, reserved and unknown addresses. */
+      fallback: Type.Object({
+        lat: Type.Number({ minimum: -90, maximum: 90 }),
+        lon: Type.Number({ minimum: -180, maximum: 180 }),
+        label: Type.String(),
+      }),
+    }),
+    ranking: Type.Object({
+      strategy: Type.String({ minLength: 1 }),
+      count: Type.Integer({ minimum: 1, maximum: 20 }),
+    }),
+    latency: Type.Object({
+      /** Speed of light in fibre, km per millisecond. */
+      fibreKmPerMs: Type.Number({ exclusiveMinimum: 0 }),
+      /** Measured RTT / great-circle fibre RTT (route inflation); calibrated from the AWS matrix. */
+      routeFactor: Type.Number({ minimum: 1 }),
+      /** Fixed RTT added for last mile and processing, ms. */
+      baseMs: Type.Number({ minimum: 0 }),
+    }),
+    nodes: Type.Object({
+      heartbeatTimeoutMs: Type.Integer({ minimum: 500 }),
+    }),
+    tokens: Type.Object({
+      /** Master secret for node keys (base64url, ≥32 bytes); generated into dataDir when empty. */
+      secret: Type.String(),
+      ttlSeconds: Type.Integer({ minimum: 5, maximum: 3600 }),
+    }),
+    regions: Type.Object({
+      /** Regions created on first start of an empty database (ids from the AWS list). */
+      defaults: Type.Array(Type.String()),
+    }),
+  },
+  { additionalProperties: false },
+);
+
+export type Config = Static<typeof ConfigSchema>;

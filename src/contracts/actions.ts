@@ -1,0 +1,90 @@
+/**
+ * Service, action and event names, and the parameter/result types of every action.
+ * Services and callers import these constants instead of writing `"regions.add"`.
+ */
+import type * as S from './schemas.js';
+
+/** Moleculer service names. */
+export const Services = {
+  regions: 'regions',
+  regionProvider: 'regionProvider',
+  rooms: 'rooms',
+  auth: 'auth',
+} as const;
+
+/** Fully qualified action names, grouped by service. */
+export const Actions = {
+  regions: {
+    add: 'regions.add',
+    update: 'regions.update',
+    drain: 'regions.drain',
+    remove: 'regions.remove',
+    list: 'regions.list',
+    get: 'regions.get',
+    heartbeat: 'regions.heartbeat',
+    deregisterNode: 'regions.deregisterNode',
+    cordonNode: 'regions.cordonNode',
+  },
+  regionProvider: {
+    rank: 'regionProvider.rank',
+  },
+  rooms: {
+    create: 'rooms.create',
+    get: 'rooms.get',
+    join: 'rooms.join',
+    meetingEnded: 'rooms.meetingEnded',
+    countLive: 'rooms.countLive',
+    endInRegion: 'rooms.endInRegion',
+  },
+  auth: {
+    createKey: 'auth.createKey',
+    verifyKey: 'auth.verifyKey',
+  },
+} as const;
+
+/** Broadcast events. Payload types are in {@link EventMap}. */
+export const Events = {
+  /** A region was added, updated, drained or removed. */
+  regionsChanged: 'regions.changed',
+  /** A node heartbeat was accepted (carries the fresh node record). */
+  nodeUpdated: 'regions.nodeUpdated',
+  /** A node was removed or cordoned. */
+  nodeRemoved: 'regions.nodeRemoved',
+  /** A meeting was placed, moved or ended. */
+  meetingChanged: 'rooms.meetingChanged',
+} as const;
+
+/** Action name → params and result. The typed `call()` helper reads this. */
+export interface ActionMap {
+  'regions.add': { params: S.RegionAddParams; result: S.Region };
+  'regions.update': { params: S.RegionUpdateParams; result: S.Region };
+  'regions.drain': { params: S.RegionIdParams; result: S.Region };
+  'regions.remove': { params: S.RegionRemoveParams; result: S.RegionRemoveResult };
+  'regions.list': { params: Record<string, never>; result: S.RegionList };
+  'regions.get': { params: S.RegionIdParams; result: S.Region };
+  'regions.heartbeat': { params: S.NodeHeartbeatParams; result: S.NodeInfo };
+  'regions.deregisterNode': { params: S.NodeIdParams; result: { removed: boolean } };
+  'regions.cordonNode': { params: S.NodeCordonParams; result: S.NodeInfo };
+  'regionProvider.rank': { params: S.RankParams; result: S.RankResult };
+  'rooms.create': { params: S.MeetingCreateParams; result: S.Meeting };
+  'rooms.get': { params: S.MeetingRef; result: S.Meeting };
+  'rooms.join': { params: S.JoinParams; result: S.JoinResult };
+  'rooms.meetingEnded': { params: S.MeetingEndedParams; result: { ended: boolean } };
+  'rooms.countLive': { params: S.RegionIdParams; result: { count: number } };
+  'rooms.endInRegion': { params: S.RegionIdParams; result: { ended: number } };
+  'auth.createKey': { params: S.KeyCreateParams; result: S.KeyCreateResult };
+  'auth.verifyKey': { params: S.KeyVerifyParams; result: S.KeyVerifyResult };
+}
+
+export type ActionName = keyof ActionMap;
+export type ParamsOf<A extends ActionName> = ActionMap[A]['params'];
+export type ResultOf<A extends ActionName> = ActionMap[A]['result'];
+
+/** Event name → payload. */
+export interface EventMap {
+  'regions.changed': { regionId: string; change: 'added' | 'updated' | 'drained' | 'removed' };
+  'regions.nodeUpdated': { node: S.NodeInfo };
+  'regions.nodeRemoved': { nodeId: string; regionId: string };
+  'rooms.meetingChanged': { meetingId: string; appId: string; status: S.MeetingStatus; regionId: string | null; nodeId: string | null };
+}
+export type EventName = keyof EventMap;

@@ -1,0 +1,293 @@
+/**
+ * Request and response schemas shared by the services, the gateway and the SFU node.
+ * TypeBox schemas are plain JSON Schema, so Fastify validates them with ajv and the
+ * broker validates them with TypeBox's compiler: one definition, both edges.
+ */
+import { Type, type Static, type TSchema } from '@sinclair/typebox';
+
+const Nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()]);
+
+// ---------------------------------------------------------------- identifiers
+/** Region ids look like AWS's: `ap-south-1`. */
+export const RegionId = Type.String({ pattern: '^[a-z0-9][a-z0-9-]{0,62}$', minLength: 1, maxLength: 63 });
+/** Meeting ids are chosen by apps (or generated); URL-safe. */
+export const MeetingId = Type.String({ pattern: '^[A-Za-z0-9_.-]{1,128}$', minLength: 1, maxLength: 128 });
+export const NodeId = Type.String({ pattern: '^[A-Za-z0-9_.:-]{1,128}$', minLength: 1, maxLength: 128 });
+export const ParticipantId = Type.String({ pattern: '^[A-Za-z0-9_.:@-]{1,128}$', minLength: 1, maxLength: 128 });
+/** An IPv4 or IPv6 literal; the provider re-checks it with `net.isIP`. */
+export const IpAddress = Type.String({ minLength: 2, maxLength: 64 });
+export const Latitude = Type.Number({ minimum: -90, maximum: 90 });
+export const Longitude = Type.Number({ minimum: -180, maximum: 180 });
+
+// ---------------------------------------------------------------- regions & nodes
+export const RegionStatus = Type.Union([Type.Literal('active'), Type.Literal('draining'), Type.Literal('down')]);
+export type RegionStatus = Static<typeof RegionStatus>;
+
+export const NodeLoad = Type.Object(
+  {
+    participants: Type.Integer({ minimum: 0 }),
+    meetings: Type.Integer({ minimum: 0 }),
+    tracks: Type.Integer({ minimum: 0, default: 0 }),
+    packetsPerSecond: Type.Number({ minimum: 0, default: 0 }),
+    cpu: Type.Number({ minimum: 0, default: 0, description: 'fraction of one core, 0..n' }),
+  },
+  { additionalProperties: false },
+);
+export type NodeLoad = Static<typeof NodeLoad>;
+
+export const NodeStatus = Type.Union([Type.Literal('active'), Type.Literal('cordoned')]);
+export type NodeStatus = Static<typeof NodeStatus>;
+
+export const NodeInfo = Type.Object({
+  id: NodeId,
+  regionId: RegionId,
+  url: Type.String(),
+  capacity: Type.Integer({ minimum: 0 }),
+  status: NodeStatus,
+  load: NodeLoad,
+  lastHeartbeatAt: Type.Number({ description: 'ms since epoch, stamped by the registry' }),
+  healthy: Type.Boolean({ description: 'heartbeat fresher than nodes.heartbeatTimeoutMs' }),
+});
+export type NodeInfo = Static<typeof NodeInfo>;
+
+export const Region = Type.Object({
+  id: RegionId,
+  name: Type.String(),
+  lat: Latitude,
+  lon: Longitude,
+  status: RegionStatus,
+  capacity: Type.Integer({ minimum: 0, description: 'max concurrent participants; 0 = bounded by nodes only' }),
+  createdAt: Type.String(),
+  updatedAt: Type.String(),
+  nodes: Type.Array(NodeInfo),
+});
+export type Region = Static<typeof Region>;
+
+export const RegionAddParams = Type.Object(
+  {
+    id: RegionId,
+    name: Type.String({ minLength: 1, maxLength: 200 }),
+    lat: Latitude,
+    lon: Longitude,
+    status: Type.Optional(RegionStatus),
+    capacity: Type.Optional(Type.Integer({ minimum: 0, maximum: 10_000_000 })),
+  },
+  { additionalProperties: false },
+);
+export type RegionAddParams = Static<typeof RegionAddParams>;
+
+export const RegionUpdateParams = Type.Object(
+  {
+    id: RegionId,
+    name: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+    lat: Type.Optional(Latitude),
+    lon: Type.Optional(Longitude),
+    status: Type.Optional(RegionStatus),
+    capacity: Type.Optional(Type.Integer({ minimum: 0, maximum: 10_000_000 })),
+  },
+  { additionalProperties: false },
+);
+export type RegionUpdateParams = Static<typeof RegionUpdateParams>;
+
+export const RegionIdParams = Type.Object({ id: RegionId }, { additionalProperties: false });
+export type RegionIdParams = Static<typeof RegionIdParams>;
+
+export const RegionRemoveParams = Type.Object(
+  { id: RegionId, force: Type.Optional(Type.Boolean({ description: 'end live meetings there first' })) },
+  { additionalProperties: false },
+);
+export type RegionRemoveParams = Static<typeof RegionRemoveParams>;
+
+export const RegionRemoveResult = Type.Object({ id: RegionId, removed: Type.Boolean(), meetingsEnded: Type.Integer(), nodesRemoved: Type.Integer() });
+export type RegionRemoveResult = Static<typeof RegionRemoveResult>;
+
+export const RegionList = Type.Object({ regions: Type.Array(Region) });
+export type RegionList = Static<typeof RegionList>;
+
+export const NodeHeartbeatParams = Type.Object(
+  {
+    nodeId: NodeId,
+    regionId: RegionId,
+    url: Type.String({ minLength: 1, maxLength: 2048 }),
+    capacity: Type.Integer({ minimum: 0, maximum: 1_000_000 }),
+    load: NodeLoad,
+    status: Type.Optional(NodeStatus),
+    /** Meetings the node is hosting right now (lets the registry notice ended ones). */
+    meetings: Type.Optional(Type.Array(MeetingId, { maxItems: 100_000 })),
+  },
+  { additionalProperties: false },
+);
+export type NodeHeartbeatParams = Static<typeof NodeHeartbeatParams>;
+
+export const NodeIdParams = Type.Object({ nodeId: NodeId }, { additionalProperties: false });
+export type NodeIdParams = Static<typeof NodeIdParams>;
+
+export const NodeCordonParams = Type.Object({ nodeId: NodeId, cordoned: Type.Boolean() }, { additionalProperties: false });
+export type NodeCordonParams = Static<typeof NodeCordonParams>;
+
+// ---------------------------------------------------------------- ranking
+export const LocationSource = Type.Union([Type.Literal('geoip'), Type.Literal('fallback')]);
+export type LocationSource = Static<typeof LocationSource>;
+
+export const ClientLocation = Type.Object({
+  ip: Type.String(),
+  lat: Latitude,
+  lon: Longitude,
+  source: LocationSource,
+  city: Nullable(Type.String()),
+  country: Nullable(Type.String()),
+  /** Why the fallback was used: private, loopback, reserved, unknown. */
+  reason: Type.Optional(Type.String()),
+});
+export type ClientLocation = Static<typeof ClientLocation>;
+
+export const RankedRegion = Type.Object({
+  id: RegionId,
+  name: Type.String(),
+  lat: Latitude,
+  lon: Longitude,
+  distanceKm: Type.Number(),
+  rttMs: Type.Number({ description: 'estimated round-trip time from the client' }),
+  /** Healthy nodes with spare capacity in the region right now. */
+  availableNodes: Type.Integer(),
+});
+export type RankedRegion = Static<typeof RankedRegion>;
+
+export const RankParams = Type.Object(
+  {
+    ip: IpAddress,
+    count: Type.Optional(Type.Integer({ minimum: 1, maximum: 20 })),
+    /** Regions to leave out (e.g. the one a client could not reach). */
+    exclude: Type.Optional(Type.Array(RegionId, { maxItems: 50 })),
+  },
+  { additionalProperties: false },
+);
+export type RankParams = Static<typeof RankParams>;
+
+export const RankResult = Type.Object({
+  location: ClientLocation,
+  strategy: Type.String(),
+  regions: Type.Array(RankedRegion),
+});
+export type RankResult = Static<typeof RankResult>;
+
+// ---------------------------------------------------------------- meetings
+export const MeetingStatus = Type.Union([Type.Literal('idle'), Type.Literal('live'), Type.Literal('ended')]);
+export type MeetingStatus = Static<typeof MeetingStatus>;
+
+export const Meeting = Type.Object({
+  id: MeetingId,
+  appId: Type.String(),
+  forceRegion: Nullable(RegionId),
+  status: MeetingStatus,
+  regionId: Nullable(RegionId),
+  nodeId: Nullable(NodeId),
+  createdAt: Type.String(),
+  placedAt: Nullable(Type.String()),
+});
+export type Meeting = Static<typeof Meeting>;
+
+export const MeetingCreateParams = Type.Object(
+  {
+    appId: Type.String({ minLength: 1, maxLength: 64 }),
+    id: Type.Optional(MeetingId),
+    forceRegion: Type.Optional(RegionId),
+  },
+  { additionalProperties: false },
+);
+export type MeetingCreateParams = Static<typeof MeetingCreateParams>;
+
+export const MeetingRef = Type.Object({ appId: Type.String({ minLength: 1, maxLength: 64 }), meetingId: MeetingId }, { additionalProperties: false });
+export type MeetingRef = Static<typeof MeetingRef>;
+
+export const Participant = Type.Object(
+  {
+    id: ParticipantId,
+    name: Type.String({ minLength: 1, maxLength: 200 }),
+  },
+  { additionalProperties: false },
+);
+export type Participant = Static<typeof Participant>;
+
+export const JoinParams = Type.Object(
+  {
+    appId: Type.String({ minLength: 1, maxLength: 64 }),
+    meetingId: MeetingId,
+    participant: Participant,
+    ip: IpAddress,
+    /** Per-join forced region; only honoured for admins (`admin: true`). */
+    forceRegion: Type.Optional(RegionId),
+    admin: Type.Optional(Type.Boolean()),
+    /** A node the client could not reach: the manager re-checks it before reusing it. */
+    unreachableNodeId: Type.Optional(NodeId),
+  },
+  { additionalProperties: false },
+);
+export type JoinParams = Static<typeof JoinParams>;
+
+export const RegionSummary = Type.Object({ id: RegionId, name: Type.String(), lat: Latitude, lon: Longitude });
+export const NodeSummary = Type.Object({ id: NodeId, url: Type.String() });
+
+export const Fallback = Type.Object({
+  region: RegionSummary,
+  distanceKm: Type.Number(),
+  rttMs: Type.Number(),
+});
+export type Fallback = Static<typeof Fallback>;
+
+export const JoinResult = Type.Object({
+  meetingId: MeetingId,
+  region: RegionSummary,
+  node: NodeSummary,
+  endpoint: Type.String({ description: 'WebSocket URL of the meeting node' }),
+  token: Type.String({ description: 'join token (JWT, HS256 with the node key)' }),
+  expiresAt: Type.String(),
+  fallbacks: Type.Array(Fallback),
+  location: ClientLocation,
+  /** True when this join placed the meeting (it was not live before). */
+  placed: Type.Boolean(),
+  /** How the region was chosen: ranked, meeting-forced, join-forced, existing. */
+  placement: Type.Union([Type.Literal('ranked'), Type.Literal('forced-meeting'), Type.Literal('forced-join'), Type.Literal('existing')]),
+});
+export type JoinResult = Static<typeof JoinResult>;
+
+export const MeetingEndedParams = Type.Object(
+  { meetingId: MeetingId, nodeId: NodeId },
+  { additionalProperties: false },
+);
+export type MeetingEndedParams = Static<typeof MeetingEndedParams>;
+
+// ---------------------------------------------------------------- auth
+export const KeyCreateParams = Type.Object(
+  { appId: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$' })), label: Type.Optional(Type.String({ maxLength: 200 })) },
+  { additionalProperties: false },
+);
+export type KeyCreateParams = Static<typeof KeyCreateParams>;
+export const KeyCreateResult = Type.Object({ key: Type.String(), keyId: Type.String(), appId: Type.String() });
+export type KeyCreateResult = Static<typeof KeyCreateResult>;
+
+export const KeyVerifyParams = Type.Object({ key: Type.String({ minLength: 1, maxLength: 512 }) }, { additionalProperties: false });
+export type KeyVerifyParams = Static<typeof KeyVerifyParams>;
+export const KeyVerifyResult = Type.Object({ keyId: Type.String(), appId: Type.String() });
+export type KeyVerifyResult = Static<typeof KeyVerifyResult>;
+
+// ---------------------------------------------------------------- join token claims
+/**
+ * Claims of a join token. `aud` is the node id: a node accepts only tokens whose audience
+ * is itself, signed with its own node key.
+ */
+export interface JoinTokenClaims {
+  /** participant id */
+  sub: string;
+  /** node id */
+  aud: string;
+  /** meeting id */
+  mtg: string;
+  /** region id */
+  rgn: string;
+  /** participant display name */
+  name: string;
+  iat: number;
+  exp: number;
+  jti: string;
+}

@@ -1,0 +1,82 @@
+/**
+ * Opens the database: embedded PGlite (PostgreSQL compiled to WASM) in the data directory,
+ * or a PostgreSQL server when a URL is configured. Both run the same migrations through
+ * Kysely's migrator, whose lock table makes concurrent start-ups safe.
+ */
+import { mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { Kysely, Migrator, PostgresDialect, type MigrationProvider } from 'kysely';
+import { MeridianError } from '../contracts/index.js';
+import type { Database } from './schema.js';
+import { MIGRATIONS } from './migrations/index.js';
+
+/** An open database and how to close it. */
+export interface DatabaseHandle {
+  readonly db: Kysely<Database>;
+  readonly kind: 'pglite' | 'postgres';
+  /** Closes the pool or the embedded engine; idempotent. */
+  close(): Promise<void>;
+}
+
+export interface DatabaseOptions {
+  /** `postgres://…`; empty for PGlite. */
+  url: string;
+  /** Data directory for PGlite; `memory://` keeps it in memory (tests). */
+  dataDir: string;
+  poolSize?: number;
+}
+
+const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };
+
+/** Opens the database and brings its schema up to date. */
+export async function createDatabase(opts: DatabaseOptions): Promise<DatabaseHandle> {
+  let db: Kysely<Database>;
+  let kind: DatabaseHandle['kind'];
+  if (opts.url) {
+    const pg = await import('pg');
+    // BIGINT (int8) → number: we store only millisecond timestamps there.
+    pg.default.types.setTypeParser(20, (v: string) => Number(v));
+    const pool = new pg.default.Pool({
+      connectionString: opts.url,
+      max: opts.poolSize ?? 10,
+      connectionTimeoutMillis: 3_000,
+      idleTimeoutMillis: 30_000,
+    });
+    // An idle client losing its server must not crash the process.
+    pool.on('error', () => {});
+    db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+    kind = 'postgres';
+  } else {
+    const { PGlite } = await import('@electric-sql/pglite');
+    const { PGliteDialect } = await import('kysely-pglite-dialect');
+    let dir = opts.dataDir;
+    if (dir !== 'memory://') {
+      mkdirSync(dir, { recursive: true });
+      dir = join(resolve(dir), 'pglite');
+    }
+    const pglite = dir === 'memory://' ? new PGlite() : new PGlite(dir);
+    db = new Kysely<Database>({ dialect: new PGliteDialect(pglite) });
+    kind = 'pglite';
+  }
+
+  try {
+    await migrate(db);
+  } catch (err) {
+    await db.destroy().catch(() => {});
+    throw err instanceof MeridianError ? err : new MeridianError('STORAGE_UNAVAILABLE', `database migration failed: ${(err as Error).message}`);
+  }
+
+  let closed: Promise<void> | undefined;
+  return {
+    db,
+    kind,
+    close: () => (closed ??= db.destroy()),
+  };
+}
+
+/** Runs pending migrations; throws when any fails. */
+export async function migrate(db: Kysely<Database>): Promise<void> {
+  const migrator = new Migrator({ db, provider, migrationTableName: 'meridian_migrations', migrationLockTableName: 'meridian_migrations_lock' });
+  const { error } = await migrator.migrateToLatest();
+  if (error) throw error;
+}

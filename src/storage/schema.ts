@@ -1,0 +1,73 @@
+/**
+ * Table types for Kysely. One schema for embedded (PGlite) and distributed (PostgreSQL):
+ * both speak the same SQL dialect, so there is one set of migrations.
+ */
+import type { ColumnType, Generated } from 'kysely';
+
+type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
+/** PostgreSQL returns BIGINT as a string; we only store ms timestamps that fit in a double. */
+type BigIntMs = ColumnType<string | number, number, number>;
+
+export interface RegionsTable {
+  id: string;
+  name: string;
+  lat: number;
+  lon: number;
+  status: string;
+  capacity: number;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface NodesTable {
+  id: string;
+  region_id: string;
+  url: string;
+  capacity: number;
+  status: string;
+  participants: number;
+  meetings: number;
+  tracks: number;
+  packets_per_second: number;
+  cpu: number;
+  last_heartbeat_at: BigIntMs;
+  registered_at: Timestamp;
+}
+
+export interface MeetingsTable {
+  id: string;
+  app_id: string;
+  force_region: string | null;
+  status: string;
+  region_id: string | null;
+  node_id: string | null;
+  /** Bumped each time the meeting is placed; lets copies of the room manager detect races. */
+  epoch: Generated<number>;
+  created_at: Timestamp;
+  placed_at: Timestamp | null;
+  ended_at: Timestamp | null;
+}
+
+export interface ApiKeysTable {
+  id: string;
+  app_id: string;
+  /** SHA-256 of the key (keys are 256-bit random, so a fast hash is enough). */
+  hash: string;
+  label: string | null;
+  created_at: Timestamp;
+  revoked_at: Timestamp | null;
+}
+
+export interface SecretsTable {
+  name: string;
+  value: string;
+  created_at: Timestamp;
+}
+
+export interface Database {
+  regions: RegionsTable;
+  nodes: NodesTable;
+  meetings: MeetingsTable;
+  api_keys: ApiKeysTable;
+  secrets: SecretsTable;
+}
