@@ -15,7 +15,7 @@ export const ConfigSchema = Type.Object(
     publicUrl: Type.String(),
     /** Where embedded mode keeps its database and generated secrets. */
     dataDir: Type.String({ minLength: 1 }),
-    logLevel: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l))),
+    logLevel: Type.Union([Type.Literal('fatal'), Type.Literal('error'), Type.Literal('warn'), Type.Literal('info'), Type.Literal('debug'), Type.Literal('trace'), Type.Literal('silent')]),
     /** Moleculer namespace: keeps clusters that share one transporter apart. */
     namespace: Type.String({ pattern: '^[A-Za-z0-9_-]*$' }),
     /** Moleculer transporter URL (`nats://…`); empty = embedded (in-process broker). */

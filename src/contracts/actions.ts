@@ -82,7 +82,8 @@ export type ResultOf<A extends ActionName> = ActionMap[A]['result'];
 
 /** Event name → payload. */
 export interface EventMap {
-  'regions.changed': { regionId: string; change: 'added' | 'updated' | 'drained' | 'removed' };
+  /** `region` is the new state (null when removed), so caches update without a read. */
+  'regions.changed': { regionId: string; change: 'added' | 'updated' | 'drained' | 'removed'; region: S.Region | null };
   'regions.nodeUpdated': { node: S.NodeInfo };
   'regions.nodeRemoved': { nodeId: string; regionId: string };
   'rooms.meetingChanged': { meetingId: string; appId: string; status: S.MeetingStatus; regionId: string | null; nodeId: string | null };

@@ -5,3 +5,4 @@
 export * from './errors.js';
 export * from './actions.js';
 export * from './schemas.js';
+export * as Schemas from './schemas.js';

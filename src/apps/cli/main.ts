@@ -1,0 +1,84 @@
+#!/usr/bin/env node
+/**
+ * The `meridian` command line: `start` (embedded, everything in one process), `serve --role`
+ * (one role of a distributed installation), and operator commands that talk to a running
+ * platform over its HTTP API.
+ */
+import { Command, Option } from 'commander';
+import { loadConfig, ConfigError } from '../../config/index.js';
+import { createLogger } from '../../lib/logger.js';
+import { createPlatform, type Platform } from '../wire.js';
+import { EMBEDDED_ROLES, ROLES, isRole, type Role } from '../roles.js';
+import { credentialsPath } from '../credentials.js';
+import { registerClientCommands } from './commands/index.js';
+
+/** Stops the platform on SIGINT/SIGTERM, once. */
+function stopOnSignals(platform: Platform): void {
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    platform.logger.info({ signal }, 'stopping');
+    platform.close().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.once('SIGINT', () => stop('SIGINT'));
+  process.once('SIGTERM', () => stop('SIGTERM'));
+}
+
+function fail(err: unknown): never {
+  if (err instanceof ConfigError) {
+    process.stderr.write(`${err.message}\n`);
+    process.exit(2);
+  }
+  process.stderr.write(`meridian: ${(err as Error)?.stack ?? String(err)}\n`);
+  process.exit(1);
+}
+
+async function start(): Promise<void> {
+  const config = loadConfig();
+  const logger = createLogger(config.logLevel);
+  const platform = await createPlatform({ config, roles: [...EMBEDDED_ROLES], logger, listen: true, bootstrap: true });
+  stopOnSignals(platform);
+  const lines = [
+    '',
+    `  Meridian is running (embedded) at ${platform.url}`,
+    `  Data directory: ${config.dataDir}`,
+    platform.appKey ? `  First app key:  ${platform.appKey}` : `  App key:        see ${credentialsPath(config.dataDir)} (or: npx meridian keys create)`,
+    config.adminKey ? '  Admin key:      from MERIDIAN_ADMIN_KEY' : platform.appKey ? `  Admin key:      ${platform.adminKey}` : `  Admin key:      see ${credentialsPath(config.dataDir)}`,
+    `  Try:           curl '${platform.url}/v1/regions/rank?ip=49.36.0.1' -H 'Authorization: Bearer <admin key>'`,
+    '',
+  ];
+  process.stdout.write(lines.join('\n') + '\n');
+}
+
+async function serve(role: Role, region: string | undefined): Promise<void> {
+  const config = loadConfig();
+  const logger = createLogger(config.logLevel, { role, ...(region ? { region } : {}) });
+  const platform = await createPlatform({ config, roles: [role], logger, listen: role === 'gateway' });
+  stopOnSignals(platform);
+  logger.info({ role, url: platform.url }, 'serving');
+}
+
+const program = new Command('meridian').description('Meridian: multi-region video calls on the nearest healthy media server').showHelpAfterError();
+
+program
+  .command('start')
+  .description('start the embedded platform: every service in one process, PGlite in the data directory')
+  .action(() => start().catch(fail));
+
+program
+  .command('serve')
+  .description('run one role of a distributed installation (reads MERIDIAN_TRANSPORTER, MERIDIAN_DATABASE_URL, …)')
+  .addOption(new Option('--role <role>', 'the role to run').choices([...ROLES]).makeOptionMandatory())
+  .option('--region <id>', 'region of an sfu or autoscaler role')
+  .action((o: { role: string; region?: string }) => {
+    if (!isRole(o.role)) fail(new ConfigError('role', `unknown role ${o.role}`));
+    serve(o.role as Role, o.region).catch(fail);
+  });
+
+registerClientCommands(program);
+
+program.parseAsync(process.argv).catch(fail);

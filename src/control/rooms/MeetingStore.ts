@@ -1,0 +1,138 @@
+/**
+ * Persistence of meetings and their placement (meeting → region/node). The primary key and
+ * the epoch-guarded UPDATE are what make concurrent first joins agree on one placement,
+ * across any number of room-manager copies.
+ */
+import { randomBytes } from 'node:crypto';
+import { sql, type Kysely, type Selectable } from 'kysely';
+import { MeridianError, type Meeting, type MeetingStatus } from '../../contracts/index.js';
+import type { Database } from '../../storage/schema.js';
+import { toStorageError } from '../../storage/index.js';
+
+type Row = Selectable<Database['meetings']>;
+
+/** A meeting as stored, with the epoch used for optimistic placement. */
+export interface MeetingRecord extends Meeting {
+  epoch: number;
+}
+
+const iso = (d: Date | string | null): string | null => (d === null ? null : d instanceof Date ? d.toISOString() : new Date(d).toISOString());
+
+function toRecord(r: Row): MeetingRecord {
+  return {
+    id: r.id,
+    appId: r.app_id,
+    forceRegion: r.force_region,
+    status: r.status as MeetingStatus,
+    regionId: r.region_id,
+    nodeId: r.node_id,
+    createdAt: iso(r.created_at)!,
+    placedAt: iso(r.placed_at),
+    epoch: r.epoch,
+  };
+}
+
+/** Strips the internal epoch for API answers. */
+export function publicMeeting(m: MeetingRecord): Meeting {
+  const { epoch: _epoch, ...rest } = m;
+  return rest;
+}
+
+export class MeetingStore {
+  readonly #db: Kysely<Database>;
+
+  constructor(db: Kysely<Database>) {
+    this.#db = db;
+  }
+
+  async create(appId: string, id: string | undefined, forceRegion: string | undefined): Promise<MeetingRecord> {
+    const meetingId = id ?? randomBytes(9).toString('base64url');
+    try {
+      const row = await this.#db
+        .insertInto('meetings')
+        .values({ id: meetingId, app_id: appId, force_region: forceRegion ?? null, status: 'idle' })
+        .onConflict((oc) => oc.column('id').doNothing())
+        .returningAll()
+        .executeTakeFirst();
+      if (!row) throw new MeridianError('MEETING_EXISTS', `Meeting '${meetingId}' already exists`, { meetingId });
+      return toRecord(row);
+    } catch (err) {
+      throw toStorageError(err);
+    }
+  }
+
+  async get(id: string): Promise<MeetingRecord | undefined> {
+    try {
+      const row = await this.#db.selectFrom('meetings').selectAll().where('id', '=', id).executeTakeFirst();
+      return row ? toRecord(row) : undefined;
+    } catch (err) {
+      throw toStorageError(err);
+    }
+  }
+
+  /**
+   * Places the meeting on a node if nobody else changed it since `expectedEpoch` was read.
+   * Returns the new record, or `undefined` when another writer won (re-read and use theirs).
+   */
+  async place(id: string, expectedEpoch: number, regionId: string, nodeId: string): Promise<MeetingRecord | undefined> {
+    try {
+      const row = await this.#db
+        .updateTable('meetings')
+        .set({ status: 'live', region_id: regionId, node_id: nodeId, placed_at: new Date(), ended_at: null, epoch: sql`epoch + 1` })
+        .where('id', '=', id)
+        .where('epoch', '=', expectedEpoch)
+        .returningAll()
+        .executeTakeFirst();
+      return row ? toRecord(row) : undefined;
+    } catch (err) {
+      throw toStorageError(err);
+    }
+  }
+
+  /** Ends a live meeting if it is still on `nodeId`. */
+  async end(id: string, nodeId: string): Promise<MeetingRecord | undefined> {
+    try {
+      const row = await this.#db
+        .updateTable('meetings')
+        .set({ status: 'ended', ended_at: new Date(), epoch: sql`epoch + 1` })
+        .where('id', '=', id)
+        .where('node_id', '=', nodeId)
+        .where('status', '=', 'live')
+        .returningAll()
+        .executeTakeFirst();
+      return row ? toRecord(row) : undefined;
+    } catch (err) {
+      throw toStorageError(err);
+    }
+  }
+
+  async countLive(regionId: string): Promise<number> {
+    try {
+      const r = await this.#db
+        .selectFrom('meetings')
+        .select((eb) => eb.fn.countAll<string>().as('n'))
+        .where('region_id', '=', regionId)
+        .where('status', '=', 'live')
+        .executeTakeFirstOrThrow();
+      return Number(r.n);
+    } catch (err) {
+      throw toStorageError(err);
+    }
+  }
+
+  /** Ends every live meeting of a region (region removal with force). */
+  async endAllInRegion(regionId: string): Promise<MeetingRecord[]> {
+    try {
+      const rows = await this.#db
+        .updateTable('meetings')
+        .set({ status: 'ended', ended_at: new Date(), epoch: sql`epoch + 1` })
+        .where('region_id', '=', regionId)
+        .where('status', '=', 'live')
+        .returningAll()
+        .execute();
+      return rows.map(toRecord);
+    } catch (err) {
+      throw toStorageError(err);
+    }
+  }
+}

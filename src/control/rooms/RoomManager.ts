@@ -1,0 +1,257 @@
+/**
+ * The room manager: answers "where does this participant connect?". A live meeting keeps
+ * its node; a new (or orphaned) one is placed on the first region of the client's ranked
+ * list (or a forced region), on that region's least-loaded healthy node. The database
+ * decides races: one conditional UPDATE wins, every other joiner reads the winner.
+ */
+import { LRUCache } from 'lru-cache';
+import type { Logger } from 'pino';
+import {
+  MeridianError,
+  type Fallback,
+  type JoinParams,
+  type JoinResult,
+  type Meeting,
+  type NodeInfo,
+  type RankParams,
+  type RankResult,
+  type RankedRegion,
+  type Region,
+} from '../../contracts/index.js';
+import type { RegionDirectory } from '../directory/index.js';
+import type { JoinTokenIssuer } from '../auth/index.js';
+import { publicMeeting, type MeetingRecord, type MeetingStore } from './MeetingStore.js';
+
+export interface RoomManagerDeps {
+  store: MeetingStore;
+  directory: RegionDirectory;
+  tokens: JoinTokenIssuer;
+  /** The region provider's `rank` (a broker call in production). */
+  rank: (p: RankParams) => Promise<RankResult>;
+  /** Told about every placement change, so other copies drop their cached entry. */
+  onMeetingChanged: (m: Meeting) => void;
+  logger: Logger;
+  /** How many regions to rank (first + fallbacks). */
+  rankCount: number;
+  cacheSize?: number;
+}
+
+type Placement = JoinResult['placement'];
+
+export class RoomManager {
+  readonly #d: RoomManagerDeps;
+  readonly #log: Logger;
+  readonly #cache: LRUCache<string, MeetingRecord>;
+  /** Joins sent to a node since its last heartbeat: keeps a burst from piling onto one node. */
+  readonly #pending = new Map<string, number>();
+  /** Placements in progress, by meeting id. */
+  readonly #placing = new Map<string, Promise<{ meeting: MeetingRecord; placed: boolean; placement: Placement }>>();
+
+  constructor(deps: RoomManagerDeps) {
+    this.#d = deps;
+    this.#log = deps.logger.child({ module: 'rooms' });
+    this.#cache = new LRUCache({ max: deps.cacheSize ?? 100_000 });
+  }
+
+  async create(appId: string, id: string | undefined, forceRegion: string | undefined): Promise<Meeting> {
+    if (forceRegion && !this.#d.directory.region(forceRegion)) {
+      throw new MeridianError('REGION_NOT_FOUND', `Forced region '${forceRegion}' does not exist`, { regionId: forceRegion });
+    }
+    const m = await this.#d.store.create(appId, id, forceRegion);
+    this.#cache.set(m.id, m);
+    return publicMeeting(m);
+  }
+
+  async get(appId: string, meetingId: string): Promise<Meeting> {
+    return publicMeeting(await this.#load(appId, meetingId, false));
+  }
+
+  /** Forget a cached meeting (another copy changed it). */
+  invalidate(meetingId: string): void {
+    this.#cache.delete(meetingId);
+  }
+
+  /** A node reported load: its pending count starts over. */
+  nodeReported(nodeId: string): void {
+    this.#pending.delete(nodeId);
+  }
+
+  async join(p: JoinParams): Promise<JoinResult> {
+    if (p.forceRegion && !p.admin) throw new MeridianError('FORBIDDEN', 'Only admins may force a region per join');
+    let meeting = await this.#load(p.appId, p.meetingId, false);
+    const excludeNode = p.unreachableNodeId && meeting.nodeId === p.unreachableNodeId && !this.#nodeAlive(meeting.nodeId) ? meeting.nodeId : undefined;
+    const ranked = await this.#d.rank({ ip: p.ip, count: this.#d.rankCount });
+
+    let placement: Placement = 'existing';
+    let placed = false;
+    if (!this.#hostedNow(meeting)) {
+      // One placement per meeting at a time in this process: a burst of first joins waits
+      // for it instead of racing to the database (other copies still race there, safely).
+      const inflight = this.#placing.get(p.meetingId);
+      if (inflight) {
+        meeting = (await inflight).meeting;
+      } else {
+        const job = this.#placeFresh(p, ranked, excludeNode);
+        this.#placing.set(p.meetingId, job);
+        try {
+          ({ meeting, placed, placement } = await job);
+        } finally {
+          this.#placing.delete(p.meetingId);
+        }
+      }
+    }
+
+    const regionId = meeting.regionId!;
+    const nodeId = meeting.nodeId!;
+    const region = this.#d.directory.region(regionId);
+    const node = this.#d.directory.node(nodeId);
+    if (!region || !node) throw new MeridianError('NODE_UNAVAILABLE', 'The meeting node is not registered', { nodeId });
+    this.#pending.set(nodeId, (this.#pending.get(nodeId) ?? 0) + 1);
+
+    const { token, expiresAt } = this.#d.tokens.issue({
+      meetingId: meeting.id,
+      participantId: p.participant.id,
+      participantName: p.participant.name,
+      regionId,
+      nodeId,
+    });
+    return {
+      meetingId: meeting.id,
+      region: { id: region.id, name: region.name, lat: region.lat, lon: region.lon },
+      node: { id: node.id, url: node.url },
+      endpoint: node.url,
+      token,
+      expiresAt: expiresAt.toISOString(),
+      fallbacks: fallbacksFor(ranked.regions, regionId),
+      location: ranked.location,
+      placed,
+      placement,
+    };
+  }
+
+  /** A node reported that a meeting closed. */
+  async meetingEnded(meetingId: string, nodeId: string): Promise<boolean> {
+    const m = await this.#d.store.end(meetingId, nodeId);
+    this.#cache.delete(meetingId);
+    if (m) {
+      this.#log.info({ meetingId, nodeId }, 'meeting ended');
+      this.#d.onMeetingChanged(publicMeeting(m));
+    }
+    return !!m;
+  }
+
+  async endInRegion(regionId: string): Promise<number> {
+    const ended = await this.#d.store.endAllInRegion(regionId);
+    for (const m of ended) {
+      this.#cache.delete(m.id);
+      this.#d.onMeetingChanged(publicMeeting(m));
+    }
+    this.#log.info({ region: regionId, ended: ended.length }, 'ended live meetings of region');
+    return ended.length;
+  }
+
+  countLive(regionId: string): Promise<number> {
+    return this.#d.store.countLive(regionId);
+  }
+
+  async #placeFresh(p: JoinParams, ranked: RankResult, excludeNode: string | undefined): Promise<{ meeting: MeetingRecord; placed: boolean; placement: Placement }> {
+    // Fresh read before placing: the cache may be behind another copy's write.
+    const meeting = await this.#load(p.appId, p.meetingId, true);
+    if (this.#hostedNow(meeting)) return { meeting, placed: false, placement: 'existing' };
+    const forced = p.forceRegion ?? meeting.forceRegion ?? undefined;
+    const candidates = forced ? [this.#forcedRegion(forced)] : this.#rankedCandidates(ranked.regions, meeting, excludeNode);
+    const result = await this.#place(meeting, candidates, ranked);
+    const placement: Placement = !result.placed ? 'existing' : p.forceRegion ? 'forced-join' : meeting.forceRegion ? 'forced-meeting' : 'ranked';
+    return { ...result, placement };
+  }
+
+  async #load(appId: string, meetingId: string, fresh: boolean): Promise<MeetingRecord> {
+    let m = fresh ? undefined : this.#cache.get(meetingId);
+    if (!m) {
+      m = await this.#d.store.get(meetingId);
+      if (m) this.#cache.set(meetingId, m);
+    }
+    // Another app's meeting is reported as missing: ids do not leak across apps.
+    if (!m || (m.appId !== appId && appId !== '*')) throw new MeridianError('MEETING_NOT_FOUND', `No meeting '${meetingId}'`, { meetingId });
+    return m;
+  }
+
+  #nodeAlive(nodeId: string | null): boolean {
+    const node = nodeId ? this.#d.directory.node(nodeId) : undefined;
+    if (!node || !this.#d.directory.isHealthy(node)) return false;
+    const region = this.#d.directory.region(node.regionId);
+    return !!region && region.status !== 'down';
+  }
+
+  /** Live, and its node still heartbeats in a region that is not down. */
+  #hostedNow(m: MeetingRecord): boolean {
+    return m.status === 'live' && this.#nodeAlive(m.nodeId);
+  }
+
+  #forcedRegion(regionId: string): Region {
+    const region = this.#d.directory.region(regionId);
+    if (!region) throw new MeridianError('REGION_NOT_FOUND', `Forced region '${regionId}' does not exist`, { regionId });
+    if (!this.#d.directory.isServing(region)) {
+      throw new MeridianError('REGION_UNAVAILABLE', `Forced region '${regionId}' is ${region.status === 'active' ? 'without a healthy node with spare capacity' : region.status}`, { regionId, status: region.status });
+    }
+    return region;
+  }
+
+  #rankedCandidates(ranked: RankedRegion[], m: MeetingRecord, excludeNode: string | undefined): Region[] {
+    const out: Region[] = [];
+    for (const r of ranked) {
+      const region = this.#d.directory.region(r.id);
+      if (region) out.push(region);
+    }
+    // A meeting whose node died moves to the next region of the list, not back to the same one.
+    if (excludeNode && m.regionId && out.length > 1) return [...out.filter((r) => r.id !== m.regionId), ...out.filter((r) => r.id === m.regionId)];
+    return out;
+  }
+
+  #pickNode(regionId: string): NodeInfo | undefined {
+    let best: NodeInfo | undefined;
+    let bestLoad = Infinity;
+    for (const n of this.#d.directory.availableNodes(regionId)) {
+      const used = n.load.participants + (this.#pending.get(n.id) ?? 0);
+      if (used >= n.capacity) continue;
+      const load = used / n.capacity;
+      if (load < bestLoad) {
+        best = n;
+        bestLoad = load;
+      }
+    }
+    return best;
+  }
+
+  async #place(m: MeetingRecord, candidates: Region[], ranked: RankResult): Promise<{ meeting: MeetingRecord; placed: boolean }> {
+    const tried: string[] = [];
+    for (const region of candidates) {
+      tried.push(region.id);
+      const node = this.#pickNode(region.id);
+      if (!node) {
+        this.#log.warn({ meetingId: m.id, region: region.id }, 'no node can host in region; trying next');
+        continue;
+      }
+      const won = await this.#d.store.place(m.id, m.epoch, region.id, node.id);
+      if (won) {
+        this.#cache.set(m.id, won);
+        this.#log.info({ meetingId: m.id, region: region.id, nodeId: node.id, client: ranked.location.city ?? ranked.location.source }, 'meeting placed');
+        this.#d.onMeetingChanged(publicMeeting(won));
+        return { meeting: won, placed: true };
+      }
+      // Lost the race: someone placed it first. Use theirs if it is hosted.
+      const winner = await this.#load(m.appId, m.id, true);
+      if (this.#hostedNow(winner)) return { meeting: winner, placed: false };
+      m = winner;
+    }
+    throw new MeridianError('NO_REGION_AVAILABLE', `No region could host meeting '${m.id}' (tried: ${tried.join(', ') || 'none'})`, { meetingId: m.id, tried });
+  }
+}
+
+/** The ranked regions after the chosen one: where a client falls back to. */
+function fallbacksFor(ranked: RankedRegion[], chosen: string): Fallback[] {
+  return ranked
+    .filter((r) => r.id !== chosen)
+    .slice(0, 2)
+    .map((r) => ({ region: { id: r.id, name: r.name, lat: r.lat, lon: r.lon }, distanceKm: r.distanceKm, rttMs: r.rttMs }));
+}

@@ -1,0 +1,50 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { writeFileSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadConfig, ConfigError, DEFAULTS } from '../../../src/config/index.js';
+
+test('defaults apply when nothing is set', () => {
+  const c = loadConfig({ env: {} });
+  assert.equal(c.port, 8080);
+  assert.equal(c.dataDir, './data');
+  assert.deepEqual(c.regions.defaults, DEFAULTS.regions.defaults);
+});
+
+test('environment variables override defaults, with types', () => {
+  const c = loadConfig({ env: { MERIDIAN_PORT: '9090', MERIDIAN_TRUSTED_PROXIES: '127.0.0.1, 10.0.0.0/8', MERIDIAN_DEMO: 'false', MERIDIAN_FALLBACK_LAT: '12.5' } });
+  assert.equal(c.port, 9090);
+  assert.deepEqual(c.trustedProxies, ['127.0.0.1', '10.0.0.0/8']);
+  assert.equal(c.http.demo, false);
+  assert.equal(c.geoip.fallback.lat, 12.5);
+});
+
+test('a bad port stops start-up with a message naming the key', () => {
+  assert.throws(() => loadConfig({ env: { MERIDIAN_PORT: 'eighty' } }), (err: unknown) => err instanceof ConfigError && err.key === 'port' && /MERIDIAN_PORT/.test(err.message));
+  assert.throws(() => loadConfig({ env: { MERIDIAN_PORT: '70000' } }), (err: unknown) => err instanceof ConfigError && err.key === 'port');
+});
+
+test('a config file is read, and an unknown key in it is refused by name', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'meridian-cfg-'));
+  const good = join(dir, 'good.json');
+  writeFileSync(good, JSON.stringify({ geoip: { cacheSize: 10 } }));
+  assert.equal(loadConfig({ env: {}, file: good }).geoip.cacheSize, 10);
+  const bad = join(dir, 'bad.json');
+  writeFileSync(bad, JSON.stringify({ geoip: { cacheSzie: 10 } }));
+  assert.throws(() => loadConfig({ env: {}, file: bad }), (err: unknown) => err instanceof ConfigError && err.key === 'geoip.cacheSzie');
+});
+
+test('out-of-range nested values are refused by their dotted key', () => {
+  assert.throws(() => loadConfig({ env: {}, overrides: { geoip: { fallback: { lat: 123, lon: 0, label: 'x' } } } }), (err: unknown) => err instanceof ConfigError && err.key === 'geoip.fallback.lat');
+});
+
+test('the loaded config is frozen', () => {
+  const c = loadConfig({ env: {} });
+  assert.throws(() => {
+    (c as { port: number }).port = 1;
+  });
+  assert.throws(() => {
+    (c.geoip as { cacheSize: number }).cacheSize = 1;
+  });
+});
