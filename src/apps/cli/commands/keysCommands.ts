@@ -11,7 +11,7 @@ export function registerKeysCommands(program: Command, io: CliIo): void {
     keys
       .command('create')
       .description('create an app key; it is printed once and cannot be shown again')
-      .option('--app <id>', 'app the key belongs to (default: the platform default app)')
+      .option('--app <id>', 'app the key belongs to (default: a new app of its own)')
       .option('--label <text>', 'a note to recognise the key by')
       .option('--json', 'print the API response as JSON'),
   ).action((flags: ConnectionFlags & { app?: string; label?: string; json?: boolean }) =>

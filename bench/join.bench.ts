@@ -1,0 +1,363 @@
+/**
+ * Benchmark: the join route over HTTP, against a bare Fastify route in the same run.
+ *
+ *   npx tsx bench/join.bench.ts                       (starts an embedded platform, prints JSON)
+ *   MERIDIAN_URL=… MERIDIAN_APP_KEY=… npx tsx bench/join.bench.ts   (an already running one)
+ *
+ * - join: autocannon, 50 connections, `POST /v1/meetings/:id/join` over many meetings with
+ *   several joiners each, every request from a random public IPv4 address sent as
+ *   `X-Forwarded-For` by 127.0.0.1 (a trusted proxy), so ranking sees the whole world;
+ * - bare: the same requests (same headers and body size) to a Fastify route answering
+ *   `{ ok: true }`: the ceiling of HTTP + JSON on this machine;
+ * - burst: 5,000 joins offered within 2 s (2,500/s) to meetings nobody has joined yet, so
+ *   every first join places a meeting while the others race it.
+ *
+ * autocannon runs in a child process so the load generator does not share the server's
+ * event loop. A benchmark, not a test: nothing here asserts a target.
+ */
+import { randomBytes } from 'node:crypto';
+import { createRequire } from 'node:module';
+import { pathToFileURL } from 'node:url';
+import { spawn } from 'node:child_process';
+import Fastify from 'fastify';
+
+/** Options; everything has a default. */
+export interface BenchJoinOptions {
+  /** Base URL of a running platform whose trustedProxies include 127.0.0.1. Omit to start one in-process. */
+  url?: string;
+  /** App key for `url` (required with it). */
+  appKey?: string;
+  connections?: number;
+  /** Seconds per measured phase (join and bare). */
+  durationSec?: number;
+  /** Meetings the steady-state joins spread over. */
+  meetings?: number;
+  /** Distinct participants per meeting. */
+  joinersPerMeeting?: number;
+  /** Burst size and the window it is offered in. */
+  burst?: { joins: number; withinMs: number };
+}
+
+/** One autocannon phase, summarised. */
+export interface PhaseResult {
+  requests: number;
+  reqPerSec: number;
+  p50Ms: number;
+  p99Ms: number;
+  maxMs: number;
+  errors: number;
+  timeouts: number;
+  non2xx: number;
+  durationSec: number;
+}
+
+/** The benchmark result, in the shape `npm run bench` collects (plus the phases). */
+export interface JoinBenchResult {
+  name: string;
+  /** Bare `{ ok: true }` route, requests per second. */
+  baselineOpsPerSec: number;
+  /** Joins per second. */
+  opsPerSec: number;
+  /** join throughput / bare throughput (1 = joining costs nothing over HTTP itself). */
+  ratio: number;
+  notes: string;
+  variants: Array<{ name: string; opsPerSec: number; ratio: number }>;
+  join: PhaseResult;
+  bare: PhaseResult;
+  burst: PhaseResult & { offered: number; withinMs: number; completedWithinWindow: boolean; placements: number };
+}
+
+/** Deterministic PRNG (mulberry32), so runs see the same sequence. */
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return (t ^ (t >>> 14)) >>> 0;
+  };
+}
+
+/**
+ * The load generator, run in a child process (`node -e`). It builds each request
+ * in `setupRequest`: a random meeting of the phase, a random participant of that meeting
+ * and a random public IPv4 address (private, shared, loopback, link-local, documentation,
+ * benchmark, multicast and reserved ranges are skipped).
+ */
+const LOADER_SOURCE = String.raw`
+const w = JSON.parse(process.env.JOIN_BENCH_SPEC);
+const autocannon = require(w.autocannonPath);
+const send = (msg) => process.stdout.write('RESULT ' + JSON.stringify(msg) + '\n');
+let a = w.seed >>> 0;
+const next = () => { a = (a + 0x6d2b79f5) >>> 0; let t = a; t = Math.imul(t ^ (t >>> 15), t | 1); t ^= t + Math.imul(t ^ (t >>> 7), t | 61); return (t ^ (t >>> 14)) >>> 0; };
+const special = (o1, o2) => o1 === 0 || o1 === 10 || o1 === 127 || o1 >= 224 || (o1 === 100 && o2 >= 64 && o2 < 128) ||
+  (o1 === 169 && o2 === 254) || (o1 === 172 && o2 >= 16 && o2 < 32) || (o1 === 192 && (o2 === 168 || o2 === 0)) ||
+  (o1 === 198 && (o2 === 18 || o2 === 19 || o2 === 51)) || (o1 === 203 && o2 === 0);
+const worldIp = () => { for (;;) { const n = next(); const o1 = n >>> 24, o2 = (n >>> 16) & 255; if (!special(o1, o2)) return o1 + '.' + o2 + '.' + ((n >>> 8) & 255) + '.' + ((n & 255) || 1); } };
+let seq = 0;
+const headers = { 'content-type': 'application/json', authorization: 'Bearer ' + w.key };
+const opts = {
+  url: w.url,
+  connections: w.connections,
+  pipelining: 1,
+  timeout: 10,
+  ...(w.amount ? { amount: w.amount } : { duration: w.durationSec }),
+  ...(w.overallRate ? { overallRate: w.overallRate } : {}),
+  requests: [{
+    method: 'POST',
+    setupRequest(req) {
+      let m, p;
+      if (w.sequential) { m = seq % w.meetings; p = Math.floor(seq / w.meetings) % w.joiners; seq++; }
+      else { m = next() % w.meetings; p = next() % w.joiners; }
+      req.path = w.path.replace('{m}', w.prefix + m);
+      req.headers = { ...headers, 'x-forwarded-for': worldIp() };
+      req.body = JSON.stringify({ participant: { id: 'p' + p + '-' + m, name: 'Participant ' + p } });
+      return req;
+    },
+  }],
+};
+autocannon(opts, (err, res) => {
+  if (err || !res || !res.latency) send({ error: String((err && err.stack) || err || 'autocannon gave no latency') });
+  else send({ result: {
+    requests: res.requests.total, reqPerSec: res.requests.average, p50: res.latency.p50, p99: res.latency.p99, max: res.latency.max,
+    errors: res.errors, timeouts: res.timeouts, non2xx: res.non2xx, duration: res.duration,
+    statusCodes: res.statusCodeStats,
+  } });
+});
+`;
+
+interface LoadSpec {
+  url: string;
+  key: string;
+  path: string;
+  prefix: string;
+  meetings: number;
+  joiners: number;
+  connections: number;
+  durationSec?: number;
+  amount?: number;
+  overallRate?: number;
+  sequential?: boolean;
+  seed: number;
+}
+
+interface RawPhase {
+  requests: number;
+  reqPerSec: number;
+  p50: number;
+  p99: number;
+  max: number;
+  errors: number;
+  timeouts: number;
+  non2xx: number;
+  duration: number;
+}
+
+function runLoad(spec: LoadSpec): Promise<PhaseResult> {
+  const autocannonPath = createRequire(import.meta.url).resolve('autocannon');
+  return new Promise((resolve, reject) => {
+    // A child process, not a worker thread: autocannon treats a worker thread as one of its
+    // own workers and returns unaggregated histograms.
+    const child = spawn(process.execPath, ['-e', LOADER_SOURCE], {
+      env: { ...process.env, JOIN_BENCH_SPEC: JSON.stringify({ ...spec, autocannonPath }) },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.once('error', reject);
+    child.once('close', () => {
+      const line = stdout.split('\n').find((l) => l.startsWith('RESULT '));
+      const msg = line ? (JSON.parse(line.slice(7)) as { error?: string; result?: RawPhase }) : { error: `load generator failed: ${stderr.slice(-2000)}` };
+      if (msg.error || !msg.result) return reject(new Error(msg.error ?? 'autocannon gave no result'));
+      const r = msg.result;
+      resolve({
+        requests: r.requests,
+        reqPerSec: Math.round(r.reqPerSec),
+        p50Ms: r.p50,
+        p99Ms: r.p99,
+        maxMs: r.max,
+        errors: r.errors,
+        timeouts: r.timeouts,
+        non2xx: r.non2xx,
+        durationSec: Math.round(r.duration * 100) / 100,
+      });
+    });
+  });
+}
+
+interface Target {
+  url: string;
+  appKey: string;
+  close(): Promise<void>;
+}
+
+/** An embedded platform in this process: in-memory PGlite, every AWS region with one node. */
+async function startPlatform(): Promise<Target> {
+  const { loadConfig } = await import('../src/config/index.js');
+  const { createPlatform } = await import('../src/apps/wire.js');
+  const { EMBEDDED_ROLES } = await import('../src/apps/roles.js');
+  const { createLogger } = await import('../src/lib/logger.js');
+  const { call } = await import('../src/fabric/index.js');
+  const { Actions } = await import('../src/contracts/index.js');
+  const { AWS_REGIONS } = await import('../src/control/provider/awsRegions.js');
+  const config = loadConfig({
+    env: {},
+    overrides: {
+      dataDir: 'memory://',
+      logLevel: 'silent',
+      host: '127.0.0.1',
+      port: 0,
+      adminKey: `bench-admin-${randomBytes(12).toString('hex')}`,
+      trustedProxies: ['127.0.0.1'],
+      // No heartbeats during the run: nodes stay healthy for the whole benchmark.
+      nodes: { heartbeatTimeoutMs: 3_600_000 },
+    },
+  });
+  const p = await createPlatform({ config, roles: [...EMBEDDED_ROLES], logger: createLogger('silent'), listen: true, bootstrap: true });
+  try {
+    const existing = new Set((await call(p.broker, Actions.regions.list, {})).regions.map((r) => r.id));
+    for (const r of AWS_REGIONS) {
+      if (!existing.has(r.id)) await call(p.broker, Actions.regions.add, { id: r.id, name: r.name, lat: r.lat, lon: r.lon });
+      await call(p.broker, Actions.regions.heartbeat, {
+        nodeId: `${r.id}-bench-1`,
+        regionId: r.id,
+        url: `ws://127.0.0.1/rtc/${r.id}-bench-1`,
+        capacity: 1_000_000,
+        load: { participants: 0, meetings: 0, tracks: 0, packetsPerSecond: 0, cpu: 0 },
+      });
+    }
+    const { key } = await call(p.broker, Actions.auth.createKey, { appId: 'bench', label: 'join benchmark' });
+    return {
+      url: p.url!,
+      appKey: key,
+      close: () => p.close(),
+    };
+  } catch (err) {
+    await p.close();
+    throw err;
+  }
+}
+
+/** Creates meetings `${prefix}0 … ${prefix}${n-1}` over HTTP, 50 at a time; existing ones are fine. */
+async function createMeetings(url: string, key: string, prefix: string, n: number): Promise<void> {
+  const headers = { authorization: `Bearer ${key}`, 'content-type': 'application/json' };
+  for (let i = 0; i < n; i += 50) {
+    await Promise.all(
+      Array.from({ length: Math.min(50, n - i) }, async (_, k) => {
+        const res = await fetch(`${url}/v1/meetings`, { method: 'POST', headers, body: JSON.stringify({ id: `${prefix}${i + k}` }) });
+        if (res.status !== 201 && res.status !== 409) throw new Error(`creating meeting ${prefix}${i + k}: HTTP ${res.status} ${await res.text()}`);
+      }),
+    );
+  }
+}
+
+/** Counts meetings of the burst that are live (each was placed exactly once). */
+async function countLive(url: string, key: string, prefix: string, n: number): Promise<number> {
+  let live = 0;
+  const headers = { authorization: `Bearer ${key}` };
+  for (let i = 0; i < n; i += 50) {
+    const states = await Promise.all(
+      Array.from({ length: Math.min(50, n - i) }, async (_, k) => {
+        const res = await fetch(`${url}/v1/meetings/${prefix}${i + k}`, { headers });
+        return res.ok ? ((await res.json()) as { status: string }).status : 'error';
+      }),
+    );
+    live += states.filter((s) => s === 'live').length;
+  }
+  return live;
+}
+
+/** A bare Fastify route with the same parsing work: `{ ok: true }`. */
+async function startBare(): Promise<{ url: string; close(): Promise<void> }> {
+  const app = Fastify({ logger: false, bodyLimit: 16_384 });
+  app.post('/v1/meetings/:meetingId/join', async () => ({ ok: true }));
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  const addr = app.server.address();
+  return { url: `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`, close: () => app.close() };
+}
+
+/** Runs the join benchmark and returns its result (see the file header). */
+export async function benchJoin(opts: BenchJoinOptions = {}): Promise<JoinBenchResult> {
+  const connections = opts.connections ?? 50;
+  const durationSec = opts.durationSec ?? 10;
+  const meetings = opts.meetings ?? 2_000;
+  const joiners = opts.joinersPerMeeting ?? 8;
+  const burst = opts.burst ?? { joins: 5_000, withinMs: 2_000 };
+  const burstJoiners = 5;
+  const burstMeetings = Math.ceil(burst.joins / burstJoiners);
+  const run = randomBytes(3).toString('hex');
+  const seed = prng(0x6d65726964)();
+
+  if (opts.url && !opts.appKey) throw new Error('benchJoin: appKey is required with url');
+  const target: Target = opts.url ? { url: opts.url.replace(/\/+$/, ''), appKey: opts.appKey!, close: async () => {} } : await startPlatform();
+  const bare = await startBare();
+  try {
+    const steadyPrefix = `bench-${run}-`;
+    const burstPrefix = `burst-${run}-`;
+    await createMeetings(target.url, target.appKey, steadyPrefix, meetings);
+    await createMeetings(target.url, target.appKey, burstPrefix, burstMeetings);
+
+    const common = { key: target.appKey, path: '/v1/meetings/{m}/join', joiners, connections, seed };
+    // Warm-up: JIT, key cache, GeoIP cache of the first addresses, first placements.
+    await runLoad({ ...common, url: target.url, prefix: steadyPrefix, meetings, durationSec: 2 });
+    await runLoad({ ...common, url: bare.url, prefix: steadyPrefix, meetings, durationSec: 2 });
+
+    const join = await runLoad({ ...common, url: target.url, prefix: steadyPrefix, meetings, durationSec, seed: seed + 1 });
+    const bareRes = await runLoad({ ...common, url: bare.url, prefix: steadyPrefix, meetings, durationSec, seed: seed + 1 });
+
+    // Burst: meetings in order, joiners of each meeting back to back, offered at a fixed rate.
+    const burstRes = await runLoad({
+      ...common,
+      url: target.url,
+      prefix: burstPrefix,
+      meetings: burstMeetings,
+      joiners: burstJoiners,
+      amount: burst.joins,
+      overallRate: Math.ceil(burst.joins / (burst.withinMs / 1000)),
+      sequential: true,
+    });
+    const placements = await countLive(target.url, target.appKey, burstPrefix, burstMeetings);
+
+    const ratio = Math.round((join.reqPerSec / bareRes.reqPerSec) * 100) / 100;
+    const burstOut = {
+      ...burstRes,
+      offered: burst.joins,
+      withinMs: burst.withinMs,
+      completedWithinWindow: burstRes.requests >= burst.joins && burstRes.non2xx === 0 && burstRes.errors === 0 && burstRes.durationSec * 1000 <= burst.withinMs * 1.1,
+      placements,
+    };
+    return {
+      name: 'POST /v1/meetings/:id/join vs bare Fastify route',
+      baselineOpsPerSec: bareRes.reqPerSec,
+      opsPerSec: join.reqPerSec,
+      ratio,
+      notes:
+        `${connections} connections, ${durationSec} s per phase after a 2 s warm-up; ${meetings} meetings × ${joiners} joiners, random public IPv4 per request via X-Forwarded-For from trusted 127.0.0.1; ` +
+        `bare = same requests to a Fastify route returning {ok:true}. Burst: ${burst.joins} joins offered at ${Math.ceil(burst.joins / (burst.withinMs / 1000))}/s to ${burstMeetings} unplaced meetings × ${burstJoiners} joiners ` +
+        `(${placements} placed). Platform: ${opts.url ? opts.url : 'embedded, in-process (PGlite in memory), one node in each of the AWS regions'}; load generator in a child process. Node ${process.version}.`,
+      variants: [
+        { name: 'steady joins', opsPerSec: join.reqPerSec, ratio },
+        { name: `burst (${burst.joins} in ${burst.withinMs / 1000} s)`, opsPerSec: burstRes.reqPerSec, ratio: Math.round((burstRes.reqPerSec / bareRes.reqPerSec) * 100) / 100 },
+      ],
+      join,
+      bare: bareRes,
+      burst: burstOut,
+    };
+  } finally {
+    await bare.close();
+    await target.close();
+  }
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const env = process.env;
+  benchJoin(env.MERIDIAN_URL ? { url: env.MERIDIAN_URL, appKey: env.MERIDIAN_APP_KEY ?? '' } : {})
+    .then((r) => process.stdout.write(`${JSON.stringify(r, null, 2)}\n`))
+    .catch((err: unknown) => {
+      process.stderr.write(`${(err as Error).stack ?? String(err)}\n`);
+      process.exitCode = 1;
+    });
+}

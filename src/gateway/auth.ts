@@ -1,0 +1,96 @@
+/**
+ * Credentials at the edge. Every caller sends `Authorization: Bearer <key>`:
+ * - the admin key (one per deployment) is recognised by comparing SHA-256 digests in
+ *   constant time, so neither its length nor its prefix leaks through timing;
+ * - anything else is an app key, verified by the auth service (through
+ *   {@link AppKeyVerifier}'s cache) into `{ keyId, appId }`.
+ *
+ * Route guards run as `onRequest` hooks, before the body is read: unauthenticated
+ * requests never cost a body parse.
+ */
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
+import { MeridianError } from '../contracts/index.js';
+import type { AppKeyVerifier } from './AppKeyVerifier.js';
+
+/** Who is calling. */
+export type Principal = { readonly kind: 'admin' } | { readonly kind: 'app'; readonly appId: string; readonly keyId: string };
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Set by the gateway's auth guards; `null` on routes without a guard. */
+    principal: Principal | null;
+  }
+}
+
+/** Longest credential we bother hashing; real keys are far shorter. */
+const MAX_KEY_LENGTH = 512;
+const BEARER = /^Bearer[ \t]+([\x21-\x7e]+)[ \t]*$/i;
+
+function sha256(value: string): Buffer {
+  return createHash('sha256').update(value, 'utf8').digest();
+}
+
+/** Extracts the key from `Authorization: Bearer <key>`, or `undefined`. */
+export function bearerKey(header: string | undefined): string | undefined {
+  if (!header || header.length > MAX_KEY_LENGTH + 16) return undefined;
+  const m = BEARER.exec(header);
+  return m?.[1];
+}
+
+export interface AuthenticatorOptions {
+  adminKey: string;
+  appKeys: AppKeyVerifier;
+}
+
+/** Turns a request's credentials into a {@link Principal}. */
+export class Authenticator {
+  readonly #adminDigest: Buffer;
+  readonly #appKeys: AppKeyVerifier;
+
+  constructor(opts: AuthenticatorOptions) {
+    if (!opts.adminKey) throw new TypeError('createGateway: adminKey must be a non-empty string');
+    this.#adminDigest = sha256(opts.adminKey);
+    this.#appKeys = opts.appKeys;
+  }
+
+  /** Rejects with `UNAUTHORIZED` for a missing, malformed or unknown key. */
+  async authenticate(request: FastifyRequest): Promise<Principal> {
+    const key = bearerKey(request.headers.authorization);
+    if (!key) throw new MeridianError('UNAUTHORIZED', 'Send the key as "Authorization: Bearer <key>"');
+    const digest = sha256(key);
+    if (timingSafeEqual(digest, this.#adminDigest)) return ADMIN;
+    const { appId, keyId } = await this.#appKeys.verify(key, digest.toString('base64'));
+    return { kind: 'app', appId, keyId };
+  }
+
+  /** Guard: any valid key (admin or app). */
+  readonly requireAnyKey: onRequestAsyncHookHandler = async (request) => {
+    request.principal = await this.authenticate(request);
+  };
+
+  /** Guard: the admin key only; a valid app key gets `FORBIDDEN`. */
+  readonly requireAdmin: onRequestAsyncHookHandler = async (request) => {
+    const p = await this.authenticate(request);
+    if (p.kind !== 'admin') throw new MeridianError('FORBIDDEN', 'This route needs the admin key');
+    request.principal = p;
+  };
+}
+
+const ADMIN: Principal = Object.freeze({ kind: 'admin' });
+
+/**
+ * The app a request acts on. An app key acts on its own app (naming another is
+ * `FORBIDDEN`); the admin key acts on any app but must name it.
+ */
+export function actingAppId(principal: Principal | null, requested: string | undefined): string {
+  if (!principal) throw new MeridianError('UNAUTHORIZED');
+  if (principal.kind === 'admin') {
+    if (requested === undefined) throw new MeridianError('VALIDATION_FAILED', 'Requests with the admin key must name the app: "appId"');
+    return requested;
+  }
+  if (requested !== undefined && requested !== principal.appId) {
+    throw new MeridianError('FORBIDDEN', 'An app key may only act on its own app');
+  }
+  return principal.appId;
+}

@@ -1,0 +1,73 @@
+/**
+ * Builds the HTTP API edge: one Fastify instance, every route schema-validated, every
+ * error shaped by one handler, every service reached through the broker. The caller
+ * owns the lifecycle (`listen`, `close`).
+ */
+import Fastify, { LogController, type FastifyInstance } from 'fastify';
+import { AppKeyVerifier } from './AppKeyVerifier.js';
+import { Authenticator } from './auth.js';
+import { trustProxyOption } from './clientIp.js';
+import { frameworkErrorHandler, installErrorHandlers } from './errorHandler.js';
+import { GatewayMetrics } from './metrics.js';
+import { registerAdminRoutes } from './routes/admin.js';
+import { readinessGate, registerHealthRoutes } from './routes/health.js';
+import { registerMeetingRoutes } from './routes/meetings.js';
+import { registerRegionRoutes } from './routes/regions.js';
+import type { GatewayOptions, RouteDeps } from './types.js';
+
+/**
+ * Creates the gateway (not listening). Throws `TypeError` for an empty admin key and
+ * `ConfigError` for a `trustedProxies` entry that is not an address or range.
+ */
+export async function createGateway(opts: GatewayOptions): Promise<FastifyInstance> {
+  const { broker, config } = opts;
+  const logger = opts.logger.child({ module: 'gateway' });
+  const auth = new Authenticator({
+    adminKey: opts.adminKey,
+    appKeys: new AppKeyVerifier({ broker, ttlMs: (opts.appKeyCacheSeconds ?? 30) * 1000 }),
+  });
+  const metrics = new GatewayMetrics({ broker, logger, processMetrics: opts.processMetrics ?? true });
+
+  const app = Fastify({
+    loggerInstance: logger,
+    // Per-request info logs cost more than the join itself; errors are logged by the handler.
+    logController: new LogController({ disableRequestLogging: true }),
+    trustProxy: trustProxyOption(config.trustedProxies),
+    bodyLimit: config.http.bodyLimitBytes,
+    frameworkErrors: frameworkErrorHandler,
+    // Reject unknown properties (a typo such as `forceregion` must not be ignored silently);
+    // coerce querystring scalars (`count=3`, `force=true`) and single values into arrays.
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false } },
+    // While closing, requests still in flight on kept-alive connections get our
+    // NOT_READY body from the readiness gate instead of Fastify's own 503 body.
+    return503OnClosing: false,
+    // The instance is typed with pino's Logger; callers see the plain FastifyInstance.
+  }) as unknown as FastifyInstance;
+
+  // JSON only: without this, text/plain bodies would be parsed and fail validation
+  // instead of getting 415 UNSUPPORTED_MEDIA_TYPE.
+  app.removeContentTypeParser('text/plain');
+  app.decorateRequest('principal', null);
+  installErrorHandlers(app);
+
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
+  const isReady = (): boolean => !closing && opts.isReady();
+  app.addHook('onRequest', readinessGate(isReady));
+  app.addHook('onResponse', async (request, reply) => {
+    const route = request.is404 ? 'unmatched' : (request.routeOptions.url ?? 'unmatched');
+    metrics.observeHttp(request.method, route, reply.statusCode, reply.elapsedTime / 1000);
+  });
+
+  const deps: RouteDeps = { broker, auth, metrics, isReady };
+  registerHealthRoutes(app, deps);
+  registerMeetingRoutes(app, deps);
+  registerRegionRoutes(app, deps);
+  registerAdminRoutes(app, deps);
+  if (opts.extraRoutes) await opts.extraRoutes(app);
+
+  await app.ready();
+  return app;
+}

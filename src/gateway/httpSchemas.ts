@@ -1,0 +1,100 @@
+/**
+ * JSON Schemas of the HTTP edge: request bodies, path params and querystrings, composed
+ * from the contract schemas so a field is defined once. They differ from the action
+ * params only where HTTP differs: the app comes from the credential (not the body) and
+ * the client address from the connection (not the body).
+ */
+import { Type, type Static } from '@sinclair/typebox';
+import {
+  IpAddress,
+  JoinParams,
+  MeetingId,
+  Participant,
+  RankParams,
+  RegionAddParams,
+  RegionId,
+  RegionUpdateParams,
+  KeyCreateParams,
+} from '../contracts/index.js';
+
+/** An app id as keys carry it (`auth.createKey`'s pattern). */
+const AppId = Type.String({ pattern: KeyCreateParams.properties.appId.pattern, minLength: 1, maxLength: 64 });
+/** An app id, or `*` (admin key only): "whichever app owns this meeting". */
+const AppIdOrAny = Type.String({ pattern: `(${KeyCreateParams.properties.appId.pattern})|^\\*$`, minLength: 1, maxLength: 64 });
+const strict = { additionalProperties: false } as const;
+
+/** `POST /v1/meetings`. `appId` is only for the admin key (an app key acts on its own app). */
+export const MeetingCreateBody = Type.Object(
+  {
+    id: Type.Optional(MeetingId),
+    forceRegion: Type.Optional(RegionId),
+    appId: Type.Optional(AppId),
+  },
+  strict,
+);
+export type MeetingCreateBody = Static<typeof MeetingCreateBody>;
+
+/** `:meetingId` path parameter. */
+export const MeetingPath = Type.Object({ meetingId: MeetingId }, strict);
+export type MeetingPath = Static<typeof MeetingPath>;
+
+/** `GET /v1/meetings/:meetingId?appId=` (appId: admin key only). */
+export const MeetingQuery = Type.Object({ appId: Type.Optional(AppIdOrAny) }, strict);
+export type MeetingQuery = Static<typeof MeetingQuery>;
+
+/** `POST /v1/meetings/:meetingId/join`. `forceRegion` and `appId`: admin key only. */
+export const JoinBody = Type.Object(
+  {
+    participant: Participant,
+    forceRegion: Type.Optional(RegionId),
+    appId: Type.Optional(AppIdOrAny),
+    /** A node this client could not reach on its previous attempt; the placement re-checks it. */
+    unreachableNodeId: JoinParams.properties.unreachableNodeId,
+  },
+  strict,
+);
+export type JoinBody = Static<typeof JoinBody>;
+
+/**
+ * `GET /v1/regions/rank`. `ip` defaults to the caller's address; any string up to the
+ * address length is accepted here so that every bad address gets `INVALID_IP`.
+ */
+export const RankQuery = Type.Object(
+  {
+    ip: Type.Optional(Type.String({ maxLength: IpAddress.maxLength ?? 64 })),
+    count: RankParams.properties.count,
+    exclude: RankParams.properties.exclude,
+  },
+  strict,
+);
+export type RankQuery = Static<typeof RankQuery>;
+
+/** `:id` path parameter of the admin region routes. */
+export const RegionPath = Type.Object({ id: RegionId }, strict);
+export type RegionPath = Static<typeof RegionPath>;
+
+/** `POST /v1/admin/regions`. */
+export const RegionCreateBody = RegionAddParams;
+export type RegionCreateBody = Static<typeof RegionCreateBody>;
+
+/** `PATCH /v1/admin/regions/:id`: the update params without the id (it is in the path). */
+export const RegionPatchBody = Type.Omit(RegionUpdateParams, ['id'], { additionalProperties: false, minProperties: 1 });
+export type RegionPatchBody = Static<typeof RegionPatchBody>;
+
+/** `DELETE /v1/admin/regions/:id?force=true`. */
+export const RegionRemoveQuery = Type.Object({ force: Type.Optional(Type.Boolean()) }, strict);
+export type RegionRemoveQuery = Static<typeof RegionRemoveQuery>;
+
+/** `POST /v1/admin/keys`. */
+export const KeyCreateBody = KeyCreateParams;
+export type KeyCreateBody = Static<typeof KeyCreateBody>;
+
+/** The body of every error response. `data` is present only for some codes. */
+export const ErrorBody = Type.Object({
+  error: Type.Object({
+    code: Type.String(),
+    message: Type.String(),
+    data: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+  }),
+});
+export type ErrorBody = Static<typeof ErrorBody>;
