@@ -91,7 +91,7 @@ export class RoomManager {
       if (inflight) {
         meeting = (await inflight).meeting;
       } else {
-        const job = this.#placeFresh(p, ranked, excludeNode);
+        const job = this.#placeFresh(p, meeting, ranked, excludeNode);
         this.#placing.set(p.meetingId, job);
         try {
           ({ meeting, placed, placement } = await job);
@@ -154,10 +154,11 @@ export class RoomManager {
     return this.#d.store.countLive(regionId);
   }
 
-  async #placeFresh(p: JoinParams, ranked: RankResult, excludeNode: string | undefined): Promise<{ meeting: MeetingRecord; placed: boolean; placement: Placement }> {
-    // Fresh read before placing: the cache may be behind another copy's write.
-    const meeting = await this.#load(p.appId, p.meetingId, true);
-    if (this.#hostedNow(meeting)) return { meeting, placed: false, placement: 'existing' };
+  /**
+   * Places a meeting seen (possibly from cache) as not hosted. No fresh read first: the
+   * epoch-guarded UPDATE fails if the cache was behind, and #place then reads the winner.
+   */
+  async #placeFresh(p: JoinParams, meeting: MeetingRecord, ranked: RankResult, excludeNode: string | undefined): Promise<{ meeting: MeetingRecord; placed: boolean; placement: Placement }> {
     const forced = p.forceRegion ?? meeting.forceRegion ?? undefined;
     const candidates = forced ? [this.#forcedRegion(forced)] : this.#rankedCandidates(ranked.regions, meeting, excludeNode);
     const result = await this.#place(meeting, candidates, ranked);
@@ -225,11 +226,14 @@ export class RoomManager {
 
   async #place(m: MeetingRecord, candidates: Region[], ranked: RankResult): Promise<{ meeting: MeetingRecord; placed: boolean }> {
     const tried: string[] = [];
-    for (const region of candidates) {
-      tried.push(region.id);
+    let races = 0;
+    for (let i = 0; i < candidates.length; ) {
+      const region = candidates[i]!;
+      if (!tried.includes(region.id)) tried.push(region.id);
       const node = this.#pickNode(region.id);
       if (!node) {
         this.#log.warn({ meetingId: m.id, region: region.id }, 'no node can host in region; trying next');
+        i++;
         continue;
       }
       const won = await this.#d.store.place(m.id, m.epoch, region.id, node.id);
@@ -239,10 +243,12 @@ export class RoomManager {
         this.#d.onMeetingChanged(publicMeeting(won));
         return { meeting: won, placed: true };
       }
-      // Lost the race: someone placed it first. Use theirs if it is hosted.
+      // Lost the race (or our copy was stale): use the winner's placement if it is hosted,
+      // else try the same region again with the fresh epoch.
       const winner = await this.#load(m.appId, m.id, true);
       if (this.#hostedNow(winner)) return { meeting: winner, placed: false };
       m = winner;
+      if (++races >= 3) i++;
     }
     throw new MeridianError('NO_REGION_AVAILABLE', `No region could host meeting '${m.id}' (tried: ${tried.join(', ') || 'none'})`, { meetingId: m.id, tried });
   }

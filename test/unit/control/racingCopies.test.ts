@@ -1,0 +1,68 @@
+/**
+ * The placement guarantee without the in-process single flight: several room-manager copies
+ * (each with its own cache and directory, as in distributed mode) share one database and race
+ * on the same new meetings. The epoch-guarded UPDATE must let exactly one win per meeting.
+ */
+import { test, after, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { loadConfig } from '../../../src/config/index.js';
+import { createDatabase, type DatabaseHandle } from '../../../src/storage/index.js';
+import { RegionStore } from '../../../src/control/registry/index.js';
+import { MeetingStore, RoomManager } from '../../../src/control/rooms/index.js';
+import { RegionDirectory } from '../../../src/control/directory/index.js';
+import { JoinTokenIssuer, generateMasterSecret, parseMasterSecret } from '../../../src/control/auth/index.js';
+import { createRegionProvider } from '../../../src/control/provider/index.js';
+import { createLogger } from '../../../src/lib/logger.js';
+import type { JoinResult } from '../../../src/contracts/index.js';
+import { IPS } from '../../helpers/platform.js';
+
+let db: DatabaseHandle;
+const copies: RoomManager[] = [];
+
+before(async () => {
+  db = await createDatabase({ url: '', dataDir: 'memory://' });
+  const regions = new RegionStore(db.db, 60_000);
+  for (const [id, lat, lon] of [['us-east-1', 39.04, -77.49], ['eu-central-1', 50.11, 8.68], ['ap-south-1', 19.08, 72.88]] as const) {
+    await regions.add({ id, name: id, lat, lon });
+    await regions.heartbeat({ nodeId: `${id}-a`, regionId: id, url: `ws://x/${id}-a`, capacity: 1000, load: { participants: 0, meetings: 0, tracks: 0, packetsPerSecond: 0, cpu: 0 } });
+    await regions.heartbeat({ nodeId: `${id}-b`, regionId: id, url: `ws://x/${id}-b`, capacity: 1000, load: { participants: 0, meetings: 0, tracks: 0, packetsPerSecond: 0, cpu: 0 } });
+  }
+  const snapshot = await regions.list();
+  const config = loadConfig({ env: {} });
+  const tokens = new JoinTokenIssuer(parseMasterSecret(generateMasterSecret()), 60);
+  const store = new MeetingStore(db.db);
+  for (let i = 0; i < 4; i++) {
+    const directory = new RegionDirectory({ heartbeatTimeoutMs: 60_000 });
+    directory.replaceAll(snapshot);
+    const provider = createRegionProvider({ config, directory });
+    copies.push(new RoomManager({ store, directory, tokens, rank: async (p) => provider.rank(p), onMeetingChanged: () => {}, logger: createLogger('silent'), rankCount: 3 }));
+  }
+});
+after(() => db.close());
+
+test('four room-manager copies racing on 40 new meetings place each exactly once', async () => {
+  const ids = Array.from({ length: 40 }, (_, i) => `race-${i}`);
+  // Each copy caches the meeting as idle (as if every copy had seen its creation).
+  for (const id of ids) {
+    await copies[0]!.create('app', id, undefined);
+    for (const c of copies.slice(1)) await c.get('app', id);
+  }
+  const ips = [IPS.mumbai, IPS.virginia, IPS.london, IPS.sydney];
+  const joins: Promise<JoinResult>[] = [];
+  ids.forEach((id, m) => {
+    copies.forEach((c, k) => joins.push(c.join({ appId: 'app', meetingId: id, participant: { id: `p${k}`, name: 'p' }, ip: ips[(m + k) % ips.length]! })));
+  });
+  const results = await Promise.all(joins);
+  for (const id of ids) {
+    const mine = results.filter((r) => r.meetingId === id);
+    assert.equal(mine.length, 4);
+    assert.equal(new Set(mine.map((r) => r.node.id)).size, 1, `${id} split`);
+    assert.equal(mine.filter((r) => r.placed).length, 1, `${id} placed once`);
+  }
+  // Later joins through any copy (stale caches included) agree with the database.
+  for (const id of ids) {
+    const stored = await copies[3]!.get('app', id);
+    const again = await copies[2]!.join({ appId: 'app', meetingId: id, participant: { id: 'late', name: 'late' }, ip: IPS.sydney });
+    assert.equal(again.node.id, stored.nodeId);
+  }
+});
