@@ -20,8 +20,8 @@ export const DEFAULTS: Config = {
     fallback: { lat: 50.11, lon: 8.68, label: 'default (Frankfurt)' },
   },
   ranking: { strategy: 'distance', count: 3 },
-  // Calibrated against ../shared/reference/aws-inter-region-rtt-ms.csv: see docs/architecture.md.
-  latency: { fibreKmPerMs: 204, routeFactor: 1.46, baseMs: 2 },
+  // Calibrated against the AWS inter-region RTT matrix (npm run calibrate-latency): see docs/ranking.md.
+  latency: { fibreKmPerMs: 204, routeFactor: 1.615, baseMs: 8.2 },
   nodes: { heartbeatTimeoutMs: 5_000 },
   tokens: { secret: '', ttlSeconds: 120 },
   regions: { defaults: ['us-east-1', 'eu-central-1', 'ap-south-1'] },

@@ -2,9 +2,11 @@
  * The configuration schema: every setting Meridian reads, with its default.
  * `docs/configuration.md` documents each key and its environment variable.
  */
-import { Type, type Static } from '@sinclair/typebox';
+import { Type, type Static, type TProperties } from '@sinclair/typebox';
 
 const Port = Type.Integer({ minimum: 0, maximum: 65535 });
+/** Every section refuses unknown keys, so a typo in a config file is reported, not ignored. */
+const Section = <T extends TProperties>(props: T) => Type.Object(props, { additionalProperties: false });
 
 export const ConfigSchema = Type.Object(
   {
@@ -26,27 +28,27 @@ export const ConfigSchema = Type.Object(
     adminKey: Type.String(),
     /** Addresses (IPs or CIDRs) whose `X-Forwarded-For` is believed. */
     trustedProxies: Type.Array(Type.String({ minLength: 1 })),
-    http: Type.Object({
+    http: Section({
       bodyLimitBytes: Type.Integer({ minimum: 256, maximum: 10_485_760 }),
       /** Serve the demo join route (uses a server-held app key). */
       demo: Type.Boolean(),
     }),
-    geoip: Type.Object({
+    geoip: Section({
       /** A GeoLite2/GeoIP2 City (or DB-IP) MMDB holding IPv4 and IPv6; empty = bundled DB-IP City Lite. */
       cityDbPath: Type.String(),
       cacheSize: Type.Integer({ minimum: 0, maximum: 10_000_000 }),
       /** Location used for private, loopback, reserved and unknown addresses. */
-      fallback: Type.Object({
+      fallback: Section({
         lat: Type.Number({ minimum: -90, maximum: 90 }),
         lon: Type.Number({ minimum: -180, maximum: 180 }),
         label: Type.String(),
       }),
     }),
-    ranking: Type.Object({
+    ranking: Section({
       strategy: Type.String({ minLength: 1 }),
       count: Type.Integer({ minimum: 1, maximum: 20 }),
     }),
-    latency: Type.Object({
+    latency: Section({
       /** Speed of light in fibre, km per millisecond. */
       fibreKmPerMs: Type.Number({ exclusiveMinimum: 0 }),
       /** Measured RTT / great-circle fibre RTT (route inflation); calibrated from the AWS matrix. */
@@ -54,15 +56,15 @@ export const ConfigSchema = Type.Object(
       /** Fixed RTT added for last mile and processing, ms. */
       baseMs: Type.Number({ minimum: 0 }),
     }),
-    nodes: Type.Object({
+    nodes: Section({
       heartbeatTimeoutMs: Type.Integer({ minimum: 500 }),
     }),
-    tokens: Type.Object({
+    tokens: Section({
       /** Master secret for node keys (base64url, ≥32 bytes); generated into dataDir when empty. */
       secret: Type.String(),
       ttlSeconds: Type.Integer({ minimum: 5, maximum: 3600 }),
     }),
-    regions: Type.Object({
+    regions: Section({
       /** Regions created on first start of an empty database (ids from the AWS list). */
       defaults: Type.Array(Type.String()),
     }),

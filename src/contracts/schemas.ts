@@ -16,6 +16,10 @@ export const NodeId = Type.String({ pattern: '^[A-Za-z0-9_.:-]{1,128}$', minLeng
 export const ParticipantId = Type.String({ pattern: '^[A-Za-z0-9_.:@-]{1,128}$', minLength: 1, maxLength: 128 });
 /** An IPv4 or IPv6 literal; the provider re-checks it with `net.isIP`. */
 export const IpAddress = Type.String({ minLength: 2, maxLength: 64 });
+/** App ids name an app's keys and meetings. */
+export const AppId = Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$' });
+/** An app id, or `*` (admins acting on any app's meeting). */
+export const AppIdOrAny = Type.String({ pattern: '^([A-Za-z0-9_-]{1,64}|\\*)$' });
 export const Latitude = Type.Number({ minimum: -90, maximum: 90 });
 export const Longitude = Type.Number({ minimum: -180, maximum: 180 });
 
@@ -189,7 +193,7 @@ export type Meeting = Static<typeof Meeting>;
 
 export const MeetingCreateParams = Type.Object(
   {
-    appId: Type.String({ minLength: 1, maxLength: 64 }),
+    appId: AppId,
     id: Type.Optional(MeetingId),
     forceRegion: Type.Optional(RegionId),
   },
@@ -197,7 +201,7 @@ export const MeetingCreateParams = Type.Object(
 );
 export type MeetingCreateParams = Static<typeof MeetingCreateParams>;
 
-export const MeetingRef = Type.Object({ appId: Type.String({ minLength: 1, maxLength: 64 }), meetingId: MeetingId }, { additionalProperties: false });
+export const MeetingRef = Type.Object({ appId: AppIdOrAny, meetingId: MeetingId }, { additionalProperties: false });
 export type MeetingRef = Static<typeof MeetingRef>;
 
 export const Participant = Type.Object(
@@ -211,7 +215,7 @@ export type Participant = Static<typeof Participant>;
 
 export const JoinParams = Type.Object(
   {
-    appId: Type.String({ minLength: 1, maxLength: 64 }),
+    appId: AppIdOrAny,
     meetingId: MeetingId,
     participant: Participant,
     ip: IpAddress,
@@ -259,7 +263,7 @@ export type MeetingEndedParams = Static<typeof MeetingEndedParams>;
 
 // ---------------------------------------------------------------- auth
 export const KeyCreateParams = Type.Object(
-  { appId: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$' })), label: Type.Optional(Type.String({ maxLength: 200 })) },
+  { appId: Type.Optional(AppId), label: Type.Optional(Type.String({ maxLength: 200 })) },
   { additionalProperties: false },
 );
 export type KeyCreateParams = Static<typeof KeyCreateParams>;
