@@ -48,3 +48,10 @@ test('the loaded config is frozen', () => {
     (c.geoip as { cacheSize: number }).cacheSize = 1;
   });
 });
+
+test('every environment variable is documented in docs/configuration.md', async () => {
+  const { readFileSync } = await import('node:fs');
+  const { ENV_VARS } = await import('../../../src/config/index.js');
+  const doc = readFileSync(new URL('../../../docs/configuration.md', import.meta.url), 'utf8');
+  assert.deepEqual(ENV_VARS.filter(([name, key]) => !doc.includes(`\`${name}\``) || !doc.includes(`\`${key}\``)).map(([n]) => n), []);
+});
