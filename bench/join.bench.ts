@@ -254,6 +254,22 @@ async function createMeetings(url: string, key: string, prefix: string, n: numbe
   }
 }
 
+/**
+ * Places every steady-state meeting with one join each, so the measured phase is what it
+ * claims to be: joins to live meetings. (Placement cost is what the burst measures.)
+ */
+async function placeMeetings(url: string, key: string, prefix: string, n: number): Promise<void> {
+  const headers = { authorization: `Bearer ${key}`, 'content-type': 'application/json', 'x-forwarded-for': '49.36.0.1' };
+  for (let i = 0; i < n; i += 50) {
+    await Promise.all(
+      Array.from({ length: Math.min(50, n - i) }, async (_, k) => {
+        const res = await fetch(`${url}/v1/meetings/${prefix}${i + k}/join`, { method: 'POST', headers, body: JSON.stringify({ participant: { id: 'placer', name: 'placer' } }) });
+        if (res.status !== 200) throw new Error(`placing meeting ${prefix}${i + k}: HTTP ${res.status} ${await res.text()}`);
+      }),
+    );
+  }
+}
+
 /** Counts meetings of the burst that are live (each was placed exactly once). */
 async function countLive(url: string, key: string, prefix: string, n: number): Promise<number> {
   let live = 0;
@@ -299,6 +315,7 @@ export async function benchJoin(opts: BenchJoinOptions = {}): Promise<JoinBenchR
     const burstPrefix = `burst-${run}-`;
     await createMeetings(target.url, target.appKey, steadyPrefix, meetings);
     await createMeetings(target.url, target.appKey, burstPrefix, burstMeetings);
+    await placeMeetings(target.url, target.appKey, steadyPrefix, meetings);
 
     const common = { key: target.appKey, path: '/v1/meetings/{m}/join', joiners, connections, seed };
     // Warm-up: JIT, key cache, GeoIP cache of the first addresses, first placements.

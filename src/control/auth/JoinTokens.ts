@@ -3,7 +3,7 @@
  * Signed with the node's own key (see NodeKeys.ts), so only that node accepts them. HMAC
  * keeps signing cheap on the join hot path (~hundreds of thousands per second per core).
  */
-import { randomBytes } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { createSigner, createVerifier, TokenError } from 'fast-jwt';
 import { MeridianError, type JoinTokenClaims } from '../../contracts/index.js';
 import { deriveNodeKey } from './NodeKeys.js';
@@ -46,7 +46,8 @@ export class JoinTokenIssuer {
       mtg: req.meetingId,
       rgn: req.regionId,
       name: req.participantName,
-      jti: randomBytes(9).toString('base64url'),
+      // randomUUID draws from a cached entropy pool: several times cheaper than randomBytes per call.
+      jti: randomUUID(),
     });
     return { token, expiresAt: new Date(now + this.#ttlSeconds * 1000) };
   }
