@@ -21,6 +21,9 @@ import { findAwsRegion } from '../control/provider/awsRegions.js';
 import { createGateway } from '../gateway/index.js';
 import { DATABASE_ROLES, type Role } from './roles.js';
 import { generateAdminKey, readCredentials, writeCredentials } from './credentials.js';
+import { startProbeServer } from './probeServer.js';
+import { startSfuNodes, type SfuSpec } from './sfuRole.js';
+import type { SfuNode } from '../media/index.js';
 
 export interface PlatformOptions {
   config: Readonly<Config>;
@@ -32,6 +35,8 @@ export interface PlatformOptions {
   listen?: boolean;
   /** Create default regions and a first app key on an empty database (embedded start). */
   bootstrap?: boolean;
+  /** Region of an `sfu` role in distributed mode (`--region`). */
+  region?: string;
 }
 
 /** A running Meridian process (all roles in embedded mode, one or a few in distributed). */
@@ -48,6 +53,8 @@ export interface Platform {
   readonly database: DatabaseHandle | undefined;
   /** Mints join tokens and derives node keys (control-plane roles holding the master secret). */
   readonly tokens: JoinTokenIssuer | undefined;
+  /** Meeting nodes running in this process. */
+  readonly sfuNodes: readonly SfuNode[];
   isReady(): boolean;
   /** Stops everything this process started; idempotent. */
   close(): Promise<void>;
@@ -88,12 +95,22 @@ export async function createPlatform(opts: PlatformOptions): Promise<Platform> {
       );
     }
 
+    // Roles without an HTTP listener of their own still answer /healthz and /readyz on
+    // `port` in distributed mode, so supervisors probe every role the same way; /healthz answers
+    // while the broker starts (which waits for the services a role depends on).
+    if (opts.listen && !has('gateway') && !has('sfu')) {
+      const probes = await startProbeServer({ host: config.host, port: config.port, isReady: () => ready });
+      closers.push(() => probes.close());
+      logger.info({ port: probes.port }, 'health probes listening (/healthz, /readyz)');
+    }
+
     await broker.start();
     closers.push(() => broker.stop());
 
     let appKey: string | undefined;
     if (opts.bootstrap && database) appKey = await bootstrap(broker, database, config, logger);
 
+    let sfuNodes: SfuNode[] = [];
     let adminKey: string | undefined;
     let gateway: FastifyInstance | undefined;
     let url: string | undefined;
@@ -109,15 +126,74 @@ export async function createPlatform(opts: PlatformOptions): Promise<Platform> {
       }
     }
 
+    if (has('sfu')) {
+      const specs = await sfuSpecs(broker, config, tokens, opts.region);
+      const sfu = await startSfuNodes(broker, config, specs, logger);
+      closers.push(() => sfu.close());
+      sfuNodes = sfu.nodes;
+      await waitForNodes(broker, specs.map((s) => s.nodeId), 15_000);
+    }
+
     // Ready once the services a join needs answer through the broker.
     const needed = [Services.rooms, Services.regionProvider, Services.auth, Services.regions];
-    await broker.waitForServices(has('gateway') ? needed : [], 30_000);
-    ready = true;
+    if (has('gateway') && config.transporter) {
+      // Distributed: other roles may start later (or restart); serve NOT_READY until they
+      // are there instead of failing start-up.
+      void (async () => {
+        while (!closed) {
+          try {
+            await broker.waitForServices(needed, 5_000, 200);
+            if (!closed) ready = true;
+            logger.info('gateway ready: every service a join needs is reachable');
+            return;
+          } catch {
+            logger.warn({ needed }, 'gateway waiting for services');
+          }
+        }
+      })();
+    } else {
+      await broker.waitForServices(has('gateway') ? needed : [], 30_000);
+      ready = true;
+    }
 
-    return { broker, config, logger, gateway, url, adminKey, appKey, database, tokens, isReady: () => ready, close };
+    return { broker, config, logger, gateway, url, adminKey, appKey, database, tokens, sfuNodes, isReady: () => ready, close };
   } catch (err) {
     await close();
     throw err;
+  }
+}
+
+/**
+ * Which nodes this process runs. Embedded: one per `sfu.embeddedRegions` entry that exists,
+ * keys derived here from the master secret, ports after the gateway's. Distributed: one node,
+ * its id and key given (a node process never holds the master secret).
+ */
+async function sfuSpecs(broker: ServiceBroker, config: Readonly<Config>, tokens: JoinTokenIssuer | undefined, region: string | undefined): Promise<SfuSpec[]> {
+  if (!config.transporter) {
+    const { regions } = await call(broker, Actions.regions.list, {});
+    const existing = new Set(regions.map((r) => r.id));
+    return config.sfu.embeddedRegions
+      .filter((id) => existing.has(id))
+      .map((regionId, i) => {
+        const nodeId = `${regionId}-node-1`;
+        return { nodeId, regionId, nodeKey: tokens!.nodeKey(nodeId), port: config.sfu.port ? config.sfu.port + i : config.port ? config.port + 1 + i : 0 };
+      });
+  }
+  const regionId = region ?? process.env.MERIDIAN_REGION;
+  if (!regionId) throw new ConfigError('region', 'serve --role sfu needs --region <id> (or MERIDIAN_REGION)');
+  if (!config.sfu.nodeKey) throw new ConfigError('sfu.nodeKey', 'serve --role sfu needs MERIDIAN_NODE_KEY (meridian keys node-key <nodeId> derives it from the token secret)');
+  return [{ nodeId: config.sfu.nodeId || hostname(), regionId, nodeKey: config.sfu.nodeKey, port: config.sfu.port || config.port }];
+}
+
+/** Waits until the registry lists every node as healthy (their first heartbeat arrived). */
+async function waitForNodes(broker: ServiceBroker, nodeIds: string[], timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const { regions } = await call(broker, Actions.regions.list, {});
+    const healthy = new Set(regions.flatMap((r) => r.nodes.filter((n) => n.healthy).map((n) => n.id)));
+    if (nodeIds.every((id) => healthy.has(id))) return;
+    if (Date.now() > deadline) throw new Error(`meeting nodes did not register within ${timeoutMs} ms: ${nodeIds.filter((id) => !healthy.has(id)).join(', ')}`);
+    await new Promise((r) => setTimeout(r, 100));
   }
 }
 

@@ -24,5 +24,6 @@ export const DEFAULTS: Config = {
   latency: { fibreKmPerMs: 204, routeFactor: 1.615, baseMs: 8.2 },
   nodes: { heartbeatTimeoutMs: 5_000 },
   tokens: { secret: '', ttlSeconds: 120 },
+  sfu: { nodeId: '', nodeKey: '', capacity: 500, graceMs: 30_000, port: 0, publicUrl: '', iceAddress: '', embeddedRegions: ['us-east-1', 'eu-central-1', 'ap-south-1'] },
   regions: { defaults: ['us-east-1', 'eu-central-1', 'ap-south-1'] },
 };

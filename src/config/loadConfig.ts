@@ -45,6 +45,14 @@ export const ENV_VARS: ReadonlyArray<readonly [string, string, EnvKind]> = [
   ['MERIDIAN_TOKEN_SECRET', 'tokens.secret', 'string'],
   ['MERIDIAN_TOKEN_TTL_SECONDS', 'tokens.ttlSeconds', 'int'],
   ['MERIDIAN_DEFAULT_REGIONS', 'regions.defaults', 'list'],
+  ['MERIDIAN_NODE_ID', 'sfu.nodeId', 'string'],
+  ['MERIDIAN_NODE_KEY', 'sfu.nodeKey', 'string'],
+  ['MERIDIAN_SFU_CAPACITY', 'sfu.capacity', 'int'],
+  ['MERIDIAN_SFU_GRACE_MS', 'sfu.graceMs', 'int'],
+  ['MERIDIAN_SFU_PORT', 'sfu.port', 'int'],
+  ['MERIDIAN_SFU_PUBLIC_URL', 'sfu.publicUrl', 'string'],
+  ['MERIDIAN_ICE_ADDRESS', 'sfu.iceAddress', 'string'],
+  ['MERIDIAN_EMBEDDED_SFU_REGIONS', 'sfu.embeddedRegions', 'list'],
 ];
 
 function parseEnv(name: string, key: string, kind: EnvKind, raw: string): unknown {

@@ -64,6 +64,24 @@ export const ConfigSchema = Type.Object(
       secret: Type.String(),
       ttlSeconds: Type.Integer({ minimum: 5, maximum: 3600 }),
     }),
+    sfu: Section({
+      /** This node's id (`serve --role sfu`); default: the host name. */
+      nodeId: Type.String({ pattern: '^([A-Za-z0-9_.:-]{1,128})?$' }),
+      /** This node's join-token key (base64url); `meridian keys node-key <id>` derives it. */
+      nodeKey: Type.String(),
+      /** Participants a node accepts across its meetings. */
+      capacity: Type.Integer({ minimum: 1, maximum: 1_000_000 }),
+      /** How long an empty meeting stays open for reconnects. */
+      graceMs: Type.Integer({ minimum: 0, maximum: 3_600_000 }),
+      /** Signaling listener; 0 = any free port (embedded: gateway port + 1, + 2, …). */
+      port: Port,
+      /** WebSocket URL clients use; empty = `ws://<host of publicUrl or 127.0.0.1>:<port>/rtc`. */
+      publicUrl: Type.String(),
+      /** Address ICE binds to and announces; empty = every non-loopback interface. */
+      iceAddress: Type.String(),
+      /** Regions that get an in-process node in embedded mode. */
+      embeddedRegions: Type.Array(Type.String()),
+    }),
     regions: Section({
       /** Regions created on first start of an empty database (ids from the AWS list). */
       defaults: Type.Array(Type.String()),

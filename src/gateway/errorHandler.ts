@@ -72,7 +72,8 @@ export function toHttpError(err: unknown): MeridianError {
 /** Sends `err` as an error response (status, body, `Retry-After`, `WWW-Authenticate`). */
 export function sendError(request: FastifyRequest, reply: FastifyReply, err: unknown): FastifyReply {
   const me = toHttpError(err);
-  if (me.status >= 500) {
+  // NOT_READY is the expected answer while starting or stopping (probes poll it): not an error.
+  if (me.status >= 500 && me.code !== 'NOT_READY') {
     request.log.error({ err, code: me.code, method: request.method, url: request.url }, 'request failed');
   } else {
     request.log.debug({ code: me.code, method: request.method, url: request.url, message: me.message }, 'request rejected');

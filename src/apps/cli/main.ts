@@ -8,7 +8,7 @@ import { Command, Option } from 'commander';
 import { loadConfig, ConfigError } from '../../config/index.js';
 import { createLogger } from '../../lib/logger.js';
 import { createPlatform, type Platform } from '../wire.js';
-import { EMBEDDED_ROLES, ROLES, isRole, type Role } from '../roles.js';
+import { DATABASE_ROLES, EMBEDDED_ROLES, ROLES, isRole, type Role } from '../roles.js';
 import { credentialsPath } from '../credentials.js';
 import { registerClientCommands } from './commands/index.js';
 
@@ -19,6 +19,12 @@ function stopOnSignals(platform: Platform): void {
     if (stopping) return;
     stopping = true;
     platform.logger.info({ signal }, 'stopping');
+    // A stop that cannot finish (e.g. NATS unreachable, so the broker cannot say goodbye)
+    // must still end the process before a supervisor's kill deadline.
+    setTimeout(() => {
+      platform.logger.warn({ signal }, 'stop did not finish within 15 s; exiting');
+      process.exit(1);
+    }, 15_000).unref();
     platform.close().then(
       () => process.exit(0),
       () => process.exit(1),
@@ -40,7 +46,8 @@ function fail(err: unknown): never {
 async function start(): Promise<void> {
   const config = loadConfig();
   const logger = createLogger(config.logLevel);
-  const platform = await createPlatform({ config, roles: [...EMBEDDED_ROLES], logger, listen: true, bootstrap: true });
+  // Embedded: the control plane plus one in-process meeting node per configured region.
+  const platform = await createPlatform({ config, roles: [...EMBEDDED_ROLES, 'sfu'], logger, listen: true, bootstrap: true });
   stopOnSignals(platform);
   const lines = [
     '',
@@ -48,6 +55,8 @@ async function start(): Promise<void> {
     `  Data directory: ${config.dataDir}`,
     platform.appKey ? `  First app key:  ${platform.appKey}` : `  App key:        see ${credentialsPath(config.dataDir)} (or: npx meridian keys create)`,
     config.adminKey ? '  Admin key:      from MERIDIAN_ADMIN_KEY' : platform.appKey ? `  Admin key:      ${platform.adminKey}` : `  Admin key:      see ${credentialsPath(config.dataDir)}`,
+    ...platform.sfuNodes.map((n) => `  Meeting node:   ${n.settings.regionId.padEnd(14)} ${n.url}`),
+    `  Join a call:    ${platform.url}/?meeting=hello&name=you`,
     `  Try:           curl '${platform.url}/v1/regions/rank?ip=49.36.0.1' -H 'Authorization: Bearer <admin key>'`,
     '',
   ];
@@ -56,8 +65,12 @@ async function start(): Promise<void> {
 
 async function serve(role: Role, region: string | undefined): Promise<void> {
   const config = loadConfig();
+  // One role alone can do nothing: it needs the others (NATS) and shared state (PostgreSQL).
+  if (!config.transporter) throw new ConfigError('transporter', 'meridian serve needs MERIDIAN_TRANSPORTER (e.g. nats://127.0.0.1:4222); use `meridian start` for a single process');
+  if (DATABASE_ROLES.has(role) && !config.databaseUrl) throw new ConfigError('databaseUrl', `role ${role} needs MERIDIAN_DATABASE_URL (e.g. postgres://meridian@db:5432/meridian); every copy must share one database`);
   const logger = createLogger(config.logLevel, { role, ...(region ? { region } : {}) });
-  const platform = await createPlatform({ config, roles: [role], logger, listen: role === 'gateway' });
+  // Every role listens on `port`: the gateway its API, the others /healthz and /readyz.
+  const platform = await createPlatform({ config, roles: [role], logger, listen: true, ...(region ? { region } : {}) });
   stopOnSignals(platform);
   logger.info({ role, url: platform.url }, 'serving');
 }

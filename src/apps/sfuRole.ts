@@ -1,0 +1,83 @@
+/**
+ * Runs meeting nodes and connects them to the control plane through the broker: load goes
+ * to `regions.heartbeat`, ended meetings to `rooms.meetingEnded`, and on close the node
+ * deregisters so new meetings stop reaching it at once rather than after the heartbeat
+ * timeout. Embedded mode runs one node per configured region in this process; distributed
+ * mode (`serve --role sfu --region R`) runs one node per process.
+ */
+import type { ServiceBroker } from 'moleculer';
+import type { Config } from '../config/index.js';
+import { ConfigError } from '../config/index.js';
+import { Actions } from '../contracts/index.js';
+import { call } from '../fabric/index.js';
+import type { Logger } from '../lib/logger.js';
+import { SfuNode } from '../media/index.js';
+
+export interface SfuSpec {
+  nodeId: string;
+  regionId: string;
+  nodeKey: Buffer | string;
+  port: number;
+}
+
+/**
+ * The URL clients are given for a node on `port`: `sfu.publicUrl`, else the host of
+ * `publicUrl`; empty (the node derives `ws://127.0.0.1:<bound port>/rtc`) when neither is
+ * set or the port is only known once bound.
+ */
+function publicSignalingUrl(config: Readonly<Config>, port: number): string {
+  if (config.sfu.publicUrl) return config.sfu.publicUrl;
+  if (!config.publicUrl || port === 0) return '';
+  let host: string;
+  {
+    try {
+      host = new URL(config.publicUrl).hostname;
+    } catch {
+      throw new ConfigError('publicUrl', `not a URL: ${config.publicUrl}`);
+    }
+  }
+  return `ws://${host.includes(':') ? `[${host}]` : host}:${port}/rtc`;
+}
+
+/** Starts the nodes; returns them and a close function (idempotent; deregisters each node). */
+export async function startSfuNodes(broker: ServiceBroker, config: Readonly<Config>, specs: SfuSpec[], logger: Logger): Promise<{ nodes: SfuNode[]; close: () => Promise<void> }> {
+  const nodes: SfuNode[] = [];
+  let closed: Promise<void> | undefined;
+  const close = () =>
+    (closed ??= (async () => {
+      await Promise.all(
+        nodes.map(async (n) => {
+          await n.close().catch((err) => logger.warn({ err, nodeId: n.settings.nodeId }, 'node close failed'));
+          await call(broker, Actions.regions.deregisterNode, { nodeId: n.settings.nodeId }).catch(() => {});
+        }),
+      );
+    })());
+  try {
+    for (const spec of specs) {
+      const node: SfuNode = new SfuNode({
+        nodeId: spec.nodeId,
+        regionId: spec.regionId,
+        nodeKey: spec.nodeKey,
+        logger,
+        host: config.host,
+        port: spec.port,
+        publicUrl: publicSignalingUrl(config, spec.port),
+        capacity: config.sfu.capacity,
+        graceMs: config.sfu.graceMs,
+        ice: config.sfu.iceAddress ? { bindAddress: config.sfu.iceAddress } : {},
+        heartbeat: async (params) => {
+          await call(broker, Actions.regions.heartbeat, params);
+        },
+        meetingEnded: async (meetingId) => {
+          await call(broker, Actions.rooms.meetingEnded, { meetingId, nodeId: spec.nodeId });
+        },
+      });
+      nodes.push(node);
+      await node.start();
+    }
+  } catch (err) {
+    await close();
+    throw err;
+  }
+  return { nodes, close };
+}
