@@ -27,6 +27,20 @@ const UNAVAILABLE = new Set([
 ]);
 
 /**
+ * Broker failures worth one more try on another (or a restarted) copy of the service: the
+ * call timed out, its node vanished, no copy was reachable. Never our own errors, not
+ * even retryable ones (`STORAGE_UNAVAILABLE` must reach the caller fast, not twice as late).
+ */
+const RETRY_ON = new Set(['RequestTimeoutError', 'RequestRejectedError', 'ServiceNotAvailableError', 'ServiceNotFoundError', 'BrokerDisconnectedError']);
+
+/** The broker's retry check: see {@link RETRY_ON}. Only actions given `retries` in `CALL_POLICY` retry. */
+export function isTransientBrokerError(err: unknown): boolean {
+  if (err instanceof MeridianError) return false;
+  const name = (err as { name?: unknown } | null)?.name;
+  return typeof name === 'string' && RETRY_ON.has(name);
+}
+
+/**
  * Turns any failure into a {@link MeridianError} the caller can act on. Unknown failures
  * become `INTERNAL` (their message is not leaked to clients; log the original).
  */

@@ -24,6 +24,12 @@ export interface DatabaseOptions {
   /** Data directory for PGlite; `memory://` keeps it in memory (tests). */
   dataDir: string;
   poolSize?: number;
+  /**
+   * PostgreSQL only: a query (or a wait for its answer) longer than this fails with
+   * `STORAGE_UNAVAILABLE`, so a database behind a dead network fails joins fast instead of
+   * hanging them. Default 3 s; migrations are exempt (own connection, no limit).
+   */
+  queryTimeoutMs?: number;
 }
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };
@@ -32,19 +38,26 @@ const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };
 export async function createDatabase(opts: DatabaseOptions): Promise<DatabaseHandle> {
   let db: Kysely<Database>;
   let kind: DatabaseHandle['kind'];
+  let migrationDb: Kysely<Database> | undefined;
   if (opts.url) {
     const pg = await import('pg');
     // BIGINT (int8) → number: we store only millisecond timestamps there.
     pg.default.types.setTypeParser(20, (v: string) => Number(v));
-    const pool = new pg.default.Pool({
-      connectionString: opts.url,
-      max: opts.poolSize ?? 10,
-      connectionTimeoutMillis: 3_000,
-      idleTimeoutMillis: 30_000,
-    });
-    // An idle client losing its server must not crash the process.
-    pool.on('error', () => {});
-    db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+    const open = (max: number, queryTimeoutMs: number | undefined): Kysely<Database> => {
+      const pool = new pg.default.Pool({
+        connectionString: opts.url,
+        max,
+        connectionTimeoutMillis: 3_000,
+        idleTimeoutMillis: 30_000,
+        keepAlive: true,
+        ...(queryTimeoutMs ? { query_timeout: queryTimeoutMs } : {}),
+      });
+      // An idle client losing its server must not crash the process.
+      pool.on('error', () => {});
+      return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+    };
+    db = open(opts.poolSize ?? 10, opts.queryTimeoutMs ?? 3_000);
+    migrationDb = open(1, undefined);
     kind = 'postgres';
   } else {
     const { PGlite } = await import('@electric-sql/pglite');
@@ -60,10 +73,12 @@ export async function createDatabase(opts: DatabaseOptions): Promise<DatabaseHan
   }
 
   try {
-    await migrate(db);
+    await migrate(migrationDb ?? db);
   } catch (err) {
     await db.destroy().catch(() => {});
     throw err instanceof MeridianError ? err : new MeridianError('STORAGE_UNAVAILABLE', `database migration failed: ${(err as Error).message}`);
+  } finally {
+    await migrationDb?.destroy().catch(() => {});
   }
 
   let closed: Promise<void> | undefined;

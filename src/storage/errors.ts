@@ -9,7 +9,7 @@ const CONNECTION_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EN
 export function toStorageError(err: unknown): unknown {
   if (err instanceof MeridianError) return err;
   const e = err as { code?: string; message?: string };
-  if ((e.code && CONNECTION_CODES.has(e.code)) || /timeout exceeded when trying to connect|Connection terminated|connect ECONNREFUSED/i.test(e.message ?? '')) {
+  if ((e.code && CONNECTION_CODES.has(e.code)) || /timeout exceeded when trying to connect|Connection terminated|connect ECONNREFUSED|Query read timeout|Client has encountered a connection error/i.test(e.message ?? '')) {
     return new MeridianError('STORAGE_UNAVAILABLE', `database unreachable: ${e.message ?? e.code}`);
   }
   return err;
