@@ -1,9 +1,15 @@
-/** `meridian keys create`: a new app key (shown once). */
+/**
+ * `meridian keys create`: a new app key (shown once). `meridian keys node-key <nodeId>`: the
+ * join-token key of a meeting node, derived locally from the token master secret, for
+ * provisioning `serve --role sfu` (the node never sees the master secret).
+ */
 import type { Command } from 'commander';
 import type { KeyCreateResult } from '../../../contracts/index.js';
 import type { CliIo } from './cliIo.js';
 import { adminClient, withConnectionOptions, type ConnectionFlags } from './connection.js';
 import { printJson, runAction } from './runAction.js';
+import { CliError } from './CliError.js';
+import { deriveNodeKey, parseMasterSecret } from '../../../control/auth/NodeKeys.js';
 
 export function registerKeysCommands(program: Command, io: CliIo): void {
   const keys = program.command('keys').description('manage app keys (admin key)');
@@ -24,4 +30,21 @@ export function registerKeysCommands(program: Command, io: CliIo): void {
       io.out(`key:    ${created.key}\nkeyId:  ${created.keyId}\nappId:  ${created.appId}\nStore the key now: it is not shown again.\n`);
     }),
   );
+
+  keys
+    .command('node-key <nodeId>')
+    .description('print the join-token key of meeting node <nodeId> (needs MERIDIAN_TOKEN_SECRET; set it as that node\'s MERIDIAN_NODE_KEY)')
+    .action((nodeId: string) =>
+      runAction(io, async () => {
+        const secret = process.env.MERIDIAN_TOKEN_SECRET;
+        if (!secret) throw new CliError('VALIDATION_FAILED', 'MERIDIAN_TOKEN_SECRET is not set: node keys derive from the control plane\'s token secret');
+        let master: Buffer;
+        try {
+          master = parseMasterSecret(secret);
+        } catch (err) {
+          throw new CliError('VALIDATION_FAILED', (err as Error).message);
+        }
+        io.out(`${deriveNodeKey(master, nodeId).toString('base64url')}\n`);
+      }),
+    );
 }
