@@ -1,0 +1,289 @@
+/**
+ * The demo page's script (browser). It gets join responses from the gateway's demo route
+ * (`POST /demo/join`, which holds the app identity server-side) and uses the SDK the way an
+ * app would: the SDK is loaded from `/sdk/meridian.js` at run time (the build keeps that
+ * import external).
+ *
+ * Opening `/?meeting=<id>&name=<name>[&from=<city>]` joins at once.
+ * `window.meridianDemo` exposes the client and timings for tests and the benchmark.
+ */
+import { MeridianClient, type ConnectedEvent, type JoinRequestOptions, type JoinResponse } from '../../../client/index.js';
+
+interface DemoTimings {
+  /** performance.now() when joining started. */
+  joinStartedAt?: number;
+  connectedAt?: number;
+  /** First frame of any remote participant's video shown. */
+  firstRemoteFrameAt?: number;
+  joinToFirstFrameMs?: number;
+}
+
+interface DemoState {
+  client: MeridianClient | undefined;
+  timings: DemoTimings;
+  connection: ConnectedEvent | undefined;
+  fallbacks: Array<{ from: string; to: string; reason: string }>;
+  errors: Array<{ code: string; message: string }>;
+}
+
+declare global {
+  interface Window {
+    meridianDemo: DemoState;
+  }
+}
+
+const state: DemoState = { client: undefined, timings: {}, connection: undefined, fallbacks: [], errors: [] };
+window.meridianDemo = state;
+
+const $ = <T extends HTMLElement>(id: string): T => {
+  const el = document.getElementById(id);
+  if (!el) throw new Error(`#${id} is missing from the page`);
+  return el as T;
+};
+
+const joinPanel = $('join-panel');
+const callPanel = $('call');
+const form = $<HTMLFormElement>('join-form');
+const meetingInput = $<HTMLInputElement>('meeting-input');
+const nameInput = $<HTMLInputElement>('name-input');
+const fromSelect = $<HTMLSelectElement>('from-select');
+const videos = $('videos');
+const localVideo = $<HTMLVideoElement>('local-video');
+const statusLine = $('status');
+const log = $('log');
+const unmuteButton = $<HTMLButtonElement>('unmute-button');
+const micButton = $<HTMLButtonElement>('mic-button');
+const cameraButton = $<HTMLButtonElement>('camera-button');
+
+/** Meeting ids allow `[A-Za-z0-9_.-]`; a typed name becomes one ("Team Standup" → "team-standup"). */
+function meetingIdFrom(name: string): string {
+  return (
+    name
+      .trim()
+      .toLowerCase()
+      .replace(/\s+/g, '-')
+      .replace(/[^a-z0-9_.-]/g, '')
+      .slice(0, 128) || 'lobby'
+  );
+}
+
+function setStatus(text: string, isError = false): void {
+  statusLine.textContent = text;
+  statusLine.classList.toggle('error', isError);
+}
+
+function addLog(text: string): void {
+  const li = document.createElement('li');
+  li.textContent = `${new Date().toLocaleTimeString()} ${text}`;
+  log.prepend(li);
+}
+
+async function loadCities(): Promise<void> {
+  try {
+    const res = await fetch('/demo/cities');
+    if (!res.ok) return;
+    const { cities } = (await res.json()) as { cities: Array<{ id: string; label: string }> };
+    for (const c of cities) {
+      const option = document.createElement('option');
+      option.value = c.id;
+      option.textContent = c.label;
+      fromSelect.append(option);
+    }
+  } catch {
+    // The select keeps "my real location".
+  }
+}
+
+/** Asks the demo route for a placement (and a new one, naming the unreachable node, on fallback). */
+function demoJoin(meetingId: string, name: string, asIfFrom: string) {
+  return async (opts: JoinRequestOptions): Promise<JoinResponse> => {
+    const body: Record<string, string> = { meetingId, name };
+    if (asIfFrom) body.asIfFrom = asIfFrom;
+    if (opts.unreachableNodeId) body.unreachableNodeId = opts.unreachableNodeId;
+    const res = await fetch('/demo/join', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const payload = (await res.json().catch(() => ({}))) as JoinResponse & { error?: { code: string; message: string } };
+    if (!res.ok) throw Object.assign(new Error(payload.error?.message ?? `join failed (HTTP ${res.status})`), { code: payload.error?.code ?? 'JOIN_REQUEST_FAILED' });
+    return payload;
+  };
+}
+
+function tileFor(participantId: string, name: string): HTMLVideoElement {
+  const existing = videos.querySelector<HTMLVideoElement>(`video[data-participant-id="${CSS.escape(participantId)}"]`);
+  if (existing) return existing;
+  const figure = document.createElement('figure');
+  figure.className = 'tile remote';
+  figure.dataset.participantId = participantId;
+  const video = document.createElement('video');
+  video.className = 'remote';
+  video.dataset.participantId = participantId;
+  video.autoplay = true;
+  video.playsInline = true;
+  const caption = document.createElement('figcaption');
+  caption.textContent = name;
+  figure.append(video, caption);
+  videos.append(figure);
+  return video;
+}
+
+function removeTile(participantId: string): void {
+  videos.querySelector(`figure[data-participant-id="${CSS.escape(participantId)}"]`)?.remove();
+}
+
+/** Plays with sound if the browser allows it, else muted with a button to unmute. */
+function play(video: HTMLVideoElement): void {
+  video.play().catch(() => {
+    video.muted = true;
+    unmuteButton.hidden = false;
+    void video.play().catch(() => {});
+  });
+}
+
+function watchFirstFrame(video: HTMLVideoElement): void {
+  if (state.timings.firstRemoteFrameAt !== undefined) return;
+  const mark = () => {
+    if (state.timings.firstRemoteFrameAt !== undefined || state.timings.joinStartedAt === undefined) return;
+    state.timings.firstRemoteFrameAt = performance.now();
+    state.timings.joinToFirstFrameMs = Math.round(state.timings.firstRemoteFrameAt - state.timings.joinStartedAt);
+    addLog(`first remote video frame ${state.timings.joinToFirstFrameMs} ms after joining`);
+  };
+  // requestVideoFrameCallback: the moment a frame is composited (Chrome, Safari); else the first data.
+  if (typeof video.requestVideoFrameCallback === 'function') video.requestVideoFrameCallback(() => mark());
+  else (video as HTMLVideoElement).addEventListener('loadeddata', mark, { once: true });
+}
+
+function showPlacement(c: ConnectedEvent): void {
+  $('region').textContent = `${c.region.name} (${c.region.id})`;
+  $('node').textContent = c.node.id;
+  $('rtt').textContent = c.rttMs === null ? 'measuring…' : `${c.rttMs} ms`;
+  const where = [c.location.city, c.location.country].filter(Boolean).join(', ') || c.location.source;
+  $('location').textContent = `${where} (${c.location.ip}, ${c.location.source})`;
+  const list = $('fallbacks');
+  list.replaceChildren(
+    ...c.fallbacks.map((f) => {
+      const li = document.createElement('li');
+      li.textContent = `${f.region.name} (${f.region.id}), ~${Math.round(f.distanceKm)} km, est. ${Math.round(f.rttMs)} ms`;
+      return li;
+    }),
+  );
+  if (c.fallbacks.length === 0) list.append(Object.assign(document.createElement('li'), { textContent: 'none' }));
+}
+
+async function join(meetingName: string, name: string, asIfFrom: string): Promise<void> {
+  const meetingId = meetingIdFrom(meetingName);
+  state.timings = { joinStartedAt: performance.now() };
+  state.fallbacks = [];
+  state.errors = [];
+  joinPanel.hidden = true;
+  callPanel.hidden = false;
+  $('meeting-name').textContent = meetingId;
+  const link = new URL('/', location.href);
+  link.searchParams.set('meeting', meetingId);
+  const share = $<HTMLAnchorElement>('share-link');
+  share.href = link.href;
+  share.textContent = link.href;
+  history.replaceState(null, '', `/?${new URLSearchParams({ meeting: meetingId, name, ...(asIfFrom ? { from: asIfFrom } : {}) }).toString()}`);
+  setStatus('Opening camera and microphone…');
+
+  const client = new MeridianClient({ join: demoJoin(meetingId, name, asIfFrom) });
+  state.client = client;
+  client.on('local-stream', ({ stream }) => {
+    localVideo.srcObject = stream;
+    setStatus('Connecting to the meeting node…');
+  });
+  client.on('fallback', ({ from, to, reason }) => {
+    const entry = { from: `${from.region.id}/${from.nodeId}`, to: `${to.region.id}/${to.nodeId}`, reason: reason.code };
+    state.fallbacks.push(entry);
+    addLog(`fallback: ${entry.from} unreachable (${reason.code}), now ${entry.to}`);
+    setStatus(`${from.region.name} could not be reached; trying ${to.region.name}…`);
+  });
+  client.on('connected', (c) => {
+    state.connection = c;
+    state.timings.connectedAt = performance.now();
+    showPlacement(c);
+    setStatus(c.attempts > 1 ? `Connected after ${c.attempts} attempts.` : 'Connected.');
+    addLog(`connected to ${c.node.id} in ${c.region.id}${c.rttMs === null ? '' : `, RTT ${c.rttMs} ms`}`);
+  });
+  client.on('rtt', ({ rttMs }) => {
+    $('rtt').textContent = `${rttMs} ms`;
+  });
+  client.on('participant-joined', ({ participant }) => {
+    tileFor(participant.id, participant.name);
+    addLog(`${participant.name} joined`);
+  });
+  client.on('participant-left', ({ participant }) => {
+    removeTile(participant.id);
+    addLog(`${participant.name} left`);
+  });
+  client.on('track', ({ participant, stream }) => {
+    const video = tileFor(participant.id, participant.name);
+    video.srcObject = stream;
+    watchFirstFrame(video);
+    play(video);
+  });
+  client.on('active-speaker', ({ participantId }) => {
+    videos.querySelectorAll<HTMLElement>('figure.remote').forEach((tile) => tile.classList.toggle('speaking', tile.dataset.participantId === participantId));
+  });
+  client.on('error', ({ code, message }) => {
+    state.errors.push({ code, message });
+    addLog(`error ${code}: ${message}`);
+    setStatus(`${code}: ${message}`, true);
+  });
+  client.on('disconnected', ({ code, reason }) => {
+    addLog(`disconnected (${code}${reason ? `, ${reason}` : ''})`);
+    videos.querySelectorAll('figure.remote').forEach((tile) => tile.remove());
+    localVideo.srcObject = null;
+  });
+  await client.connect().catch(() => {
+    // Reported through the `error` event.
+  });
+}
+
+form.addEventListener('submit', (ev) => {
+  ev.preventDefault();
+  void join(meetingInput.value, nameInput.value.trim(), fromSelect.value);
+});
+
+$('leave-button').addEventListener('click', () => {
+  void state.client?.leave().then(() => {
+    setStatus('You left the meeting.');
+    callPanel.hidden = true;
+    joinPanel.hidden = false;
+  });
+});
+
+unmuteButton.addEventListener('click', () => {
+  videos.querySelectorAll<HTMLVideoElement>('video.remote').forEach((v) => {
+    v.muted = false;
+    void v.play().catch(() => {});
+  });
+  unmuteButton.hidden = true;
+});
+
+micButton.addEventListener('click', () => {
+  const on = micButton.getAttribute('aria-pressed') !== 'true';
+  state.client?.setMicrophoneEnabled(on);
+  micButton.setAttribute('aria-pressed', String(on));
+  micButton.textContent = on ? 'Mute microphone' : 'Unmute microphone';
+});
+
+cameraButton.addEventListener('click', () => {
+  const on = cameraButton.getAttribute('aria-pressed') !== 'true';
+  state.client?.setCameraEnabled(on);
+  cameraButton.setAttribute('aria-pressed', String(on));
+  cameraButton.textContent = on ? 'Turn camera off' : 'Turn camera on';
+});
+
+window.addEventListener('pagehide', () => {
+  void state.client?.leave();
+});
+
+const params = new URLSearchParams(location.search);
+const presetMeeting = params.get('meeting');
+const presetName = params.get('name');
+const presetFrom = params.get('from') ?? '';
+if (presetMeeting) meetingInput.value = presetMeeting;
+if (presetName) nameInput.value = presetName;
+void loadCities().then(() => {
+  if (presetFrom) fromSelect.value = presetFrom;
+});
+if (presetMeeting && presetName) void join(presetMeeting, presetName, presetFrom);

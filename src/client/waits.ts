@@ -1,0 +1,36 @@
+/** Waiting with deadlines: for a promise, and for a peer connection to connect. */
+import { ClientErrorCodes, MeridianClientError } from './errors.js';
+
+/** Rejects with `onTimeout()` if `p` has not settled within `ms`. */
+export function withTimeout<T>(p: Promise<T>, ms: number, onTimeout: () => Error): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  return Promise.race([
+    p,
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(onTimeout()), ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
+}
+
+/** Resolves when `pc` is connected; rejects on failure, timeout or abort. */
+export function waitConnected(pc: RTCPeerConnection, timeoutMs: number, signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  if (pc.connectionState === 'connected') return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const done = (err?: unknown) => {
+      clearTimeout(timer);
+      pc.removeEventListener('connectionstatechange', onState);
+      signal.removeEventListener('abort', onAbort);
+      if (err) reject(err);
+      else resolve();
+    };
+    const onState = () => {
+      if (pc.connectionState === 'connected') done();
+      else if (pc.connectionState === 'failed' || pc.connectionState === 'closed') done(new MeridianClientError(ClientErrorCodes.MEDIA_FAILED, `The publish connection to the node ${pc.connectionState} (ICE/DTLS)`));
+    };
+    const onAbort = () => done(signal.reason);
+    const timer = setTimeout(() => done(new MeridianClientError(ClientErrorCodes.MEDIA_FAILED, `The publish connection did not connect within ${timeoutMs} ms (is UDP to the node blocked?)`)), timeoutMs);
+    pc.addEventListener('connectionstatechange', onState);
+    signal.addEventListener('abort', onAbort);
+  });
+}
