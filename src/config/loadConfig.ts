@@ -53,6 +53,19 @@ export const ENV_VARS: ReadonlyArray<readonly [string, string, EnvKind]> = [
   ['MERIDIAN_SFU_PUBLIC_URL', 'sfu.publicUrl', 'string'],
   ['MERIDIAN_ICE_ADDRESS', 'sfu.iceAddress', 'string'],
   ['MERIDIAN_EMBEDDED_SFU_REGIONS', 'sfu.embeddedRegions', 'list'],
+  ['MERIDIAN_AUTOSCALER', 'autoscaler.enabled', 'bool'],
+  ['MERIDIAN_AUTOSCALER_POLICY', 'autoscaler.policy', 'string'],
+  ['MERIDIAN_AUTOSCALER_PROVIDER', 'autoscaler.provider', 'string'],
+  ['MERIDIAN_AUTOSCALER_REGIONS', 'autoscaler.regions', 'list'],
+  ['MERIDIAN_AUTOSCALER_MIN_NODES', 'autoscaler.minNodes', 'int'],
+  ['MERIDIAN_AUTOSCALER_MAX_NODES', 'autoscaler.maxNodes', 'int'],
+  ['MERIDIAN_AUTOSCALER_HEADROOM', 'autoscaler.headroom', 'number'],
+  ['MERIDIAN_AUTOSCALER_SYNC_MS', 'autoscaler.syncIntervalMs', 'int'],
+  ['MERIDIAN_AUTOSCALER_SCALE_UP_COOLDOWN_MS', 'autoscaler.scaleUpCooldownMs', 'int'],
+  ['MERIDIAN_AUTOSCALER_SCALE_DOWN_COOLDOWN_MS', 'autoscaler.scaleDownCooldownMs', 'int'],
+  ['MERIDIAN_AUTOSCALER_NODE_START_TIMEOUT_MS', 'autoscaler.nodeStartTimeoutMs', 'int'],
+  ['MERIDIAN_AUTOSCALER_DRAIN_STALE_MS', 'autoscaler.drainStaleMs', 'int'],
+  ['MERIDIAN_AUTOSCALER_HORIZON_MS', 'autoscaler.predictive.horizonMs', 'int'],
 ];
 
 function parseEnv(name: string, key: string, kind: EnvKind, raw: string): unknown {
@@ -122,6 +135,7 @@ export function loadConfig(opts: LoadConfigOptions = {}): Readonly<Config> {
   let merged: unknown = structuredClone(DEFAULTS);
 
   const file = opts.file ?? env.MERIDIAN_CONFIG;
+  let fileConfig: unknown;
   if (file) {
     let parsed: unknown;
     try {
@@ -131,6 +145,7 @@ export function loadConfig(opts: LoadConfigOptions = {}): Readonly<Config> {
     }
     if (!isPlainObject(parsed)) throw new ConfigError('MERIDIAN_CONFIG', `${file} must hold a JSON object`);
     merged = deepMerge(merged, parsed);
+    fileConfig = parsed;
   }
 
   const fromEnv: Record<string, unknown> = {};
@@ -141,11 +156,20 @@ export function loadConfig(opts: LoadConfigOptions = {}): Readonly<Config> {
   merged = deepMerge(merged, fromEnv);
   if (opts.overrides) merged = deepMerge(merged, opts.overrides);
 
+  // The demo route is on by default only in embedded mode: a distributed installation
+  // serves it only when asked to (file, env or override).
+  const explicitDemo = [opts.overrides, fromEnv, fileConfig].some((src) => isPlainObject(src) && isPlainObject(src.http) && src.http.demo !== undefined);
+  if (!explicitDemo && isPlainObject(merged) && merged.transporter && isPlainObject(merged.http)) merged.http.demo = false;
+
   const first = Value.Errors(ConfigSchema, merged).First();
   if (first) {
     const key = first.path.replace(/^\//, '').replaceAll('/', '.') || '(root)';
     const unknownKey = first.message.includes('Unexpected property');
     throw new ConfigError(key, unknownKey ? 'unknown setting' : `${first.message} (got ${JSON.stringify(first.value)})`);
+  }
+  const scaler = (merged as Config).autoscaler;
+  if (scaler.minNodes > scaler.maxNodes) {
+    throw new ConfigError('autoscaler.minNodes', `must not exceed autoscaler.maxNodes (got minNodes ${scaler.minNodes} > maxNodes ${scaler.maxNodes})`);
   }
   return deepFreeze(merged as Config);
 }

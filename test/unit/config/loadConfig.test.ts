@@ -55,3 +55,9 @@ test('every environment variable is documented in docs/configuration.md', async 
   const doc = readFileSync(new URL('../../../docs/configuration.md', import.meta.url), 'utf8');
   assert.deepEqual(ENV_VARS.filter(([name, key]) => !doc.includes(`\`${name}\``) || !doc.includes(`\`${key}\``)).map(([n]) => n), []);
 });
+
+test('the demo route is on by default in embedded mode and off in distributed mode unless asked for', () => {
+  assert.equal(loadConfig({ env: {} }).http.demo, true);
+  assert.equal(loadConfig({ env: { MERIDIAN_TRANSPORTER: 'nats://127.0.0.1:4222' } }).http.demo, false);
+  assert.equal(loadConfig({ env: { MERIDIAN_TRANSPORTER: 'nats://127.0.0.1:4222', MERIDIAN_DEMO: 'true' } }).http.demo, true);
+});
