@@ -14,6 +14,8 @@ export interface ProbeServerOptions {
   /** 0 = any free port. */
   port: number;
   isReady: () => boolean;
+  /** Serves `GET /metrics` (Prometheus text) when given. */
+  metrics?: () => Promise<{ contentType: string; text: string }>;
 }
 
 /** A listening probe server. */
@@ -39,6 +41,11 @@ export async function startProbeServer(opts: ProbeServerOptions): Promise<ProbeS
     } else if (path === '/readyz') {
       if (opts.isReady()) res.writeHead(200, { 'content-type': JSON_TYPE }).end(JSON.stringify({ ready: true }));
       else res.writeHead(503, { 'content-type': JSON_TYPE, 'retry-after': '2' }).end(JSON.stringify({ error: { code: 'NOT_READY', message: ERROR_CATALOG.NOT_READY.message } }));
+    } else if (path === '/metrics' && opts.metrics) {
+      opts.metrics().then(
+        (m) => res.writeHead(200, { 'content-type': m.contentType }).end(m.text),
+        () => res.writeHead(500, { 'content-type': JSON_TYPE }).end(JSON.stringify({ error: { code: 'INTERNAL', message: ERROR_CATALOG.INTERNAL.message } })),
+      );
     } else {
       res.writeHead(404, { 'content-type': JSON_TYPE }).end(JSON.stringify({ error: { code: 'ROUTE_NOT_FOUND', message: ERROR_CATALOG.ROUTE_NOT_FOUND.message } }));
     }

@@ -23,6 +23,9 @@ import { DATABASE_ROLES, type Role } from './roles.js';
 import { generateAdminKey, readCredentials, writeCredentials } from './credentials.js';
 import { startProbeServer } from './probeServer.js';
 import { startSfuNodes, type SfuSpec } from './sfuRole.js';
+import { registerDemoRoutes } from './demo/index.js';
+import { autoscalerNeedsDatabase, checkAutoscalerConfig, createAutoscalerRole } from './autoscalerRole.js';
+import type { AutoscalerHandle } from '../control/autoscaler/index.js';
 import type { SfuNode } from '../media/index.js';
 
 export interface PlatformOptions {
@@ -55,6 +58,8 @@ export interface Platform {
   readonly tokens: JoinTokenIssuer | undefined;
   /** Meeting nodes running in this process. */
   readonly sfuNodes: readonly SfuNode[];
+  /** The autoscalers of this process (role `autoscaler`): status, metrics, readiness. */
+  readonly autoscaler: AutoscalerHandle | undefined;
   isReady(): boolean;
   /** Stops everything this process started; idempotent. */
   close(): Promise<void>;
@@ -77,13 +82,17 @@ export async function createPlatform(opts: PlatformOptions): Promise<Platform> {
     })());
 
   try {
-    const database = roles.some((r) => DATABASE_ROLES.has(r)) ? await createDatabase({ url: config.databaseUrl, dataDir: config.databaseUrl ? '' : config.dataDir }) : undefined;
+    if (has('autoscaler')) checkAutoscalerConfig(config);
+    const needsDatabase = roles.some((r) => DATABASE_ROLES.has(r)) || (has('autoscaler') && autoscalerNeedsDatabase(config));
+    const database = needsDatabase ? await createDatabase({ url: config.databaseUrl, dataDir: config.databaseUrl ? '' : config.dataDir }) : undefined;
     if (database) closers.push(() => database.close());
 
     let tokens: JoinTokenIssuer | undefined;
-    if (database && (has('rooms') || has('sfu'))) {
+    if (database && (has('rooms') || has('sfu') || has('autoscaler'))) {
       const secret = config.tokens.secret || (await getOrCreateSecret(database.db, 'token_master_secret', generateMasterSecret));
       tokens = new JoinTokenIssuer(parseMasterSecret(secret), config.tokens.ttlSeconds);
+    } else if (has('autoscaler') && config.tokens.secret) {
+      tokens = new JoinTokenIssuer(parseMasterSecret(config.tokens.secret), config.tokens.ttlSeconds);
     }
 
     if (has('regions')) broker.createService(createRegionsService({ store: new RegionStore(database!.db, config.nodes.heartbeatTimeoutMs), logger }));
@@ -95,11 +104,17 @@ export async function createPlatform(opts: PlatformOptions): Promise<Platform> {
       );
     }
 
+    // The autoscaler starts node processes (min per region) once the broker runs; readiness waits for them below.
+    const autoscaler = has('autoscaler') ? createAutoscalerRole({ broker, config, tokens, logger, region: opts.region }) : undefined;
+    if (autoscaler) broker.createService(autoscaler.service);
+
     // Roles without an HTTP listener of their own still answer /healthz and /readyz on
     // `port` in distributed mode, so supervisors probe every role the same way; /healthz answers
     // while the broker starts (which waits for the services a role depends on).
-    if (opts.listen && !has('gateway') && !has('sfu')) {
-      const probes = await startProbeServer({ host: config.host, port: config.port, isReady: () => ready });
+    // A meeting node's signaling listener takes `port` too, unless `sfu.port` moves it elsewhere.
+    const portTaken = has('gateway') || (has('sfu') && (!config.sfu.port || config.sfu.port === config.port));
+    if (opts.listen && !portTaken) {
+      const probes = await startProbeServer({ host: config.host, port: config.port, isReady: () => ready, ...(autoscaler ? { metrics: () => autoscaler.handle.metrics.render() } : {}) });
       closers.push(() => probes.close());
       logger.info({ port: probes.port }, 'health probes listening (/healthz, /readyz)');
     }
@@ -116,7 +131,8 @@ export async function createPlatform(opts: PlatformOptions): Promise<Platform> {
     let url: string | undefined;
     if (has('gateway')) {
       adminKey = resolveAdminKey(config, !config.transporter);
-      gateway = await createGateway({ broker, config, logger, adminKey, isReady: () => ready });
+      // The demo page, its join route (http.demo) and the browser SDK bundle (/sdk/meridian.js).
+      gateway = await createGateway({ broker, config, logger, adminKey, isReady: () => ready, extraRoutes: (app) => registerDemoRoutes(app, { broker, config }) });
       closers.push(() => gateway!.close());
       if (opts.listen) {
         await gateway.listen({ port: config.port, host: config.host });
@@ -132,6 +148,10 @@ export async function createPlatform(opts: PlatformOptions): Promise<Platform> {
       closers.push(() => sfu.close());
       sfuNodes = sfu.nodes;
       await waitForNodes(broker, specs.map((s) => s.nodeId), 15_000);
+    }
+    if (autoscaler) {
+      closers.push(() => autoscaler.handle.close());
+      await autoscaler.handle.whenReady(config.autoscaler.nodeStartTimeoutMs);
     }
 
     // Ready once the services a join needs answer through the broker.
@@ -156,7 +176,7 @@ export async function createPlatform(opts: PlatformOptions): Promise<Platform> {
       ready = true;
     }
 
-    return { broker, config, logger, gateway, url, adminKey, appKey, database, tokens, sfuNodes, isReady: () => ready, close };
+    return { broker, config, logger, gateway, url, adminKey, appKey, database, tokens, sfuNodes, autoscaler: autoscaler?.handle, isReady: () => ready, close };
   } catch (err) {
     await close();
     throw err;

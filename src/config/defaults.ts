@@ -26,4 +26,21 @@ export const DEFAULTS: Config = {
   tokens: { secret: '', ttlSeconds: 120 },
   sfu: { nodeId: '', nodeKey: '', capacity: 500, graceMs: 30_000, port: 0, publicUrl: '', iceAddress: '', embeddedRegions: ['us-east-1', 'eu-central-1', 'ap-south-1'] },
   regions: { defaults: ['us-east-1', 'eu-central-1', 'ap-south-1'] },
+  autoscaler: {
+    enabled: true,
+    policy: 'predictive',
+    provider: 'local',
+    regions: [],
+    minNodes: 1,
+    maxNodes: 10,
+    headroom: 0.25,
+    syncIntervalMs: 15_000,
+    scaleUpCooldownMs: 0,
+    scaleDownCooldownMs: 120_000,
+    nodeStartTimeoutMs: 60_000,
+    drainStaleMs: 180_000,
+    predictive: { horizonMs: 120_000, alpha: 0.5, beta: 0.2, stabilisationMs: 60_000, profileSlotMs: 60_000, profileDecay: 0.9 },
+    // Kubernetes' HorizontalPodAutoscaler defaults.
+    reactive: { tolerance: 0.1, stabilisationMs: 300_000 },
+  },
 };

@@ -86,6 +86,48 @@ export const ConfigSchema = Type.Object(
       /** Regions created on first start of an empty database (ids from the AWS list). */
       defaults: Type.Array(Type.String()),
     }),
+    autoscaler: Section({
+      /** `meridian start`: autoscaled node processes per region (true) or in-process nodes per `sfu.embeddedRegions` (false). */
+      enabled: Type.Boolean(),
+      /** Scaling policy by name (`predictive`, `reactive`); checked when the autoscaler starts. */
+      policy: Type.String({ minLength: 1 }),
+      /** Node provider by name (`local`); checked when the autoscaler starts. */
+      provider: Type.String({ minLength: 1 }),
+      /** Regions scaled by an embedded autoscaler; empty = every region. */
+      regions: Type.Array(Type.String()),
+      minNodes: Type.Integer({ minimum: 0, maximum: 10_000 }),
+      maxNodes: Type.Integer({ minimum: 1, maximum: 10_000 }),
+      /** Spare capacity kept above the forecast, as a fraction of it (0.25 = 25 %). */
+      headroom: Type.Number({ minimum: 0, maximum: 10 }),
+      syncIntervalMs: Type.Integer({ minimum: 100, maximum: 3_600_000 }),
+      /** Least time between two scale-ups. */
+      scaleUpCooldownMs: Type.Integer({ minimum: 0, maximum: 86_400_000 }),
+      /** Least time after any scaling action before a scale-down. */
+      scaleDownCooldownMs: Type.Integer({ minimum: 0, maximum: 86_400_000 }),
+      /** A started node that has not registered by then is stopped and replaced. */
+      nodeStartTimeoutMs: Type.Integer({ minimum: 1_000, maximum: 3_600_000 }),
+      /** A cordoned node reporting no participant for this long is stopped even if stale meeting rows still name it. */
+      drainStaleMs: Type.Integer({ minimum: 1_000, maximum: 86_400_000 }),
+      predictive: Section({
+        /** How far ahead the forecast looks: at least the time a node takes to become ready plus one sync. */
+        horizonMs: Type.Integer({ minimum: 0, maximum: 86_400_000 }),
+        /** Holt's smoothing of the level and of the trend, per sync interval (0..1]. */
+        alpha: Type.Number({ exclusiveMinimum: 0, maximum: 1 }),
+        beta: Type.Number({ exclusiveMinimum: 0, maximum: 1 }),
+        /** A lower forecast must hold this long before nodes are removed. */
+        stabilisationMs: Type.Integer({ minimum: 0, maximum: 86_400_000 }),
+        /** Width of a slot of the daily load profile; 0 disables the profile. */
+        profileSlotMs: Type.Integer({ minimum: 0, maximum: 3_600_000 }),
+        /** Each day a profile slot keeps this fraction of its old peak. */
+        profileDecay: Type.Number({ minimum: 0, maximum: 1 }),
+      }),
+      reactive: Section({
+        /** Ratio band around 1 in which no change is made (HPA: 0.1). */
+        tolerance: Type.Number({ minimum: 0, maximum: 1 }),
+        /** Scale-down takes the highest recommendation of this window (HPA: 300 s). */
+        stabilisationMs: Type.Integer({ minimum: 0, maximum: 86_400_000 }),
+      }),
+    }),
   },
   { additionalProperties: false },
 );

@@ -10,6 +10,7 @@ export const Services = {
   regionProvider: 'regionProvider',
   rooms: 'rooms',
   auth: 'auth',
+  autoscaler: 'autoscaler',
 } as const;
 
 /** Fully qualified action names, grouped by service. */
@@ -35,10 +36,16 @@ export const Actions = {
     meetingEnded: 'rooms.meetingEnded',
     countLive: 'rooms.countLive',
     endInRegion: 'rooms.endInRegion',
+    liveByNode: 'rooms.liveByNode',
   },
   auth: {
     createKey: 'auth.createKey',
     verifyKey: 'auth.verifyKey',
+  },
+  autoscaler: {
+    scheduleMeeting: 'autoscaler.scheduleMeeting',
+    status: 'autoscaler.status',
+    metrics: 'autoscaler.metrics',
   },
 } as const;
 
@@ -52,6 +59,8 @@ export const Events = {
   nodeRemoved: 'regions.nodeRemoved',
   /** A meeting was placed, moved or ended. */
   meetingChanged: 'rooms.meetingChanged',
+  /** A meeting was announced to the autoscalers (start time and expected size). */
+  meetingScheduled: 'autoscaler.meetingScheduled',
 } as const;
 
 /** Action name → params and result. The typed `call()` helper reads this. */
@@ -74,6 +83,10 @@ export interface ActionMap {
   'rooms.endInRegion': { params: S.RegionIdParams; result: { ended: number } };
   'auth.createKey': { params: S.KeyCreateParams; result: S.KeyCreateResult };
   'auth.verifyKey': { params: S.KeyVerifyParams; result: S.KeyVerifyResult };
+  'rooms.liveByNode': { params: S.RegionIdParams; result: S.LiveByNodeResult };
+  'autoscaler.scheduleMeeting': { params: S.ScheduleMeetingParams; result: S.ScheduledMeeting };
+  'autoscaler.status': { params: S.AutoscalerStatusParams; result: S.AutoscalerStatus };
+  'autoscaler.metrics': { params: Record<string, never>; result: S.MetricsText };
 }
 
 export type ActionName = keyof ActionMap;
@@ -87,5 +100,6 @@ export interface EventMap {
   'regions.nodeUpdated': { node: S.NodeInfo };
   'regions.nodeRemoved': { nodeId: string; regionId: string };
   'rooms.meetingChanged': { meetingId: string; appId: string; status: S.MeetingStatus; regionId: string | null; nodeId: string | null };
+  'autoscaler.meetingScheduled': { meeting: S.ScheduledMeeting };
 }
 export type EventName = keyof EventMap;

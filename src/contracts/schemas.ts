@@ -295,3 +295,82 @@ export interface JoinTokenClaims {
   exp: number;
   jti: string;
 }
+
+// ---------------------------------------------------------------- autoscaler
+/** Live meetings of a region per node, as the `meetings` table has them (`rooms.liveByNode`). */
+export const LiveByNodeResult = Type.Object({
+  regionId: RegionId,
+  /** Live meetings in the region. */
+  total: Type.Integer({ minimum: 0 }),
+  nodes: Type.Array(Type.Object({ nodeId: NodeId, meetings: Type.Integer({ minimum: 0 }) })),
+});
+export type LiveByNodeResult = Static<typeof LiveByNodeResult>;
+
+/** Announces a meeting ahead of time, so its region has the capacity when it starts. */
+export const ScheduleMeetingParams = Type.Object(
+  {
+    regionId: RegionId,
+    /** When participants start joining (ISO 8601). */
+    startsAt: Type.String({ minLength: 10, maxLength: 40 }),
+    expectedParticipants: Type.Integer({ minimum: 1, maximum: 1_000_000 }),
+    /** How long its capacity is kept after `startsAt`; default 60. */
+    durationMinutes: Type.Optional(Type.Integer({ minimum: 1, maximum: 1440 })),
+    /** The meeting it is, when known (informational). */
+    meetingId: Type.Optional(MeetingId),
+  },
+  { additionalProperties: false },
+);
+export type ScheduleMeetingParams = Static<typeof ScheduleMeetingParams>;
+
+export const ScheduledMeeting = Type.Object({
+  id: Type.String(),
+  regionId: RegionId,
+  startsAt: Type.String(),
+  expectedParticipants: Type.Integer({ minimum: 1 }),
+  durationMinutes: Type.Integer({ minimum: 1 }),
+  meetingId: Nullable(MeetingId),
+});
+export type ScheduledMeeting = Static<typeof ScheduledMeeting>;
+
+export const AutoscalerStatusParams = Type.Object({ regionId: Type.Optional(RegionId) }, { additionalProperties: false });
+export type AutoscalerStatusParams = Static<typeof AutoscalerStatusParams>;
+
+export const ScaledNodePhase = Type.Union([Type.Literal('starting'), Type.Literal('ready'), Type.Literal('draining'), Type.Literal('stopping')]);
+export type ScaledNodePhase = Static<typeof ScaledNodePhase>;
+
+/** One scaling decision with its reason (also logged). */
+export const ScalingDecisionRecord = Type.Object({
+  at: Type.String(),
+  action: Type.String({ description: 'scale-up, scale-down, hold, reactivate, node-ready, drained, node-lost, start-failed' }),
+  desired: Type.Integer({ minimum: 0 }),
+  current: Type.Integer({ minimum: 0 }),
+  reason: Type.String(),
+  nodeId: Type.Optional(NodeId),
+});
+export type ScalingDecisionRecord = Static<typeof ScalingDecisionRecord>;
+
+export const RegionAutoscalerStatus = Type.Object({
+  regionId: RegionId,
+  policy: Type.String(),
+  provider: Type.String(),
+  minNodes: Type.Integer(),
+  maxNodes: Type.Integer(),
+  desired: Type.Integer({ minimum: 0 }),
+  /** Participants the policy planned for (forecast), and what the nodes report now. */
+  forecastParticipants: Type.Number(),
+  participants: Type.Integer({ minimum: 0 }),
+  liveMeetings: Type.Integer({ minimum: 0 }),
+  nodes: Type.Array(
+    Type.Object({ nodeId: NodeId, phase: ScaledNodePhase, since: Type.String(), participants: Type.Integer({ minimum: 0 }), liveMeetings: Type.Integer({ minimum: 0 }) }),
+  ),
+  scheduled: Type.Array(ScheduledMeeting),
+  decisions: Type.Array(ScalingDecisionRecord, { description: 'most recent last' }),
+});
+export type RegionAutoscalerStatus = Static<typeof RegionAutoscalerStatus>;
+
+export const AutoscalerStatus = Type.Object({ regions: Type.Array(RegionAutoscalerStatus) });
+export type AutoscalerStatus = Static<typeof AutoscalerStatus>;
+
+/** A Prometheus text exposition. */
+export const MetricsText = Type.Object({ contentType: Type.String(), text: Type.String() });
+export type MetricsText = Static<typeof MetricsText>;

@@ -46,8 +46,9 @@ function fail(err: unknown): never {
 async function start(): Promise<void> {
   const config = loadConfig();
   const logger = createLogger(config.logLevel);
-  // Embedded: the control plane plus one in-process meeting node per configured region.
-  const platform = await createPlatform({ config, roles: [...EMBEDDED_ROLES, 'sfu'], logger, listen: true, bootstrap: true });
+  // Embedded: the control plane plus an autoscaler per region running node processes
+  // (autoscaler.enabled), or one in-process meeting node per configured region.
+  const platform = await createPlatform({ config, roles: [...EMBEDDED_ROLES, config.autoscaler.enabled ? 'autoscaler' : 'sfu'], logger, listen: true, bootstrap: true });
   stopOnSignals(platform);
   const lines = [
     '',
@@ -56,6 +57,9 @@ async function start(): Promise<void> {
     platform.appKey ? `  First app key:  ${platform.appKey}` : `  App key:        see ${credentialsPath(config.dataDir)} (or: npx meridian keys create)`,
     config.adminKey ? '  Admin key:      from MERIDIAN_ADMIN_KEY' : platform.appKey ? `  Admin key:      ${platform.adminKey}` : `  Admin key:      see ${credentialsPath(config.dataDir)}`,
     ...platform.sfuNodes.map((n) => `  Meeting node:   ${n.settings.regionId.padEnd(14)} ${n.url}`),
+    ...(platform.autoscaler
+      ? [`  Autoscaler:     ${config.autoscaler.policy} policy, ${config.autoscaler.minNodes}–${config.autoscaler.maxNodes} node process(es) per region: ${platform.autoscaler.status().map((r) => `${r.regionId} ${r.nodes.length}`).join(', ')}`]
+      : []),
     `  Join a call:    ${platform.url}/?meeting=hello&name=you`,
     `  Try:           curl '${platform.url}/v1/regions/rank?ip=49.36.0.1' -H 'Authorization: Bearer <admin key>'`,
     '',

@@ -120,6 +120,22 @@ export class MeetingStore {
     }
   }
 
+  /** Live meetings of a region, counted per node (the autoscaler drains by this). */
+  async countLiveByNode(regionId: string): Promise<Array<{ nodeId: string; meetings: number }>> {
+    try {
+      const rows = await this.#db
+        .selectFrom('meetings')
+        .select(['node_id', (eb) => eb.fn.countAll<string>().as('n')])
+        .where('region_id', '=', regionId)
+        .where('status', '=', 'live')
+        .groupBy('node_id')
+        .execute();
+      return rows.filter((r) => r.node_id !== null).map((r) => ({ nodeId: r.node_id!, meetings: Number(r.n) }));
+    } catch (err) {
+      throw toStorageError(err);
+    }
+  }
+
   /** Ends every live meeting of a region (region removal with force). */
   async endAllInRegion(regionId: string): Promise<MeetingRecord[]> {
     try {

@@ -154,6 +154,12 @@ export class RoomManager {
     return this.#d.store.countLive(regionId);
   }
 
+  /** Live meetings of a region per node (meeting placements, not what nodes report). */
+  async liveByNode(regionId: string): Promise<{ regionId: string; total: number; nodes: Array<{ nodeId: string; meetings: number }> }> {
+    const nodes = await this.#d.store.countLiveByNode(regionId);
+    return { regionId, total: nodes.reduce((sum, n) => sum + n.meetings, 0), nodes };
+  }
+
   /**
    * Places a meeting seen (possibly from cache) as not hosted. No fresh read first: the
    * epoch-guarded UPDATE fails if the cache was behind, and #place then reads the winner.

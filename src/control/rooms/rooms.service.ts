@@ -67,6 +67,10 @@ export function createRoomsService(deps: RoomsServiceDeps): ServiceSchema {
         params: Schemas.RegionIdParams,
         handler: async (ctx: Context<RegionIdParams>) => ({ ended: await manager.endInRegion(ctx.params.id) }),
       },
+      liveByNode: {
+        params: Schemas.RegionIdParams,
+        handler: (ctx: Context<RegionIdParams>) => manager.liveByNode(ctx.params.id),
+      },
     },
     events: {
       [Events.regionsChanged]: {

@@ -1,0 +1,776 @@
+/**
+ * Benchmark: SFU forwarding capacity on one core, against a bare Node `dgram` relay measured
+ * the same way in the same run.
+ *
+ *   npx tsx bench/forwarding.bench.ts          (prints JSON; `benchForwarding()` for bench/run.ts)
+ *
+ * Each side runs in two child processes of this same file: the forwarder (bare relay or
+ * SfuNode) pinned to CPU 0 and its load generator pinned to CPU 1 (`taskset`, when present).
+ * The orchestrator (the calling process) only relays control messages.
+ *
+ * - bare relay: UDP in, the same packet out to F connected sockets (F = 10); the offered
+ *   input rate steps up until more than 1% is lost or p99 latency passes 20 ms;
+ * - SFU: 2 publishers (VP8-like video 150 packets/s of 1,100 bytes in 5-packet frames at
+ *   30 fps, Opus-like audio 50 packets/s) over real DTLS-SRTP; subscribers (each receiving
+ *   both publishers) join in steps until a step fails: > 1% loss or p99 added latency
+ *   ≥ 20 ms, measured on probe subscribers that read every packet (sequence numbers for
+ *   loss, a send timestamp in the payload for latency). Other subscribers decrypt in
+ *   libdatachannel's threads without handing packets to JavaScript, so the generator core
+ *   is not the first to saturate.
+ *
+ * Latency is end to end inside the load process (send call → receive callback), so it
+ * includes the generator's own queueing; both sides are measured the same way.
+ * A benchmark, not a test: nothing here asserts a target. With
+ * `FORWARDING_BENCH_PROFILE_DIR=dir` the forwarder processes write CPU profiles there.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { createSocket, type Socket } from 'node:dgram';
+import { randomBytes } from 'node:crypto';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { cpus, loadavg } from 'node:os';
+
+const SELF = fileURLToPath(import.meta.url);
+const VIDEO_BYTES = 1100;
+const AUDIO_BYTES = 120;
+const LOSS_LIMIT = 0.01;
+const P99_LIMIT_MS = 20;
+
+// ---------------------------------------------------------------------------- shared helpers
+
+type Msg = { type: string } & Record<string, unknown>;
+
+function hasTaskset(): boolean {
+  return spawnSync('taskset', ['-c', '0', 'true']).status === 0;
+}
+
+function now(): number {
+  return performance.timeOrigin + performance.now();
+}
+
+function p99(samples: number[]): number {
+  if (samples.length === 0) return Number.NaN;
+  const sorted = [...samples].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * 0.99))]!;
+}
+
+function cpuMeter(): () => number {
+  let last = process.cpuUsage();
+  let at = performance.now();
+  return () => {
+    const c = process.cpuUsage();
+    const t = performance.now();
+    const used = c.user - last.user + (c.system - last.system);
+    const frac = used / Math.max(1, (t - at) * 1000);
+    last = c;
+    at = t;
+    return Math.round(frac * 100) / 100;
+  };
+}
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** A child running one role of this file, with request/response over IPC. */
+class Role {
+  readonly child: ChildProcess;
+  readonly #inbox: Msg[] = [];
+  #waiters: Array<() => void> = [];
+
+  constructor(role: string, cpu: number | undefined, args: Record<string, string> = {}) {
+    // FORWARDING_BENCH_PROFILE_DIR=/tmp/prof writes a CPU profile of the forwarder (relay or SFU).
+    const profileDir = process.env.FORWARDING_BENCH_PROFILE_DIR;
+    const profile = profileDir && (role === 'sfu' || role === 'relay') ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
+    const argv = [...profile, '--import', 'tsx', SELF, `--role=${role}`, ...Object.entries(args).map(([k, v]) => `--${k}=${v}`)];
+    const cmd = cpu === undefined ? process.execPath : 'taskset';
+    const cmdArgs = cpu === undefined ? argv : ['-c', String(cpu), process.execPath, ...argv];
+    this.child = spawn(cmd, cmdArgs, { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+    this.child.on('message', (m) => {
+      this.#inbox.push(m as Msg);
+      const w = this.#waiters;
+      this.#waiters = [];
+      w.forEach((f) => f());
+    });
+  }
+
+  send(msg: Msg): void {
+    this.child.send(msg);
+  }
+
+  /** Waits for (and removes) the first message of `type`. */
+  async next(type: string, timeoutMs = 60_000): Promise<Msg> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const i = this.#inbox.findIndex((m) => m.type === type || m.type === 'fatal');
+      if (i >= 0) {
+        const [m] = this.#inbox.splice(i, 1);
+        if (m!.type === 'fatal') throw new Error(`child failed: ${String(m!.error)}`);
+        return m!;
+      }
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${type}`);
+      await new Promise<void>((r) => {
+        const t = setTimeout(r, 200);
+        this.#waiters.push(() => {
+          clearTimeout(t);
+          r();
+        });
+      });
+    }
+  }
+
+  /** All queued messages of `type`, removed. */
+  drain(type: string): Msg[] {
+    const out = this.#inbox.filter((m) => m.type === type);
+    for (const m of out) this.#inbox.splice(this.#inbox.indexOf(m), 1);
+    return out;
+  }
+
+  async stop(): Promise<void> {
+    if (this.child.exitCode !== null) return;
+    this.child.send({ type: 'stop' });
+    const exited = new Promise<void>((r) => this.child.once('exit', () => r()));
+    await Promise.race([exited, sleep(10_000)]);
+    if (this.child.exitCode === null) this.child.kill('SIGKILL');
+  }
+}
+
+function onParentMessage(handler: (m: Msg) => void | Promise<void>): void {
+  process.on('message', (m) => {
+    Promise.resolve(handler(m as Msg)).catch((err: unknown) => {
+      process.send?.({ type: 'fatal', error: (err as Error).stack ?? String(err) });
+    });
+  });
+}
+
+// ---------------------------------------------------------------------------- bare relay
+
+/** Role: receives on one socket, sends each packet to F connected sockets. */
+async function relayRole(): Promise<void> {
+  const input = createSocket('udp4');
+  await new Promise<void>((r) => input.bind(0, '127.0.0.1', () => r()));
+  input.setRecvBufferSize(8 * 1024 * 1024);
+  let outputs: Socket[] = [];
+  let received = 0;
+  let sent = 0;
+  input.on('message', (msg) => {
+    received++;
+    for (const o of outputs) o.send(msg);
+    sent += outputs.length;
+  });
+  const cpu = cpuMeter();
+  const timer = setInterval(() => process.send?.({ type: 'relay-stats', received, sent, cpu: cpu() }), 500);
+  process.send?.({ type: 'relay-ready', port: input.address().port });
+  onParentMessage(async (m) => {
+    if (m.type === 'dests') {
+      for (const o of outputs) o.close();
+      outputs = await Promise.all(
+        (m.ports as number[]).map(
+          (port) =>
+            new Promise<Socket>((resolve) => {
+              const s = createSocket('udp4');
+              s.connect(port, '127.0.0.1', () => resolve(s));
+            }),
+        ),
+      );
+      process.send?.({ type: 'dests-ok' });
+    } else if (m.type === 'stop') {
+      clearInterval(timer);
+      input.close();
+      for (const o of outputs) o.close();
+      process.disconnect?.();
+    }
+  });
+}
+
+/** Role: F receivers; sends steps of offered load to the relay and reports each step. */
+async function relayLoadRole(fanout: number): Promise<void> {
+  const receivers: Socket[] = [];
+  let counts = new Array<number>(fanout).fill(0);
+  let latencies: number[] = [];
+  let windowOpen = false;
+  for (let i = 0; i < fanout; i++) {
+    const s = createSocket('udp4');
+    await new Promise<void>((r) => s.bind(0, '127.0.0.1', () => r()));
+    s.setRecvBufferSize(8 * 1024 * 1024);
+    const probe = i < 2;
+    s.on('message', (msg) => {
+      counts[i]!++;
+      if (probe && windowOpen && (counts[i]! & 7) === 0) latencies.push(now() - msg.readDoubleLE(0));
+    });
+    receivers.push(s);
+  }
+  const cpu = cpuMeter();
+  process.send?.({ type: 'receivers', ports: receivers.map((s) => s.address().port) });
+  onParentMessage(async (m) => {
+    if (m.type === 'step') {
+      const rate = m.inputPps as number;
+      const durationMs = m.durationMs as number;
+      const out = createSocket('udp4');
+      await new Promise<void>((r) => out.connect(m.relayPort as number, '127.0.0.1', () => r()));
+      const packet = Buffer.alloc(VIDEO_BYTES);
+      let sent = 0;
+      const tickMs = 5;
+      // Warm-up, then the measured window. Credit follows elapsed time, so late timers
+      // (a busy machine) do not lower the offered rate.
+      const run = async (ms: number): Promise<void> => {
+        const start = performance.now();
+        const end = start + ms;
+        let due = 0;
+        let credit = 0;
+        while (performance.now() < end) {
+          const shouldHave = ((performance.now() - start) * rate) / 1000;
+          credit += shouldHave - due;
+          due = shouldHave;
+          while (credit >= 1) {
+            packet.writeDoubleLE(now(), 0);
+            packet.writeUInt32LE(sent, 8);
+            out.send(packet);
+            sent++;
+            credit--;
+          }
+          await sleep(tickMs);
+        }
+      };
+      await run(300);
+      await sleep(100);
+      counts = new Array<number>(fanout).fill(0);
+      latencies = [];
+      sent = 0;
+      cpu();
+      windowOpen = true;
+      const t0 = performance.now();
+      await run(durationMs);
+      const elapsed = (performance.now() - t0) / 1000;
+      windowOpen = false;
+      const loadCpu = cpu();
+      await sleep(200); // in-flight packets
+      out.close();
+      const received = counts.reduce((a, b) => a + b, 0);
+      process.send?.({
+        type: 'step-result',
+        inputPps: Math.round(sent / elapsed),
+        outputPps: Math.round(received / elapsed),
+        loss: Math.max(0, 1 - received / Math.max(1, sent * fanout)),
+        p99Ms: p99(latencies),
+        loadCpu,
+      });
+    } else if (m.type === 'stop') {
+      for (const s of receivers) s.close();
+      process.disconnect?.();
+    }
+  });
+}
+
+interface RelayStep {
+  inputPps: number;
+  outputPps: number;
+  loss: number;
+  p99Ms: number;
+  relayCpu: number;
+  loadCpu: number;
+  ok: boolean;
+}
+
+async function measureRelay(pin: boolean, fanout: number, rates: number[], stepMs: number): Promise<RelayStep[]> {
+  const relay = new Role('relay', pin ? 0 : undefined);
+  const load = new Role('relayload', pin ? 1 : undefined, { fanout: String(fanout) });
+  const steps: RelayStep[] = [];
+  try {
+    const { port } = await relay.next('relay-ready');
+    const { ports } = await load.next('receivers');
+    relay.send({ type: 'dests', ports });
+    await relay.next('dests-ok');
+    for (const rate of rates) {
+      relay.drain('relay-stats');
+      load.send({ type: 'step', inputPps: rate, durationMs: stepMs, relayPort: port });
+      const r = await load.next('step-result', stepMs + 10_000);
+      const stats = relay.drain('relay-stats');
+      const busy = stats.slice(1, -1).map((s) => s.cpu as number);
+      const step: RelayStep = {
+        inputPps: r.inputPps as number,
+        outputPps: r.outputPps as number,
+        loss: r.loss as number,
+        p99Ms: r.p99Ms as number,
+        relayCpu: busy.length ? Math.max(...busy) : Number.NaN,
+        loadCpu: r.loadCpu as number,
+        ok: (r.loss as number) < LOSS_LIMIT && (r.p99Ms as number) < P99_LIMIT_MS,
+      };
+      steps.push(step);
+      // Keep stepping while nothing is lost: on a shared machine p99 can fail on its own.
+      if (step.loss >= LOSS_LIMIT) break;
+    }
+  } finally {
+    await load.stop();
+    await relay.stop();
+  }
+  return steps;
+}
+
+// ---------------------------------------------------------------------------- SFU
+
+const NODE_ID = 'bench-node';
+
+/** Role: one SfuNode; forwards its heartbeats (load figures) to the parent. */
+async function sfuRole(keyB64: string): Promise<void> {
+  const { SfuNode } = await import('../src/media/index.js');
+  const { createLogger } = await import('../src/lib/logger.js');
+  const node = new SfuNode({
+    nodeId: NODE_ID,
+    regionId: 'bench-1',
+    host: '127.0.0.1',
+    port: 0,
+    capacity: 10_000,
+    graceMs: 1_000,
+    nodeKey: keyB64,
+    heartbeatIntervalMs: 500,
+    logger: createLogger('silent'),
+    ice: { bindAddress: '127.0.0.1' },
+    signaling: { messagesPerSecond: 200, messageBurst: 400 },
+    heartbeat: async (p) => void process.send?.({ type: 'sfu-load', load: p.load, overloaded: node.overloaded }),
+  });
+  await node.start();
+  process.send?.({ type: 'sfu-ready', url: node.url });
+  onParentMessage(async (m) => {
+    if (m.type === 'stop') {
+      await node.close();
+      process.disconnect?.();
+    }
+  });
+}
+
+interface SfuStepResult {
+  subscribers: number;
+  videoStreams: number;
+  joinFailures: number;
+  probeLoss: number;
+  p99Ms: number;
+  p50Ms: number;
+  loadCpu: number;
+}
+
+/** Role: publishers and subscribers over node-datachannel, stepping the subscriber count. */
+async function sfuLoadRole(url: string, keyB64: string): Promise<void> {
+  const ndc = (await import('node-datachannel')).default;
+  const WebSocket = (await import('ws')).default;
+  const { createSigner } = await import('fast-jwt');
+  const sign = createSigner({ key: Buffer.from(keyB64, 'base64url'), algorithm: 'HS256', expiresIn: 600_000 });
+  const token = (sub: string) => sign({ sub, aud: NODE_ID, mtg: 'bench', rgn: 'bench-1', name: sub });
+  const PEER: import('node-datachannel').RtcConfig = { iceServers: [], bindAddress: '127.0.0.1', disableAutoNegotiation: true };
+  const gathered = async (pc: InstanceType<typeof ndc.PeerConnection>) => {
+    const end = Date.now() + 5_000;
+    while (pc.gatheringState() !== 'complete' && Date.now() < end) await sleep(5);
+  };
+  const cpu = cpuMeter();
+  let stopping = false;
+
+  type Conn = { ws: InstanceType<typeof WebSocket>; pcs: Array<InstanceType<typeof ndc.PeerConnection>>; tracks: Array<InstanceType<typeof ndc.Track>> };
+  const conns: Conn[] = [];
+  const openWs = (sub: string): Promise<{ conn: Conn; messages: Msg[]; wait: (t: string, ms?: number) => Promise<Msg> }> =>
+    new Promise((resolve, reject) => {
+      const ws = new WebSocket(url);
+      const messages: Msg[] = [];
+      const conn: Conn = { ws, pcs: [], tracks: [] };
+      conns.push(conn);
+      const wait = async (t: string, ms = 10_000): Promise<Msg> => {
+        const end = Date.now() + ms;
+        for (;;) {
+          const i = messages.findIndex((m) => m.type === t || m.type === 'error');
+          if (i >= 0) {
+            const [m] = messages.splice(i, 1);
+            if (m!.type === 'error') throw new Error(`${sub}: ${String(m!.code)} ${String(m!.message)}`);
+            return m!;
+          }
+          if (Date.now() > end || stopping) throw new Error(`${sub}: no ${t}`);
+          await sleep(10);
+        }
+      };
+      ws.on('message', (d) => messages.push(JSON.parse(String(d)) as Msg));
+      ws.on('error', reject);
+      ws.on('open', () => {
+        ws.send(JSON.stringify({ type: 'join', token: token(sub) }));
+        resolve({ conn, messages, wait });
+      });
+    });
+
+  // --- publishers
+  interface Publisher {
+    video: InstanceType<typeof ndc.Track>;
+    audio: InstanceType<typeof ndc.Track>;
+    vssrc: number;
+    assrc: number;
+    seqV: number;
+    seqA: number;
+    key: boolean;
+  }
+  const publishers: Publisher[] = [];
+  for (let p = 0; p < 2; p++) {
+    for (let attempt = 1; ; attempt++) {
+      const sub = `pub${p}-${attempt}`;
+      const { conn, wait } = await openWs(sub);
+      await wait('joined');
+      const pc = new ndc.PeerConnection(sub, PEER);
+      conn.pcs.push(pc);
+      const vssrc = 1000 + p;
+      const assrc = 2000 + p;
+      const v = new ndc.Video('0', 'SendOnly');
+      v.addVP8Codec(96);
+      v.addSSRC(vssrc, 'bench', 'bench', `v${p}`);
+      const a = new ndc.Audio('1', 'SendOnly');
+      a.addOpusCodec(111);
+      a.addSSRC(assrc, 'bench', 'bench', `a${p}`);
+      const video = pc.addTrack(v);
+      const audio = pc.addTrack(a);
+      conn.tracks.push(video, audio);
+      const pub: Publisher = { video, audio, vssrc, assrc, seqV: 0, seqA: 0, key: true };
+      video.onMessage((m) => {
+        // Any PLI/FIR: next frame is a key frame.
+        for (let o = 0; o + 4 <= m.length; o += ((m.readUInt16BE(o + 2) + 1) * 4)) if (m[o + 1] === 206) pub.key = true;
+      });
+      audio.onMessage(() => {});
+      pc.setLocalDescription('offer');
+      await gathered(pc);
+      conn.ws.send(JSON.stringify({ type: 'offer', sdp: pc.localDescription()!.sdp }));
+      const answer = await wait('answer');
+      try {
+        pc.setRemoteDescription(answer.sdp as string, 'answer');
+        const end = Date.now() + 5_000;
+        while (!(video.isOpen() && audio.isOpen()) && Date.now() < end && pc.state() !== 'closed') await sleep(10);
+        if (video.isOpen() && audio.isOpen()) {
+          publishers.push(pub);
+          break;
+        }
+      } catch {
+        // libdatachannel's offerer race (see test/unit/media/support/TestClient.ts): retry.
+      }
+      if (attempt >= 3) throw new Error('publisher could not connect');
+      conn.ws.close();
+    }
+  }
+
+  // --- media pump: 30 fps × 5 packets video, 50 packets/s audio, per publisher
+  const vbuf = Buffer.alloc(VIDEO_BYTES);
+  const abuf = Buffer.alloc(AUDIO_BYTES);
+  let frame = 0;
+  let audioTick = 0;
+  const startedAt = performance.now();
+  let lastKeyAt = 0;
+  const pumpTimer = setInterval(() => {
+    const elapsed = performance.now() - startedAt;
+    const forceKey = elapsed - lastKeyAt > 2_000;
+    if (forceKey) lastKeyAt = elapsed;
+    while (frame < (elapsed * 30) / 1000) {
+      frame++;
+      for (const pub of publishers) {
+        const key = pub.key || forceKey;
+        pub.key = false;
+        for (let i = 0; i < 5; i++) {
+          vbuf[0] = 0x80;
+          vbuf[1] = (i === 4 ? 0x80 : 0) | 96;
+          vbuf.writeUInt16BE(pub.seqV++ & 0xffff, 2);
+          vbuf.writeUInt32BE((frame * 3000) >>> 0, 4);
+          vbuf.writeUInt32BE(pub.vssrc, 8);
+          vbuf[12] = i === 0 ? 0x10 : 0x00;
+          vbuf[13] = key ? 0x00 : 0x01;
+          vbuf.writeDoubleLE(now(), 20);
+          try {
+            pub.video.sendMessageBinary(vbuf);
+          } catch {
+            /* closed */
+          }
+        }
+      }
+    }
+    while (audioTick < (elapsed * 50) / 1000) {
+      audioTick++;
+      for (const pub of publishers) {
+        abuf[0] = 0x80;
+        abuf[1] = 111;
+        abuf.writeUInt16BE(pub.seqA++ & 0xffff, 2);
+        abuf.writeUInt32BE((audioTick * 960) >>> 0, 4);
+        abuf.writeUInt32BE(pub.assrc, 8);
+        try {
+          pub.audio.sendMessageBinary(abuf);
+        } catch {
+          /* closed */
+        }
+      }
+    }
+  }, 5);
+
+  // --- subscribers
+  interface Probe {
+    lat: number[];
+    seqs: Map<number, { first: number; last: number; count: number }>;
+  }
+  const probes: Probe[] = [];
+  let measuring = false;
+  const subscriberPcs: Array<InstanceType<typeof ndc.PeerConnection>> = [];
+  let joinFailures = 0;
+  const addSubscriber = async (index: number): Promise<void> => {
+    const sub = `sub${index}`;
+    const { conn, messages, wait } = await openWs(sub);
+    await wait('joined');
+    const probe: Probe | undefined = index < 4 ? { lat: [], seqs: new Map() } : undefined;
+    if (probe) probes.push(probe);
+    let pc: InstanceType<typeof ndc.PeerConnection> | undefined;
+    let session = 0;
+    const answerOffers = async (): Promise<void> => {
+      for (;;) {
+        const offer = await wait('offer', 60_000).catch(() => undefined);
+        if (!offer) return;
+        if (offer.session !== session) {
+          pc?.close();
+          session = offer.session as number;
+          pc = new ndc.PeerConnection(sub, PEER);
+          conn.pcs.push(pc);
+          subscriberPcs.push(pc);
+          const current = pc;
+          current.onTrack((t) => {
+            conn.tracks.push(t);
+            if (!probe) return; // decrypted and dropped natively: no JavaScript per packet
+            t.onMessage((m) => {
+              if (!measuring || m.length < 28 || (m[1]! >= 192 && m[1]! <= 223)) return;
+              const ssrc = m.readUInt32BE(8);
+              const seq = m.readUInt16BE(2);
+              if ((m[1]! & 0x7f) === 96) {
+                probe.lat.push(now() - m.readDoubleLE(20));
+                const s = probe.seqs.get(ssrc);
+                if (!s) probe.seqs.set(ssrc, { first: seq, last: seq, count: 1 });
+                else {
+                  s.count++;
+                  if (((seq - s.last) & 0xffff) < 0x8000) s.last = seq;
+                }
+              }
+            });
+          });
+        }
+        pc!.setRemoteDescription(offer.sdp as string, 'offer');
+        pc!.setLocalDescription('answer');
+        await gathered(pc!);
+        conn.ws.send(JSON.stringify({ type: 'answer', sdp: pc!.localDescription()!.sdp, session }));
+      }
+    };
+    void answerOffers().catch(() => joinFailures++);
+    void messages;
+  };
+
+  let total = 0;
+  onParentMessage(async (m) => {
+    if (m.type === 'step') {
+      const target = m.subscribers as number;
+      const batch: Array<Promise<void>> = [];
+      while (total < target) {
+        batch.push(addSubscriber(total++).catch(() => void joinFailures++));
+        if (batch.length >= 10) await Promise.all(batch.splice(0));
+      }
+      await Promise.all(batch);
+      // Wait for every subscribe connection.
+      const end = Date.now() + 30_000;
+      while (Date.now() < end && subscriberPcs.filter((pc) => pc.state() === 'connected').length < total - joinFailures) await sleep(50);
+      await sleep(1_500); // key frames, jitter settles
+      for (const p of probes) {
+        p.lat = [];
+        p.seqs.clear();
+      }
+      cpu();
+      measuring = true;
+      await sleep(m.durationMs as number);
+      measuring = false;
+      const loadCpu = cpu();
+      let expected = 0;
+      let got = 0;
+      const lat: number[] = [];
+      for (const p of probes) {
+        for (const s of p.seqs.values()) {
+          expected += ((s.last - s.first) & 0xffff) + 1;
+          got += s.count;
+        }
+        lat.push(...p.lat);
+      }
+      const result: SfuStepResult = {
+        subscribers: total,
+        videoStreams: total * publishers.length,
+        joinFailures,
+        probeLoss: expected > 0 ? Math.max(0, 1 - got / expected) : 1,
+        p99Ms: Math.round(p99(lat) * 10) / 10,
+        p50Ms: Math.round((lat.sort((a, b) => a - b)[Math.floor(lat.length / 2)] ?? Number.NaN) * 10) / 10,
+        loadCpu,
+      };
+      process.send?.({ type: 'step-result', result });
+    } else if (m.type === 'stop') {
+      stopping = true;
+      clearInterval(pumpTimer);
+      for (const c of conns) {
+        for (const t of c.tracks) {
+          try {
+            t.close();
+          } catch {
+            /* closed */
+          }
+        }
+        for (const pc of c.pcs) pc.close();
+        c.ws.terminate();
+      }
+      ndc.cleanup();
+      process.disconnect?.();
+    }
+  });
+  process.send?.({ type: 'load-ready' });
+}
+
+interface SfuStep extends SfuStepResult {
+  sfuCpu: number;
+  sfuPacketsPerSec: number;
+  sfuOverloaded: boolean;
+  ok: boolean;
+}
+
+async function measureSfu(pin: boolean, steps: number[], stepMs: number, budgetMs: number): Promise<SfuStep[]> {
+  const key = randomBytes(32).toString('base64url');
+  const sfu = new Role('sfu', pin ? 0 : undefined, { key });
+  const out: SfuStep[] = [];
+  let load: Role | undefined;
+  const started = Date.now();
+  try {
+    const { url } = await sfu.next('sfu-ready');
+    load = new Role('sfuload', pin ? 1 : undefined, { url: url as string, key });
+    await load.next('load-ready', 60_000);
+    for (const subscribers of steps) {
+      if (Date.now() - started > budgetMs) break;
+      sfu.drain('sfu-load');
+      load.send({ type: 'step', subscribers, durationMs: stepMs });
+      const { result } = (await load.next('step-result', 120_000)) as unknown as { result: SfuStepResult };
+      const beats = sfu.drain('sfu-load').slice(-Math.max(1, Math.floor(stepMs / 500) - 1));
+      const loads = beats.map((b) => b.load as { cpu: number; packetsPerSecond: number });
+      const step: SfuStep = {
+        ...result,
+        sfuCpu: loads.length ? Math.max(...loads.map((l) => l.cpu)) : Number.NaN,
+        sfuPacketsPerSec: loads.length ? Math.round(loads.reduce((a, l) => a + l.packetsPerSecond, 0) / loads.length) : Number.NaN,
+        sfuOverloaded: beats.some((b) => b.overloaded === true),
+        ok: false,
+      };
+      step.ok = step.probeLoss < LOSS_LIMIT && step.p99Ms < P99_LIMIT_MS && step.joinFailures === 0;
+      out.push(step);
+      if (step.probeLoss >= LOSS_LIMIT || step.joinFailures > 0) break;
+    }
+  } finally {
+    await load?.stop();
+    await sfu.stop();
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------- orchestration
+
+/** Figures of one run. */
+export interface ForwardingBenchResult {
+  pinned: boolean;
+  relay: { fanout: number; steps: RelayStep[]; maxOutputPps: number; maxOutputPpsLossOnly: number };
+  sfu: { steps: SfuStep[]; maxVideoStreams: number; maxSubscribers: number; outputPpsAtMax: number; maxVideoStreamsLossOnly: number; outputPpsAtMaxLossOnly: number };
+  /** SFU forwarded packets/s at its largest passing step ÷ the relay's largest passing rate. */
+  ratioToRelay: number;
+  /** The same ratio with the loss criterion alone (p99 ignored). */
+  ratioToRelayLossOnly: number;
+  notes: string;
+  markdown: string;
+}
+
+/** Runs both measurements (~2–3 minutes) and returns the figures. */
+export async function benchForwarding(
+  opts: { relayRates?: number[]; relayFanout?: number; sfuSteps?: number[]; stepMs?: number; sfuBudgetMs?: number } = {},
+): Promise<ForwardingBenchResult> {
+  const pinned = hasTaskset();
+  const loadBefore = loadavg()[0]!;
+  const fanout = opts.relayFanout ?? 10;
+  const relaySteps = await measureRelay(pinned, fanout, opts.relayRates ?? [2_000, 5_000, 10_000, 15_000, 20_000, 30_000, 40_000], opts.stepMs ?? 2_000);
+  const relayOk = relaySteps.filter((s) => s.ok);
+  const maxRelay = relayOk.length ? Math.max(...relayOk.map((s) => s.outputPps)) : 0;
+  const relayLossOk = relaySteps.filter((s) => s.loss < LOSS_LIMIT);
+  const maxRelayLossOnly = relayLossOk.length ? Math.max(...relayLossOk.map((s) => s.outputPps)) : 0;
+
+  const sfuSteps = await measureSfu(pinned, opts.sfuSteps ?? [10, 25, 50, 100, 150, 200, 300, 400, 500], opts.stepMs ?? 3_000, opts.sfuBudgetMs ?? 110_000);
+  const sfuOk = sfuSteps.filter((s) => s.ok);
+  const best = sfuOk.at(-1);
+  // Output packets/s of the SFU = subscribers × (2 × 150 video + 2 × 50 audio).
+  const outputPpsAtMax = best ? best.subscribers * 400 : 0;
+  const ratio = maxRelay > 0 ? outputPpsAtMax / maxRelay : Number.NaN;
+  const bestLossOnly = sfuSteps.filter((s) => s.probeLoss < LOSS_LIMIT && s.joinFailures === 0).at(-1);
+  const outputPpsLossOnly = bestLossOnly ? bestLossOnly.subscribers * 400 : 0;
+  const ratioLossOnly = maxRelayLossOnly > 0 ? outputPpsLossOnly / maxRelayLossOnly : Number.NaN;
+  const lastFail = sfuSteps.find((s) => !s.ok);
+  const notes = [
+    pinned ? 'Forwarders pinned to CPU 0, load generators to CPU 1 (taskset).' : 'taskset unavailable: processes not pinned.',
+    `Load average before/after: ${loadBefore.toFixed(1)} / ${loadavg()[0]!.toFixed(1)} on ${cpus().length} cores; other work on the machine shares the pinned cores and lowers every figure (a forwarder at low CPU with loss was starved, not saturated), so compare the ratio, not absolutes.`,
+    lastFail
+      ? `The first SFU step over a limit had ${lastFail.subscribers} subscribers: loss ${(lastFail.probeLoss * 100).toFixed(2)}%, p99 ${lastFail.p99Ms} ms, SFU CPU ${lastFail.sfuCpu}, load-generator CPU ${lastFail.loadCpu}${lastFail.joinFailures ? `, ${lastFail.joinFailures} join failures` : ''}.`
+      : 'No SFU step failed within the time budget: the capacity is at least the last step.',
+  ].join(' ');
+  const fmt = (n: number) => (Number.isFinite(n) ? n.toLocaleString('en-US', { maximumFractionDigits: 2 }) : 'n/a');
+  const markdown = [
+    `Bare \`dgram\` relay, fan-out ${fanout}, 1,100-byte packets:`,
+    '',
+    '| offered in/s | delivered out/s | loss | p99 ms | relay CPU | load CPU |',
+    '| --- | --- | --- | --- | --- | --- |',
+    ...relaySteps.map((s) => `| ${fmt(s.inputPps)} | ${fmt(s.outputPps)} | ${(s.loss * 100).toFixed(2)}% | ${fmt(s.p99Ms)} | ${fmt(s.relayCpu)} | ${fmt(s.loadCpu)} |`),
+    '',
+    'SFU (node-datachannel, DTLS-SRTP both legs), 2 publishers × (video 150 pkt/s + audio 50 pkt/s), every subscriber receives both:',
+    '',
+    '| subscribers | video streams out | SFU out pkt/s | SFU pkt/s (in+out, measured) | probe loss | p50 / p99 ms | SFU CPU | load CPU |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- |',
+    ...sfuSteps.map(
+      (s) =>
+        `| ${s.subscribers} | ${s.videoStreams} | ${fmt(s.subscribers * 400)} | ${fmt(s.sfuPacketsPerSec)} | ${(s.probeLoss * 100).toFixed(2)}% | ${fmt(s.p50Ms)} / ${fmt(s.p99Ms)} | ${fmt(s.sfuCpu)} | ${fmt(s.loadCpu)} |`,
+    ),
+    '',
+    `Largest passing step (< 1% loss, p99 < 20 ms): **${best ? best.videoStreams : 0} subscriber video streams** (${best?.subscribers ?? 0} subscribers), ${fmt(outputPpsAtMax)} packets/s out = **${fmt(ratio)}× the bare relay's ${fmt(maxRelay)} packets/s**.`,
+    `Loss criterion alone: ${bestLossOnly ? bestLossOnly.videoStreams : 0} video streams (${fmt(outputPpsLossOnly)} packets/s out) = ${fmt(ratioLossOnly)}× the relay's ${fmt(maxRelayLossOnly)} packets/s.`,
+    '',
+    notes,
+  ].join('\n');
+  return {
+    pinned,
+    relay: { fanout, steps: relaySteps, maxOutputPps: maxRelay, maxOutputPpsLossOnly: maxRelayLossOnly },
+    sfu: {
+      steps: sfuSteps,
+      maxVideoStreams: best?.videoStreams ?? 0,
+      maxSubscribers: best?.subscribers ?? 0,
+      outputPpsAtMax,
+      maxVideoStreamsLossOnly: bestLossOnly?.videoStreams ?? 0,
+      outputPpsAtMaxLossOnly: outputPpsLossOnly,
+    },
+    ratioToRelay: ratio,
+    ratioToRelayLossOnly: ratioLossOnly,
+    notes,
+    markdown,
+  };
+}
+
+// ---------------------------------------------------------------------------- entry points
+
+const args = Object.fromEntries(
+  process.argv
+    .slice(2)
+    .filter((a) => a.startsWith('--'))
+    .map((a) => {
+      const [k, ...v] = a.slice(2).split('=');
+      return [k!, v.join('=')];
+    }),
+);
+
+if (args.role) {
+  const roles: Record<string, () => Promise<void>> = {
+    relay: () => relayRole(),
+    relayload: () => relayLoadRole(Number(args.fanout)),
+    sfu: () => sfuRole(args.key!),
+    sfuload: () => sfuLoadRole(args.url!, args.key!),
+  };
+  roles[args.role]!().catch((err: unknown) => {
+    process.send?.({ type: 'fatal', error: (err as Error).stack ?? String(err) });
+    process.exitCode = 1;
+  });
+} else if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  benchForwarding()
+    .then((r) => process.stdout.write(`${JSON.stringify(r, null, 2)}\n`))
+    .catch((err: unknown) => {
+      process.stderr.write(`${(err as Error).stack ?? String(err)}\n`);
+      process.exitCode = 1;
+    });
+}

@@ -1,0 +1,150 @@
+/**
+ * Settings of a meeting node: one defaults object, one schema, validated when the node is
+ * constructed and then frozen. A bad value throws an Error naming the key.
+ */
+import { Type, type Static } from '@sinclair/typebox';
+import { Value } from '@sinclair/typebox/value';
+import { isLocalAddress } from './engine/hostAddresses.js';
+
+const Port = Type.Integer({ minimum: 0, maximum: 65535 });
+
+/** The serialisable settings (functions, the logger and the key are passed beside them). */
+export const SfuNodeSettingsSchema = Type.Object(
+  {
+    nodeId: Type.String({ pattern: '^[A-Za-z0-9_.:-]{1,128}$' }),
+    regionId: Type.String({ pattern: '^[a-z0-9][a-z0-9-]{0,62}$' }),
+    /** URL clients use for signaling; empty = `ws://host:port/path` once listening. */
+    publicUrl: Type.String({ maxLength: 2048 }),
+    host: Type.String({ minLength: 1 }),
+    /** Signaling port; 0 = any free port. */
+    port: Port,
+    /** Participants accepted across all meetings; joins beyond get NODE_UNAVAILABLE. */
+    capacity: Type.Integer({ minimum: 0, maximum: 1_000_000 }),
+    /** How long an empty meeting stays open for reconnects before it ends. */
+    graceMs: Type.Integer({ minimum: 0, maximum: 3_600_000 }),
+    /** Heartbeat period; the registry's timeout (5 s) needs ≤ 2 s. */
+    heartbeatIntervalMs: Type.Integer({ minimum: 100, maximum: 2_000 }),
+    ice: Type.Object(
+      {
+        /** Address ICE binds to and announces; empty = all non-loopback interfaces. */
+        bindAddress: Type.String(),
+        portRangeBegin: Port,
+        portRangeEnd: Port,
+        /** One UDP port for all peers (portRangeBegin must equal portRangeEnd). */
+        udpMux: Type.Boolean(),
+        /** `stun:host:port` / `turn:user:pass@host:port` URLs. */
+        servers: Type.Array(Type.String({ minLength: 1 }), { maxItems: 16 }),
+        gatheringTimeoutMs: Type.Integer({ minimum: 100, maximum: 60_000 }),
+      },
+      { additionalProperties: false },
+    ),
+    signaling: Type.Object(
+      {
+        path: Type.String({ pattern: '^/[A-Za-z0-9/_-]*$' }),
+        /** Largest message answered with a PAYLOAD_TOO_LARGE `error`. */
+        maxMessageBytes: Type.Integer({ minimum: 1024, maximum: 1_048_576 }),
+        /** Largest frame `ws` reads at all (above: close 1009 without a message). */
+        hardMaxFrameBytes: Type.Integer({ minimum: 1024, maximum: 16_777_216 }),
+        messagesPerSecond: Type.Number({ exclusiveMinimum: 0, maximum: 10_000 }),
+        messageBurst: Type.Integer({ minimum: 1, maximum: 10_000 }),
+        joinTimeoutMs: Type.Integer({ minimum: 100, maximum: 300_000 }),
+        pingIntervalMs: Type.Integer({ minimum: 100, maximum: 300_000 }),
+        maxBufferedBytes: Type.Integer({ minimum: 1024 }),
+      },
+      { additionalProperties: false },
+    ),
+    media: Type.Object(
+      {
+        keyFrameRequestIntervalMs: Type.Integer({ minimum: 0, maximum: 60_000 }),
+        retransmissionSlots: Type.Integer({ minimum: 16, maximum: 32_768 }),
+        retransmissionMaxAgeMs: Type.Integer({ minimum: 0, maximum: 60_000 }),
+        activeSpeakerIntervalMs: Type.Integer({ minimum: 50, maximum: 60_000 }),
+        /** Event-loop lag at which video forwarding is shed until the node catches up. */
+        overloadLagMs: Type.Integer({ minimum: 10, maximum: 60_000 }),
+      },
+      { additionalProperties: false },
+    ),
+  },
+  { additionalProperties: false },
+);
+
+/** Validated, frozen settings. */
+export type SfuNodeSettings = Static<typeof SfuNodeSettingsSchema>;
+
+/** Settings with every optional part optional. */
+export type SfuNodeSettingsInput = Pick<SfuNodeSettings, 'nodeId' | 'regionId'> &
+  Partial<Omit<SfuNodeSettings, 'ice' | 'signaling' | 'media'>> & {
+    ice?: Partial<SfuNodeSettings['ice']>;
+    signaling?: Partial<SfuNodeSettings['signaling']>;
+    media?: Partial<SfuNodeSettings['media']>;
+  };
+
+/** Every default in one place. */
+export const SFU_NODE_DEFAULTS: Omit<SfuNodeSettings, 'nodeId' | 'regionId'> = {
+  publicUrl: '',
+  host: '0.0.0.0',
+  port: 7880,
+  capacity: 500,
+  graceMs: 30_000,
+  heartbeatIntervalMs: 2_000,
+  ice: { bindAddress: '', portRangeBegin: 0, portRangeEnd: 0, udpMux: false, servers: [], gatheringTimeoutMs: 5_000 },
+  signaling: {
+    path: '/rtc',
+    maxMessageBytes: 64 * 1024,
+    hardMaxFrameBytes: 1024 * 1024,
+    messagesPerSecond: 20,
+    messageBurst: 50,
+    joinTimeoutMs: 10_000,
+    pingIntervalMs: 15_000,
+    maxBufferedBytes: 4 * 1024 * 1024,
+  },
+  media: {
+    keyFrameRequestIntervalMs: 500,
+    retransmissionSlots: 512,
+    retransmissionMaxAgeMs: 2_000,
+    activeSpeakerIntervalMs: 300,
+    overloadLagMs: 250,
+  },
+};
+
+/** Merges `input` over the defaults, validates, freezes. Throws naming the bad key. */
+export function resolveSfuNodeSettings(input: SfuNodeSettingsInput): Readonly<SfuNodeSettings> {
+  const merged: SfuNodeSettings = {
+    ...SFU_NODE_DEFAULTS,
+    ...stripUndefined(input),
+    ice: { ...SFU_NODE_DEFAULTS.ice, ...stripUndefined(input.ice ?? {}) },
+    signaling: { ...SFU_NODE_DEFAULTS.signaling, ...stripUndefined(input.signaling ?? {}) },
+    media: { ...SFU_NODE_DEFAULTS.media, ...stripUndefined(input.media ?? {}) },
+  } as SfuNodeSettings;
+  const first = Value.Errors(SfuNodeSettingsSchema, merged).First();
+  if (first) {
+    const key = first.path.replace(/^\//, '').replace(/\//g, '.') || '(root)';
+    throw new Error(`Invalid SFU node setting "${key}": ${first.message} (got ${JSON.stringify(first.value)})`);
+  }
+  const { ice, signaling } = merged;
+  if ((ice.portRangeBegin === 0) !== (ice.portRangeEnd === 0) || ice.portRangeEnd < ice.portRangeBegin) {
+    throw new Error('Invalid SFU node setting "ice.portRangeEnd": set both ends of the range, end ≥ begin');
+  }
+  if (ice.udpMux && (ice.portRangeBegin === 0 || ice.portRangeBegin !== ice.portRangeEnd)) {
+    throw new Error('Invalid SFU node setting "ice.udpMux": needs one fixed port (portRangeBegin = portRangeEnd ≠ 0)');
+  }
+  if (ice.bindAddress && !isLocalAddress(ice.bindAddress)) {
+    throw new Error(`Invalid SFU node setting "ice.bindAddress": ${ice.bindAddress} is not an address of this machine`);
+  }
+  if (signaling.hardMaxFrameBytes < signaling.maxMessageBytes) {
+    throw new Error('Invalid SFU node setting "signaling.hardMaxFrameBytes": must be ≥ signaling.maxMessageBytes');
+  }
+  return deepFreeze(merged);
+}
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+function deepFreeze<T>(o: T): T {
+  if (o && typeof o === 'object') {
+    for (const v of Object.values(o)) deepFreeze(v);
+    Object.freeze(o);
+  }
+  return o;
+}

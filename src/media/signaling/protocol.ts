@@ -1,0 +1,134 @@
+/**
+ * The signaling protocol between a client and a meeting node: JSON text frames on a
+ * WebSocket (default path `/rtc`), each an object with a `type`.
+ *
+ * Two peer connections per client, which is what browsers renegotiate best:
+ * - **publish**: the client offers its tracks (`offer`), the node answers (`answer`). The
+ *   client may re-offer at any time to add or remove tracks.
+ * - **subscribe**: the node offers (`offer` from the node), the client answers (`answer`
+ *   from the client). The node re-offers when it needs another receive slot.
+ * SDP is exchanged complete (ICE gathering finished), not trickled.
+ *
+ * Client → node:
+ * | type        | fields                                   | effect |
+ * | ----------- | ---------------------------------------- | ------ |
+ * | `join`      | `token` (join JWT for this node)         | first message; answered by `joined` |
+ * | `offer`     | `sdp` (publish PC offer)                 | answered by `answer` |
+ * | `answer`    | `sdp` (subscribe PC answer), `session`   | completes the node `offer` of that `session` |
+ * | `subscribe` | `publisherIds`: participant ids or `"*"` | which publishers to receive (default `"*"`) |
+ * | `leave`     | —                                        | leaves; the node closes the socket (1000) |
+ *
+ * Node → client:
+ * | type                | fields |
+ * | ------------------- | ------ |
+ * | `joined`            | `participantId`, `meetingId`, `name`, `participants` [{id, name}] (others), `tracks` [{trackId, participantId, kind}], `activeSpeaker` |
+ * | `answer`            | `sdp` (publish PC answer) |
+ * | `offer`             | `sdp` (subscribe PC offer), `slots`, `session` — a new `session` number means: close the old subscribe PC and answer with a new one |
+ * | `subscriptions`     | `slots`: [{mid, kind, participantId, trackId}] — what each subscribe m-line carries now (null = idle) |
+ * | `participant-joined`| `participant` {id, name} |
+ * | `participant-left`  | `participantId` |
+ * | `track-published`   | `track` {trackId, participantId, kind} |
+ * | `track-unpublished` | `trackId`, `participantId` |
+ * | `active-speaker`    | `participantId` (null when the speaker left) |
+ * | `error`             | `code` (error catalog code), `message` |
+ *
+ * Every `error` is followed by the node closing the socket: 1008 (bad input), 1009
+ * (`PAYLOAD_TOO_LARGE`), 1013 (`NODE_UNAVAILABLE`, try another node), 1011 (`INTERNAL`),
+ * 4401 (token refused). Other closes: 1000 after `leave`, 1001 node shutting down,
+ * 4409 the same participant joined again elsewhere (`replaced`), 4410 media transport lost.
+ */
+import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import { TypeCompiler } from '@sinclair/typebox/compiler';
+import type { MediaKind } from '../engine/MediaEngine.js';
+import { MAX_SDP_BYTES } from '../engine/Sdp.js';
+import { MAX_TOKEN_BYTES } from './JoinTokenVerifier.js';
+import type { SlotDescriptor } from '../sfu/Participant.js';
+import type { TrackDescriptor } from '../sfu/PublishedTrack.js';
+import type { ParticipantDescriptor } from '../sfu/Room.js';
+import type { ErrorCode } from '../../contracts/errors.js';
+
+const ParticipantIdSchema = Type.String({ pattern: '^[A-Za-z0-9_.:@-]{1,128}$' });
+const Sdp = Type.String({ minLength: 1, maxLength: MAX_SDP_BYTES });
+
+/** Schemas of client messages, by type. */
+export const ClientMessageSchemas = {
+  join: Type.Object({ type: Type.Literal('join'), token: Type.String({ minLength: 1, maxLength: MAX_TOKEN_BYTES }) }, { additionalProperties: false }),
+  offer: Type.Object({ type: Type.Literal('offer'), sdp: Sdp }, { additionalProperties: false }),
+  answer: Type.Object(
+    { type: Type.Literal('answer'), sdp: Sdp, session: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000 })) },
+    { additionalProperties: false },
+  ),
+  subscribe: Type.Object(
+    {
+      type: Type.Literal('subscribe'),
+      publisherIds: Type.Union([Type.Literal('*'), Type.Array(ParticipantIdSchema, { maxItems: 256 })]),
+    },
+    { additionalProperties: false },
+  ),
+  leave: Type.Object({ type: Type.Literal('leave') }, { additionalProperties: false }),
+} as const;
+
+/** A validated client message. */
+export type ClientMessage = { [K in keyof typeof ClientMessageSchemas]: Static<(typeof ClientMessageSchemas)[K]> }[keyof typeof ClientMessageSchemas];
+
+/** The types a client may send. */
+export type ClientMessageType = ClientMessage['type'];
+
+/** Messages the node sends. */
+export type ServerMessage =
+  | {
+      type: 'joined';
+      participantId: string;
+      meetingId: string;
+      name: string;
+      participants: ParticipantDescriptor[];
+      tracks: TrackDescriptor[];
+      activeSpeaker: string | null;
+    }
+  | { type: 'answer'; sdp: string }
+  | { type: 'offer'; sdp: string; slots: SlotDescriptor[]; session: number }
+  | { type: 'subscriptions'; slots: SlotDescriptor[] }
+  | { type: 'participant-joined'; participant: ParticipantDescriptor }
+  | { type: 'participant-left'; participantId: string }
+  | { type: 'track-published'; track: TrackDescriptor }
+  | { type: 'track-unpublished'; trackId: string; participantId: string }
+  | { type: 'active-speaker'; participantId: string | null }
+  | { type: 'error'; code: ErrorCode; message: string };
+
+/** Kind of a track in messages. */
+export type { MediaKind };
+
+const compiled = Object.fromEntries(Object.entries(ClientMessageSchemas).map(([k, s]) => [k, TypeCompiler.Compile(s as TSchema)])) as Record<
+  string,
+  ReturnType<typeof TypeCompiler.Compile>
+>;
+
+/** Outcome of {@link validateClientMessage}. */
+export type ValidationOutcome = { ok: true; message: ClientMessage } | { ok: false; reason: string };
+
+/** Checks a parsed JSON value against the client message schemas. */
+export function validateClientMessage(value: unknown): ValidationOutcome {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return { ok: false, reason: 'a message must be a JSON object' };
+  const type = (value as { type?: unknown }).type;
+  if (typeof type !== 'string') return { ok: false, reason: 'a message needs a string "type"' };
+  const check = Object.prototype.hasOwnProperty.call(compiled, type) ? compiled[type] : undefined;
+  if (!check) return { ok: false, reason: `unknown message type "${type.slice(0, 40)}"` };
+  if (!check.Check(value)) {
+    const first = check.Errors(value).First();
+    return { ok: false, reason: first ? `${type}: ${first.path || '/'} ${first.message}` : `${type}: invalid` };
+  }
+  return { ok: true, message: value as ClientMessage };
+}
+
+/** WebSocket close codes the node uses. */
+export const CloseCode = {
+  normal: 1000,
+  goingAway: 1001,
+  policyViolation: 1008,
+  tooLarge: 1009,
+  internalError: 1011,
+  tryAgainLater: 1013,
+  tokenRefused: 4401,
+  replaced: 4409,
+  transportLost: 4410,
+} as const;

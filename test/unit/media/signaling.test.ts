@@ -1,0 +1,224 @@
+/**
+ * The signaling edge: join tokens, bad input of every kind, floods, capacity, and that one
+ * misbehaving socket never disturbs another client.
+ */
+import { test, describe, afterEach } from 'node:test';
+import assert from 'node:assert/strict';
+import { connect as tcpConnect } from 'node:net';
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import WebSocket from 'ws';
+import type { SfuNode } from '../../../src/media/index.js';
+import { startNode } from './support/startNode.js';
+import { TestClient } from './support/TestClient.js';
+import { mintToken } from './support/tokens.js';
+
+/** Every test is bounded on its own; the suite bound only catches a wedged file. */
+const PER_TEST = { timeout: 30_000 };
+const NODE_ID = 'node-test-1';
+const cleanups: Array<() => unknown> = [];
+afterEach(async () => {
+  while (cleanups.length) await cleanups.pop()!();
+});
+
+async function node(overrides: Parameters<typeof startNode>[0] = {}): Promise<SfuNode> {
+  const n = await startNode(overrides);
+  cleanups.push(() => n.close());
+  return n;
+}
+
+async function connect(n: SfuNode): Promise<TestClient> {
+  const c = await TestClient.connect(n.url);
+  cleanups.push(() => c.close());
+  return c;
+}
+
+async function join(n: SfuNode, sub: string, mtg = 'standup'): Promise<TestClient> {
+  const { client } = await TestClient.join(n.url, mintToken({ sub, mtg, aud: NODE_ID }));
+  cleanups.push(() => client.close());
+  return client;
+}
+
+/** Sends `frame`, expects one `error` with `code`, then a close with `closeCode`. */
+async function expectRefusal(c: TestClient, frame: unknown, code: string, closeCode: number): Promise<void> {
+  if (frame !== undefined) c.send(frame);
+  const error = await c.next((m) => m.type === 'error');
+  assert.equal(error.code, code, `error code for ${String(frame).slice(0, 40)}`);
+  assert.equal(await c.closed, closeCode);
+}
+
+/** Proves `witness` is still served: a newcomer's join reaches it. */
+async function stillServes(n: SfuNode, witness: TestClient, newcomer: string): Promise<void> {
+  await join(n, newcomer);
+  const seen = await witness.next((m) => m.type === 'participant-joined' && (m.participant as { id: string }).id === newcomer);
+  assert.ok(seen);
+}
+
+describe('join tokens', { timeout: 300_000 }, () => {
+  test('accepts a token for this node and reports the meeting', PER_TEST, async () => {
+    const n = await node();
+    const alice = await join(n, 'alice');
+    const { client: bob, joined } = await TestClient.join(n.url, mintToken({ sub: 'bob', mtg: 'standup', aud: NODE_ID, name: 'Bob B.' }));
+    cleanups.push(() => bob.close());
+    assert.equal(joined.participantId, 'bob');
+    assert.equal(joined.name, 'Bob B.');
+    assert.deepEqual(joined.participants, [{ id: 'alice', name: 'alice' }]);
+    const seen = await alice.next((m) => m.type === 'participant-joined');
+    assert.deepEqual(seen.participant, { id: 'bob', name: 'Bob B.' });
+  });
+
+  test('refuses a forged token with TOKEN_INVALID', PER_TEST, async () => {
+    const n = await node();
+    const c = await connect(n);
+    c.send({ type: 'join', token: mintToken({ sub: 'mallory', mtg: 'standup', aud: NODE_ID }, { key: randomBytes(32) }) });
+    await expectRefusal(c, undefined, 'TOKEN_INVALID', 4401);
+  });
+
+  test('refuses an expired token with TOKEN_EXPIRED', PER_TEST, async () => {
+    const n = await node();
+    const c = await connect(n);
+    c.send({ type: 'join', token: mintToken({ sub: 'late', mtg: 'standup', aud: NODE_ID }, { exp: Math.floor(Date.now() / 1000) - 60 }) });
+    await expectRefusal(c, undefined, 'TOKEN_EXPIRED', 4401);
+  });
+
+  test('refuses a token for another node with TOKEN_SCOPE', PER_TEST, async () => {
+    const n = await node();
+    const c = await connect(n);
+    c.send({ type: 'join', token: mintToken({ sub: 'lost', mtg: 'standup', aud: 'node-other' }) });
+    await expectRefusal(c, undefined, 'TOKEN_SCOPE', 4401);
+  });
+
+  test('refuses a token that is not a JWT, or lacks the meeting claim, with TOKEN_INVALID', PER_TEST, async () => {
+    const n = await node();
+    const c1 = await connect(n);
+    await expectRefusal(c1, { type: 'join', token: 'not.a.jwt' }, 'TOKEN_INVALID', 4401);
+    const c2 = await connect(n);
+    await expectRefusal(c2, { type: 'join', token: mintToken({ sub: 'x', mtg: 'bad meeting id!', aud: NODE_ID }) }, 'TOKEN_INVALID', 4401);
+  });
+});
+
+describe('bad input', { timeout: 300_000 }, () => {
+  test('garbage, non-JSON, unknown types, wrong fields and binary frames each get an error and a close', PER_TEST, async () => {
+    const n = await node();
+    const witness = await join(n, 'witness');
+    const cases: Array<[unknown, string]> = [
+      ['\u0001\u0002garbage\u00ff', 'INVALID_JSON'],
+      ['{"type": "join", "token": ', 'INVALID_JSON'],
+      ['[1,2,3]', 'VALIDATION_FAILED'],
+      [{ type: 'teleport' }, 'VALIDATION_FAILED'],
+      [{ type: 'join' }, 'VALIDATION_FAILED'],
+      [{ type: 'join', token: 'x', extra: true }, 'VALIDATION_FAILED'],
+      [{ type: 'offer', sdp: 'v=0' }, 'VALIDATION_FAILED'], // before join
+    ];
+    for (const [frame, code] of cases) {
+      const c = await connect(n);
+      await expectRefusal(c, frame, code, 1008);
+    }
+    const bin = await connect(n);
+    bin.ws.send(Buffer.from([1, 2, 3, 4]));
+    await expectRefusal(bin, undefined, 'VALIDATION_FAILED', 1008);
+    await stillServes(n, witness, 'newcomer');
+  });
+
+  test('an oversized message gets PAYLOAD_TOO_LARGE and a close; a huge frame is cut off by ws', PER_TEST, async () => {
+    const n = await node();
+    const witness = await join(n, 'witness');
+    const c = await connect(n);
+    await expectRefusal(c, JSON.stringify({ type: 'join', token: 'x'.repeat(70 * 1024) }), 'PAYLOAD_TOO_LARGE', 1009);
+    const huge = await connect(n);
+    huge.send('x'.repeat(2 * 1024 * 1024));
+    assert.equal(await huge.closed, 1009);
+    await stillServes(n, witness, 'newcomer');
+  });
+
+  test('a malformed SDP offer gets VALIDATION_FAILED and a close', PER_TEST, async () => {
+    const n = await node();
+    const witness = await join(n, 'witness');
+    const c = await join(n, 'sloppy');
+    await expectRefusal(c, { type: 'offer', sdp: 'v=0\r\nm=video 9 RTP/AVP 0\r\n' }, 'VALIDATION_FAILED', 1008);
+    const c2 = await join(n, 'sloppy2');
+    const chrome = readFileSync(new URL('./fixtures/chrome-offer.sdp', import.meta.url), 'utf8');
+    await expectRefusal(c2, { type: 'offer', sdp: chrome.replace(/a=fingerprint:.*\n/g, '') }, 'VALIDATION_FAILED', 1008);
+    await witness.next((m) => m.type === 'participant-left' && m.participantId === 'sloppy2');
+    await stillServes(n, witness, 'newcomer');
+  });
+
+  test('an answer nobody asked for gets VALIDATION_FAILED', PER_TEST, async () => {
+    const n = await node();
+    const c = await join(n, 'eager');
+    const chrome = readFileSync(new URL('./fixtures/chrome-offer.sdp', import.meta.url), 'utf8');
+    await expectRefusal(c, { type: 'answer', sdp: chrome }, 'VALIDATION_FAILED', 1008);
+  });
+
+  test('a flood of messages is cut off with RATE_LIMITED', PER_TEST, async () => {
+    const n = await node({ signaling: { messagesPerSecond: 10, messageBurst: 20 } });
+    const witness = await join(n, 'witness');
+    const flooder = await join(n, 'flooder');
+    for (let i = 0; i < 200; i++) flooder.send({ type: 'subscribe', publisherIds: '*' });
+    await expectRefusal(flooder, undefined, 'RATE_LIMITED', 1008);
+    await witness.next((m) => m.type === 'participant-left' && m.participantId === 'flooder');
+    await stillServes(n, witness, 'newcomer');
+  });
+
+  test('a broken WebSocket frame closes only that connection', PER_TEST, async () => {
+    const n = await node();
+    const witness = await join(n, 'witness');
+    const socket = tcpConnect(n.port, '127.0.0.1');
+    await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+    socket.write(
+      'GET /rtc HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
+        `Sec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\nSec-WebSocket-Version: 13\r\n\r\n`,
+    );
+    await new Promise<void>((resolve) => socket.once('data', () => resolve()));
+    socket.write(Buffer.from([0xff, 0xff, 0xff, 0xff, 0x00, 0x13, 0x37])); // reserved opcode, bad length
+    await new Promise<void>((resolve) => socket.once('close', () => resolve()));
+    await stillServes(n, witness, 'newcomer');
+  });
+
+  test('a socket that never joins is closed after the join timeout', PER_TEST, async () => {
+    const n = await node({ signaling: { joinTimeoutMs: 200 } });
+    const idle = await connect(n);
+    const error = await idle.next((m) => m.type === 'error', 3_000);
+    assert.equal(error.code, 'VALIDATION_FAILED');
+    assert.equal(await idle.closed, 1008);
+  });
+
+  test('plain HTTP requests get 426 on the signaling path and 404 elsewhere', PER_TEST, async () => {
+    const n = await node();
+    const base = `http://127.0.0.1:${n.port}`;
+    assert.equal((await fetch(`${base}/rtc`)).status, 426);
+    assert.equal((await fetch(`${base}/`)).status, 404);
+    const ws = new WebSocket(`ws://127.0.0.1:${n.port}/elsewhere`);
+    const failed = await new Promise<boolean>((resolve) => {
+      ws.once('error', () => resolve(true));
+      ws.once('open', () => resolve(false));
+    });
+    assert.ok(failed);
+  });
+});
+
+describe('capacity and seats', { timeout: 300_000 }, () => {
+  test('refuses joins beyond capacity with NODE_UNAVAILABLE, and accepts again once a seat frees', PER_TEST, async () => {
+    const n = await node({ capacity: 2 });
+    const a = await join(n, 'a');
+    await join(n, 'b', 'other-meeting');
+    const c = await connect(n);
+    c.send({ type: 'join', token: mintToken({ sub: 'c', mtg: 'standup', aud: NODE_ID }) });
+    await expectRefusal(c, undefined, 'NODE_UNAVAILABLE', 1013);
+    await a.close();
+    await new Promise((r) => setTimeout(r, 100));
+    await join(n, 'c');
+    assert.equal(n.stats().participants, 2);
+  });
+
+  test('a second join of the same participant replaces the first', PER_TEST, async () => {
+    const n = await node();
+    const witness = await join(n, 'witness');
+    const first = await join(n, 'alice');
+    await join(n, 'alice');
+    assert.equal(await first.closed, 4409);
+    assert.equal(n.stats().participants, 2);
+    const joins = witness.messages.filter((m) => m.type === 'participant-joined' && (m.participant as { id: string }).id === 'alice');
+    assert.equal(joins.length, 2);
+  });
+});
