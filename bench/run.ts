@@ -67,19 +67,27 @@ const benches: Bench[] = [
   },
 ];
 
-for (const extra of ['forwarding', 'distributed'] as const) {
-  const file = fileURLToPath(new URL(`./${extra}.bench.ts`, import.meta.url));
-  if (!existsSync(file)) continue;
-  benches.push({
-    name: extra,
-    async run() {
-      const mod = (await import(`./${extra}.bench.js`)) as Record<string, () => Promise<{ markdown?: string } & Record<string, unknown>>>;
-      const fn = mod[extra === 'forwarding' ? 'benchForwarding' : 'benchDistributed']!;
-      const r = await fn();
-      return { title: extra === 'forwarding' ? 'SFU forwarding capacity' : 'Distributed mode vs embedded', body: r.markdown ?? '```json\n' + JSON.stringify(r, null, 2) + '\n```' };
-    },
-  });
+/** Benchmarks that render their own markdown. */
+const markdownBenches: Array<{ name: string; title: string; load: () => Promise<{ markdown: string }> }> = [
+  { name: 'forwarding', title: 'SFU forwarding capacity (one node process, one core)', load: async () => (await import('./forwarding.bench.js')).benchForwarding() },
+  { name: 'distributed', title: 'Distributed mode vs embedded', load: async () => (await import('./distributed.bench.js')).benchDistributed() },
+  { name: 'autoscaler', title: 'Autoscaler policies on replayed load traces (simulated time)', load: async () => (await import('./autoscaler.bench.js')).benchAutoscaler() },
+];
+for (const m of markdownBenches) {
+  benches.push({ name: m.name, run: async () => ({ title: m.title, body: (await m.load()).markdown }) });
 }
+
+benches.push({
+  name: 'first-frame',
+  async run() {
+    const { benchJoinToFirstFrame } = await import('../test/e2e/browser-harness.js');
+    const r = await benchJoinToFirstFrame({ joins: 5 });
+    return {
+      title: 'Join to first decoded frame in the browser',
+      body: `Headless Chromium (fake camera) joining \`meridian start\` with ${r.publishers} publishers already in the meeting, ${r.samples.length} joins: median **${fmt(r.medianMs)} ms** (samples: ${r.samples.map((x) => fmt(x)).join(', ')} ms). Measured by the page itself: from the start of its join (the API call for a placement) to the first remote video frame shown.`,
+    };
+  },
+});
 
 const only = process.argv.slice(2);
 const selected = only.length ? benches.filter((b) => only.includes(b.name)) : benches;
