@@ -13,6 +13,7 @@ import { Actions } from '../contracts/index.js';
 import { call } from '../fabric/index.js';
 import type { Logger } from '../lib/logger.js';
 import type { JoinTokenIssuer } from '../control/auth/index.js';
+import { nodeSignalingUrl } from './sfuRole.js';
 import {
   LocalProcessProvider,
   commandLauncher,
@@ -72,18 +73,6 @@ function portBase(config: Readonly<Config>): number {
   return !config.transporter && config.port ? config.port + 1 : 0;
 }
 
-/** URL clients are given for a node on `port` (`sfu.publicUrl` names one node, so it is not used here). */
-function nodePublicUrl(config: Readonly<Config>, port: number): string {
-  if (!config.publicUrl || port === 0) return '';
-  let host: string;
-  try {
-    host = new URL(config.publicUrl).hostname;
-  } catch {
-    throw new ConfigError('publicUrl', `not a URL: ${config.publicUrl}`);
-  }
-  return `ws://${host.includes(':') ? `[${host}]` : host}:${port}/rtc`;
-}
-
 /** The node process entry next to this file: TypeScript under tsx (tests), JavaScript in dist/. */
 function nodeProcessEntry(): { entry: string; execArgv: string[] } {
   const here = fileURLToPath(import.meta.url);
@@ -105,7 +94,7 @@ function forkLauncher(broker: ServiceBroker, config: Readonly<Config>, tokens: J
         nodeKey: tokens.nodeKey(spec.nodeId).toString('base64url'),
         host: config.host,
         port,
-        publicUrl: nodePublicUrl(config, port),
+        publicUrl: nodeSignalingUrl(config, port),
         capacity: config.sfu.capacity,
         graceMs: config.sfu.graceMs,
         iceAddress: config.sfu.iceAddress,

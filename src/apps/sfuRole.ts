@@ -21,20 +21,17 @@ export interface SfuSpec {
 }
 
 /**
- * The URL clients are given for a node on `port`: `sfu.publicUrl`, else the host of
- * `publicUrl`; empty (the node derives `ws://127.0.0.1:<bound port>/rtc`) when neither is
- * set or the port is only known once bound.
+ * The signaling URL of a node on `port` at the host of `publicUrl`; empty (the node derives
+ * `ws://127.0.0.1:<bound port>/rtc`) when `publicUrl` is not set or the port is only known
+ * once bound.
  */
-function publicSignalingUrl(config: Readonly<Config>, port: number): string {
-  if (config.sfu.publicUrl) return config.sfu.publicUrl;
+export function nodeSignalingUrl(config: Readonly<Config>, port: number): string {
   if (!config.publicUrl || port === 0) return '';
   let host: string;
-  {
-    try {
-      host = new URL(config.publicUrl).hostname;
-    } catch {
-      throw new ConfigError('publicUrl', `not a URL: ${config.publicUrl}`);
-    }
+  try {
+    host = new URL(config.publicUrl).hostname;
+  } catch {
+    throw new ConfigError('publicUrl', `not a URL: ${config.publicUrl}`);
   }
   return `ws://${host.includes(':') ? `[${host}]` : host}:${port}/rtc`;
 }
@@ -61,7 +58,8 @@ export async function startSfuNodes(broker: ServiceBroker, config: Readonly<Conf
         logger,
         host: config.host,
         port: spec.port,
-        publicUrl: publicSignalingUrl(config, spec.port),
+        // `sfu.publicUrl` names one node (distributed: one node per process).
+        publicUrl: config.sfu.publicUrl || nodeSignalingUrl(config, spec.port),
         capacity: config.sfu.capacity,
         graceMs: config.sfu.graceMs,
         ice: config.sfu.iceAddress ? { bindAddress: config.sfu.iceAddress } : {},
