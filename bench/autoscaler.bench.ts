@@ -28,6 +28,7 @@ import {
   type StopResult,
 } from '../src/control/autoscaler/index.js';
 import { DEFAULTS } from '../src/config/index.js';
+import { prngUnit } from '../test/helpers/prng.js';
 
 const DAY = 86_400_000;
 const MIN = 60_000;
@@ -51,16 +52,6 @@ type Placement = 'least-loaded' | 'expected-size';
 
 // ------------------------------------------------------------------ randomness
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 const expo = (rnd: () => number, mean: number) => -Math.log(1 - rnd()) * mean;
 function poisson(rnd: () => number, lambda: number): number {
   if (lambda <= 0) return 0;
@@ -135,7 +126,7 @@ const hourOf = (t: number) => (t % DAY) / 3_600_000;
 const bell = (t: number, peakHour: number, widthHours: number) => Math.exp(-(((hourOf(t) - peakHour) / widthHours) ** 2));
 
 function diurnalTrace(seed: number): Trace {
-  const rnd = mulberry32(seed);
+  const rnd = prngUnit(seed);
   const meetings = background(rnd, (t) => 400 + 11_000 * bell(t, 14, 4), 0, 2 * DAY, 0);
   return {
     name: 'diurnal',
@@ -148,7 +139,7 @@ function diurnalTrace(seed: number): Trace {
 }
 
 function surgeTrace(seed: number): Trace {
-  const rnd = mulberry32(seed);
+  const rnd = prngUnit(seed);
   const days = 2;
   const meetings = background(rnd, (t) => 300 + 3_000 * bell(t, 13, 4), 0, days * DAY, 0);
   let id = 10_000_000;
@@ -167,7 +158,7 @@ function surgeTrace(seed: number): Trace {
 }
 
 function scheduledTrace(seed: number): Trace {
-  const rnd = mulberry32(seed);
+  const rnd = prngUnit(seed);
   const meetings = background(rnd, (t) => 600 + 2_400 * bell(t, 13, 4), 0, 2 * DAY, 0);
   const startsAt = DAY + 14 * 3_600_000;
   const joins: number[] = [];
@@ -252,7 +243,7 @@ class SimRegion implements RegionControlPlane, NodeProvider {
     seed: number,
     readonly placement: Placement,
   ) {
-    this.#rnd = mulberry32(seed);
+    this.#rnd = prngUnit(seed);
   }
 
   get counters(): Counters {

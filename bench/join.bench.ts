@@ -20,6 +20,7 @@ import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { spawn } from 'node:child_process';
 import Fastify from 'fastify';
+import { prngUint32 } from '../test/helpers/prng.js';
 
 /** Options; everything has a default. */
 export interface BenchJoinOptions {
@@ -67,17 +68,6 @@ export interface JoinBenchResult {
   burst: PhaseResult & { offered: number; withinMs: number; completedWithinWindow: boolean; placements: number };
 }
 
-/** Deterministic PRNG (mulberry32), so runs see the same sequence. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (t ^ (t >>> 14)) >>> 0;
-  };
-}
 
 /**
  * The load generator, run in a child process (`node -e`). It builds each request
@@ -305,7 +295,7 @@ export async function benchJoin(opts: BenchJoinOptions = {}): Promise<JoinBenchR
   const burstJoiners = 5;
   const burstMeetings = Math.ceil(burst.joins / burstJoiners);
   const run = randomBytes(3).toString('hex');
-  const seed = prng(0x6d65726964)();
+  const seed = prngUint32(0x6d65726964)();
 
   if (opts.url && !opts.appKey) throw new Error('benchJoin: appKey is required with url');
   const target: Target = opts.url ? { url: opts.url.replace(/\/+$/, ''), appKey: opts.appKey!, close: async () => {} } : await startPlatform();

@@ -19,6 +19,7 @@ import { DEFAULTS } from '../src/config/index.js';
 import type { NodeInfo, Region } from '../src/contracts/index.js';
 import { RegionDirectory } from '../src/control/directory/index.js';
 import { AWS_REGIONS, createRegionProvider, openGeoIpDatabase, type GeoIpDatabase, type RegionProvider } from '../src/control/provider/index.js';
+import { prngUint32 } from '../test/helpers/prng.js';
 
 /** One benchmark result, in the shape `npm run bench` collects. */
 export interface BenchResult {
@@ -44,17 +45,6 @@ export interface BenchRankOptions {
   regions?: number;
 }
 
-/** Deterministic PRNG (mulberry32), so every run sees the same addresses. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (t ^ (t >>> 14)) >>> 0;
-  };
-}
 
 /**
  * Random public addresses: IPv4 outside the special ranges, IPv6 inside the RIR blocks
@@ -63,7 +53,7 @@ function prng(seed: number): () => number {
  * the bare lookup artificially cheap.
  */
 function publicIps(n: number, v6Share: number, seed: number, knownV6: (ip: string) => boolean): string[] {
-  const next = prng(seed);
+  const next = prngUint32(seed);
   const out = new Set<string>();
   const v6Blocks = [0x2400, 0x2600, 0x2a00];
   while (out.size < n) {

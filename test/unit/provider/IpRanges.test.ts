@@ -2,18 +2,8 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import ipaddr from 'ipaddr.js';
 import { compiledRangesForTesting, intToIpv4, ipv4Range, ipv4ToInt, ipv6Range, ipv6ToWords } from '../../../src/control/provider/IpRanges.js';
+import { prngUint32 } from '../../helpers/prng.js';
 
-/** Deterministic PRNG so a failure names a reproducible address. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (t ^ (t >>> 14)) >>> 0;
-  };
-}
 
 // First and last addresses around the special ranges, plus their neighbours.
 const V4_EDGES = [
@@ -39,13 +29,13 @@ describe('IpRanges', () => {
   });
 
   it('classifies IPv4 addresses exactly like ipaddr.js range()', () => {
-    const next = prng(1);
+    const next = prngUint32(1);
     const ips = [...V4_EDGES, ...Array.from({ length: 20_000 }, () => intToIpv4(next()))];
     for (const ip of ips) assert.equal(ipv4Range(ipv4ToInt(ip)), ipaddr.IPv4.parse(ip).range(), ip);
   });
 
   it('parses and classifies IPv6 addresses exactly like ipaddr.js', () => {
-    const next = prng(2);
+    const next = prngUint32(2);
     const hex = () => (next() & 0xffff).toString(16);
     const random = Array.from({ length: 5_000 }, (_, i) => {
       // Mix of full, compressed and low-prefix forms so every rule sees traffic.
