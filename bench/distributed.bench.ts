@@ -32,6 +32,7 @@ import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import pg from 'pg';
 import type { ServiceBroker } from 'moleculer';
+import type { PhaseResult } from './join.bench.js';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const NEW_REGION = 'sa-east-1';
@@ -53,18 +54,8 @@ export interface BenchDistributedOptions {
   postgresAdminUrl?: string;
 }
 
-/** One autocannon phase. */
-export interface LoadResult {
-  requests: number;
-  reqPerSec: number;
-  p50Ms: number;
-  p99Ms: number;
-  maxMs: number;
-  errors: number;
-  timeouts: number;
-  non2xx: number;
-  durationSec: number;
-}
+/** One autocannon phase (same shape as the join benchmark's). */
+export type LoadResult = PhaseResult;
 
 /** One mode's figures. */
 export interface ModeResult {
