@@ -33,6 +33,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import pg from 'pg';
 import type { ServiceBroker } from 'moleculer';
 import type { PhaseResult } from './join.bench.js';
+import type { BenchResult } from './rank.bench.js';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const NEW_REGION = 'sa-east-1';
@@ -68,16 +69,11 @@ export interface ModeResult {
   regionAddAttempts: number;
 }
 
-export interface DistributedBenchResult {
-  name: string;
-  /** Embedded joins per second (the baseline). */
-  baselineOpsPerSec: number;
-  /** Distributed joins per second. */
-  opsPerSec: number;
-  /** distributed / embedded throughput (target ≥ 0.5). */
-  ratio: number;
-  notes: string;
-  variants: Array<{ name: string; opsPerSec: number; ratio: number }>;
+/**
+ * Here `baselineOpsPerSec` is embedded joins per second, `opsPerSec` distributed joins per
+ * second, and `ratio` distributed / embedded throughput (target ≥ 0.5).
+ */
+export interface DistributedBenchResult extends BenchResult {
   embedded: ModeResult;
   distributed: ModeResult;
   /** For `npm run bench` (docs/benchmarks.md). */

@@ -21,6 +21,7 @@ import { pathToFileURL } from 'node:url';
 import { spawn } from 'node:child_process';
 import Fastify from 'fastify';
 import { prngUint32 } from '../test/helpers/prng.js';
+import type { BenchResult } from './rank.bench.js';
 
 /** Options; everything has a default. */
 export interface BenchJoinOptions {
@@ -52,17 +53,11 @@ export interface PhaseResult {
   durationSec: number;
 }
 
-/** The benchmark result, in the shape `npm run bench` collects (plus the phases). */
-export interface JoinBenchResult {
-  name: string;
-  /** Bare `{ ok: true }` route, requests per second. */
-  baselineOpsPerSec: number;
-  /** Joins per second. */
-  opsPerSec: number;
-  /** join throughput / bare throughput (1 = joining costs nothing over HTTP itself). */
-  ratio: number;
-  notes: string;
-  variants: Array<{ name: string; opsPerSec: number; ratio: number }>;
+/**
+ * Here `baselineOpsPerSec` is the bare `{ ok: true }` route's requests per second, `opsPerSec`
+ * joins per second, and `ratio` join / bare throughput (1 = joining costs nothing over HTTP).
+ */
+export interface JoinBenchResult extends BenchResult {
   join: PhaseResult;
   bare: PhaseResult;
   burst: PhaseResult & { offered: number; withinMs: number; completedWithinWindow: boolean; placements: number };

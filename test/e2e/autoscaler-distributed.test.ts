@@ -6,21 +6,11 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { Cluster, IP, sleep } from './distributed-harness.js';
+import { childrenOf } from '../helpers/process.js';
 
 const REGION = 'eu-central-1';
 
-function childrenOf(pid: number): number[] {
-  try {
-    return execFileSync('ps', ['-o', 'pid=', '--ppid', String(pid)], { encoding: 'utf8' })
-      .split('\n')
-      .map((s) => Number(s.trim()))
-      .filter((n) => n > 0);
-  } catch {
-    return [];
-  }
-}
 
 test('serve --role autoscaler starts its region\'s minimum nodes as sfu processes over NATS, and stops them when it stops', { timeout: 300_000 }, async (t) => {
   const cluster = await Cluster.start({ name: 'autoscaler', gateways: 1, rooms: 1 });

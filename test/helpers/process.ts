@@ -1,5 +1,5 @@
 /** Helpers for tests that run Meridian as real OS processes. */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 
@@ -50,4 +50,16 @@ export async function waitForStatus(url: string, status: number, timeoutMs: numb
     await new Promise((r) => setTimeout(r, 150));
   }
   throw new Error(`${url} did not answer ${status} within ${timeoutMs} ms (last: ${last})${spawned ? `\n${spawned.output()}` : ''}`);
+}
+
+/** Process ids of the direct children of `pid` (empty when it has none or is gone). */
+export function childrenOf(pid: number): number[] {
+  try {
+    return execFileSync('ps', ['-o', 'pid=', '--ppid', String(pid)], { encoding: 'utf8' })
+      .split('\n')
+      .map((s) => Number(s.trim()))
+      .filter((n) => n > 0);
+  } catch {
+    return [];
+  }
 }
