@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { Value } from '@sinclair/typebox/value';
 import { ConfigSchema, type Config } from './schema.js';
 import { DEFAULTS } from './defaults.js';
+import { DEMO_BY_DEFAULT, deploymentMode } from './deploymentMode.js';
 
 /** Thrown at start-up for an invalid setting; `key` is the dotted path (e.g. `geoip.cacheSize`). */
 export class ConfigError extends Error {
@@ -156,10 +157,10 @@ export function loadConfig(opts: LoadConfigOptions = {}): Readonly<Config> {
   merged = deepMerge(merged, fromEnv);
   if (opts.overrides) merged = deepMerge(merged, opts.overrides);
 
-  // The demo route is on by default only in embedded mode: a distributed installation
-  // serves it only when asked to (file, env or override).
+  // The demo route's default depends on the deployment: a distributed installation serves it
+  // only when asked to (file, env or override).
   const explicitDemo = [opts.overrides, fromEnv, fileConfig].some((src) => isPlainObject(src) && isPlainObject(src.http) && src.http.demo !== undefined);
-  if (!explicitDemo && isPlainObject(merged) && merged.transporter && isPlainObject(merged.http)) merged.http.demo = false;
+  if (!explicitDemo && isPlainObject(merged) && isPlainObject(merged.http)) merged.http.demo = DEMO_BY_DEFAULT[deploymentMode(merged as Pick<Config, 'transporter'>)];
 
   const first = Value.Errors(ConfigSchema, merged).First();
   if (first) {

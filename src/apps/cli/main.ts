@@ -5,10 +5,10 @@
  * platform over its HTTP API.
  */
 import { Command, Option } from 'commander';
-import { loadConfig, ConfigError } from '../../config/index.js';
+import { loadConfig, ConfigError, deploymentMode } from '../../config/index.js';
 import { createLogger } from '../../lib/logger.js';
 import { createPlatform, type Platform } from '../wire.js';
-import { DATABASE_ROLES, EMBEDDED_ROLES, ROLES, isRole, type Role } from '../roles.js';
+import { EMBEDDED_ROLES, ROLES, isRole, type Role } from '../roles.js';
 import { credentialsPath } from '../credentials.js';
 import { registerClientCommands } from './commands/index.js';
 
@@ -69,9 +69,9 @@ async function start(): Promise<void> {
 
 async function serve(role: Role, region: string | undefined): Promise<void> {
   const config = loadConfig();
-  // One role alone can do nothing: it needs the others (NATS) and shared state (PostgreSQL).
-  if (!config.transporter) throw new ConfigError('transporter', 'meridian serve needs MERIDIAN_TRANSPORTER (e.g. nats://127.0.0.1:4222); use `meridian start` for a single process');
-  if (DATABASE_ROLES.has(role) && !config.databaseUrl) throw new ConfigError('databaseUrl', `role ${role} needs MERIDIAN_DATABASE_URL (e.g. postgres://meridian@db:5432/meridian); every copy must share one database`);
+  // One role alone can do nothing: it needs the others (over the transporter) and shared
+  // state (PostgreSQL; the wiring refuses a state role without MERIDIAN_DATABASE_URL).
+  if (deploymentMode(config) !== 'distributed') throw new ConfigError('transporter', 'meridian serve needs MERIDIAN_TRANSPORTER (e.g. nats://127.0.0.1:4222); use `meridian start` for a single process');
   const logger = createLogger(config.logLevel, { role, ...(region ? { region } : {}) });
   // Every role listens on `port`: the gateway its API, the others /healthz and /readyz.
   const platform = await createPlatform({ config, roles: [role], logger, listen: true, ...(region ? { region } : {}) });
