@@ -6,7 +6,7 @@
 import type { ServiceBroker, ServiceSchema } from 'moleculer';
 import type { Config } from '../config/index.js';
 import type { Logger } from '../lib/logger.js';
-import type { JoinTokenIssuer } from '../control/auth/index.js';
+import type { JoinTokenIssuer } from '../tokens/index.js';
 import { LocalProcessProvider, KNOWN_PROVIDERS, createAutoscalerService, createNodeProvider, createScalingPolicy, type AutoscalerHandle } from '../control/autoscaler/index.js';
 import type { Deployment } from './deployment.js';
 

@@ -14,7 +14,7 @@ import { Actions } from '../contracts/index.js';
 import { call } from '../fabric/index.js';
 import { systemClock, type Clock } from '../lib/clock.js';
 import { createDatabase, type DatabaseHandle } from '../storage/index.js';
-import type { JoinTokenIssuer } from '../control/auth/index.js';
+import type { JoinTokenIssuer } from '../tokens/index.js';
 import type { NodeLauncher } from '../control/autoscaler/index.js';
 import { generateAdminKey, readCredentials, writeCredentials } from './credentials.js';
 import { forkLauncher, serveLauncher } from './nodeLaunchers.js';

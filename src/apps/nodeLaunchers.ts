@@ -10,7 +10,7 @@ import type { ServiceBroker } from 'moleculer';
 import type { Config } from '../config/index.js';
 import { Actions } from '../contracts/index.js';
 import { call } from '../fabric/index.js';
-import type { JoinTokenIssuer } from '../control/auth/index.js';
+import type { JoinTokenIssuer } from '../tokens/index.js';
 import { commandLauncher, ipcLauncher, type NodeLauncher } from '../control/autoscaler/index.js';
 import { nodeSignalingUrl } from './sfuRole.js';
 

@@ -17,7 +17,7 @@ import { resolveSfuNodeSettings, type SfuNodeSettings, type SfuNodeSettingsInput
 import { Participant } from './sfu/Participant.js';
 import { Room } from './sfu/Room.js';
 import { RoomManager } from './sfu/RoomManager.js';
-import { createJoinTokenVerifier, decodeNodeKey } from './signaling/JoinTokenVerifier.js';
+import { createJoinTokenVerifier, decodeNodeKey } from '../tokens/index.js';
 import { SignalingServer } from './signaling/SignalingServer.js';
 
 /** Everything a node is made from. */

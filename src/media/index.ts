@@ -24,7 +24,7 @@ export { acquireNativeRuntime } from './engine/NativeRuntime.js';
 export { announcedIceAddresses, hostAddresses } from './engine/hostAddresses.js';
 export type { ClientMessage, ServerMessage } from './signaling/protocol.js';
 export { CloseCode } from './signaling/protocol.js';
-export { createJoinTokenVerifier, type JoinTokenVerifier } from './signaling/JoinTokenVerifier.js';
+export { createJoinTokenVerifier, type JoinTokenVerifier } from '../tokens/index.js';
 export type { SlotDescriptor } from './sfu/Participant.js';
 export type { TrackDescriptor } from './sfu/PublishedTrack.js';
 export type { ParticipantDescriptor, LeaveReason } from './sfu/Room.js';

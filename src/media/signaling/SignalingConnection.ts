@@ -13,7 +13,7 @@ import type { LeaveReason, Room } from '../sfu/Room.js';
 import type { RoomManager } from '../sfu/RoomManager.js';
 import { CloseCode, validateClientMessage, type ClientMessage, type ServerMessage } from './protocol.js';
 import { RateLimiter } from './RateLimiter.js';
-import type { JoinTokenVerifier } from './JoinTokenVerifier.js';
+import type { JoinTokenVerifier } from '../../tokens/index.js';
 
 /** What a connection needs from the node. */
 export interface ConnectionContext {

@@ -2,7 +2,7 @@ import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { Actions, MeridianError, type JoinResult } from '../../../src/contracts/index.js';
 import { call } from '../../../src/fabric/index.js';
-import { createJoinTokenVerifier } from '../../../src/control/auth/index.js';
+import { createJoinTokenVerifier } from '../../../src/tokens/index.js';
 import type { Platform } from '../../../src/apps/wire.js';
 import { IPS, heartbeat, registerDefaultNodes, startTestPlatform } from '../../helpers/platform.js';
 

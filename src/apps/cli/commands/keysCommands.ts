@@ -9,7 +9,7 @@ import type { CliIo } from './cliIo.js';
 import { adminClient, withConnectionOptions, type ConnectionFlags } from './connection.js';
 import { printJson, runAction } from './runAction.js';
 import { CliError } from './CliError.js';
-import { deriveNodeKey, parseMasterSecret } from '../../../control/auth/NodeKeys.js';
+import { deriveNodeKey, parseMasterSecret } from '../../../tokens/index.js';
 
 export function registerKeysCommands(program: Command, io: CliIo): void {
   const keys = program.command('keys').description('manage app keys (admin key)');

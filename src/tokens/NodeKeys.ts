@@ -23,3 +23,10 @@ export function parseMasterSecret(encoded: string): Buffer {
   if (buf.length < 32) throw new Error('tokens.secret must be at least 32 bytes, base64url-encoded');
   return buf;
 }
+
+/** Decodes a node key given as a Buffer or a base64url string (≥ 32 bytes), as a node receives it. */
+export function decodeNodeKey(key: Buffer | string): Buffer {
+  const buf = typeof key === 'string' ? Buffer.from(key, 'base64url') : key;
+  if (buf.length < 32) throw new Error('nodeKey must be at least 32 bytes (a Buffer or base64url text)');
+  return buf;
+}
