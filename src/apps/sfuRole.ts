@@ -11,7 +11,7 @@ import { ConfigError } from '../config/index.js';
 import { Actions } from '../contracts/index.js';
 import { call } from '../fabric/index.js';
 import type { Logger } from '../lib/logger.js';
-import { SfuNode } from '../media/index.js';
+import { SfuNode, SfuNodeSettingsError } from '../media/index.js';
 
 export interface SfuSpec {
   nodeId: string;
@@ -34,6 +34,11 @@ export function nodeSignalingUrl(config: Readonly<Config>, port: number): string
     throw new ConfigError('publicUrl', `not a URL: ${config.publicUrl}`);
   }
   return `ws://${host.includes(':') ? `[${host}]` : host}:${port}/rtc`;
+}
+
+/** The platform setting behind a node setting the platform passes (`sfu.*`). */
+function configKeyOf(nodeKey: string): string {
+  return nodeKey === 'ice.bindAddress' ? 'sfu.iceAddress' : `sfu.${nodeKey}`;
 }
 
 /** Starts the nodes; returns them and a close function (idempotent; deregisters each node). */
@@ -75,6 +80,8 @@ export async function startSfuNodes(broker: ServiceBroker, config: Readonly<Conf
     }
   } catch (err) {
     await close();
+    // A node setting out of range is the operator's configuration: report it as such.
+    if (err instanceof SfuNodeSettingsError) throw new ConfigError(configKeyOf(err.key), err.message);
     throw err;
   }
   return { nodes, close };

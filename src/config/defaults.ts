@@ -1,4 +1,5 @@
 import type { Config } from './schema.js';
+import { SFU_NODE_DEFAULTS } from '../media/SfuNodeConfig.js';
 
 /** Every default in one place. */
 export const DEFAULTS: Config = {
@@ -24,7 +25,17 @@ export const DEFAULTS: Config = {
   latency: { fibreKmPerMs: 204, routeFactor: 1.615, baseMs: 8.2 },
   nodes: { heartbeatTimeoutMs: 5_000 },
   tokens: { secret: '', ttlSeconds: 120 },
-  sfu: { nodeId: '', nodeKey: '', capacity: 500, graceMs: 30_000, port: 0, publicUrl: '', iceAddress: '', embeddedRegions: ['us-east-1', 'eu-central-1', 'ap-south-1'] },
+  // The node's own defaults; the port is derived by the deployment (0 here, not the node's 7880).
+  sfu: {
+    nodeId: '',
+    nodeKey: '',
+    capacity: SFU_NODE_DEFAULTS.capacity,
+    graceMs: SFU_NODE_DEFAULTS.graceMs,
+    port: 0,
+    publicUrl: SFU_NODE_DEFAULTS.publicUrl,
+    iceAddress: SFU_NODE_DEFAULTS.ice.bindAddress,
+    embeddedRegions: ['us-east-1', 'eu-central-1', 'ap-south-1'],
+  },
   regions: { defaults: ['us-east-1', 'eu-central-1', 'ap-south-1'] },
   autoscaler: {
     enabled: true,

@@ -3,6 +3,7 @@
  * `docs/configuration.md` documents each key and its environment variable.
  */
 import { Type, type Static, type TProperties } from '@sinclair/typebox';
+import { NODE_ID_PATTERN, SfuNodeSettingFields } from '../media/SfuNodeConfig.js';
 
 const Port = Type.Integer({ minimum: 0, maximum: 65535 });
 /** Every section refuses unknown keys, so a typo in a config file is reported, not ignored. */
@@ -64,21 +65,20 @@ export const ConfigSchema = Type.Object(
       secret: Type.String(),
       ttlSeconds: Type.Integer({ minimum: 5, maximum: 3600 }),
     }),
+    /** Meeting nodes this installation runs: the node's own settings (src/media/SfuNodeConfig.ts) plus how the platform starts them. */
     sfu: Section({
-      /** This node's id (`serve --role sfu`); default: the host name. */
-      nodeId: Type.String({ pattern: '^([A-Za-z0-9_.:-]{1,128})?$' }),
+      /** This node's id (`serve --role sfu`); empty = the host name. */
+      nodeId: Type.String({ pattern: `^(${NODE_ID_PATTERN})?$` }),
       /** This node's join-token key (base64url); `meridian keys node-key <id>` derives it. */
       nodeKey: Type.String(),
-      /** Participants a node accepts across its meetings. */
-      capacity: Type.Integer({ minimum: 1, maximum: 1_000_000 }),
-      /** How long an empty meeting stays open for reconnects. */
-      graceMs: Type.Integer({ minimum: 0, maximum: 3_600_000 }),
-      /** Signaling listener; 0 = any free port (embedded: gateway port + 1, + 2, …). */
-      port: Port,
+      capacity: SfuNodeSettingFields.capacity,
+      graceMs: SfuNodeSettingFields.graceMs,
+      /** Signaling listener; 0 = derived (embedded: gateway port + 1, + 2, …; `serve --role sfu`: `port`). */
+      port: SfuNodeSettingFields.port,
       /** WebSocket URL clients use; empty = `ws://<host of publicUrl or 127.0.0.1>:<port>/rtc`. */
-      publicUrl: Type.String(),
-      /** Address ICE binds to and announces; empty = every non-loopback interface. */
-      iceAddress: Type.String(),
+      publicUrl: SfuNodeSettingFields.publicUrl,
+      /** The node's `ice.bindAddress`. */
+      iceAddress: SfuNodeSettingFields.iceBindAddress,
       /** Regions that get an in-process node in embedded mode. */
       embeddedRegions: Type.Array(Type.String()),
     }),

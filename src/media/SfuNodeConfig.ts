@@ -1,6 +1,9 @@
 /**
  * Settings of a meeting node: one defaults object, one schema, validated when the node is
- * constructed and then frozen. A bad value throws an Error naming the key.
+ * constructed and then frozen. A bad value throws an {@link SfuNodeSettingsError} naming the
+ * key. The media module owns these: the platform configuration's `sfu` section
+ * (src/config/schema.ts) is composed of {@link SfuNodeSettingFields} and takes its defaults
+ * from {@link SFU_NODE_DEFAULTS}, so the two cannot drift apart.
  */
 import { Type, type Static } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
@@ -8,26 +11,41 @@ import { isLocalAddress } from './engine/hostAddresses.js';
 
 const Port = Type.Integer({ minimum: 0, maximum: 65535 });
 
+/** A node id: what the registry, join tokens (`aud`) and key derivation name a node by. */
+export const NODE_ID_PATTERN = '[A-Za-z0-9_.:-]{1,128}';
+
+/**
+ * The node settings the platform configuration also carries (its `sfu` section), each with
+ * its one schema. `capacity` is at least 1: the autoscaler divides demand by it.
+ */
+export const SfuNodeSettingFields = {
+  /** URL clients use for signaling; empty = `ws://host:port/path` once listening. */
+  publicUrl: Type.String({ maxLength: 2048 }),
+  /** Signaling port; 0 = any free port. */
+  port: Port,
+  /** Participants accepted across all meetings; joins beyond get NODE_UNAVAILABLE. */
+  capacity: Type.Integer({ minimum: 1, maximum: 1_000_000 }),
+  /** How long an empty meeting stays open for reconnects before it ends. */
+  graceMs: Type.Integer({ minimum: 0, maximum: 3_600_000 }),
+  /** Address ICE binds to and announces; empty = all non-loopback interfaces. Checked against this machine's addresses when the node starts. */
+  iceBindAddress: Type.String(),
+};
+
 /** The serialisable settings (functions, the logger and the key are passed beside them). */
 export const SfuNodeSettingsSchema = Type.Object(
   {
-    nodeId: Type.String({ pattern: '^[A-Za-z0-9_.:-]{1,128}$' }),
+    nodeId: Type.String({ pattern: `^${NODE_ID_PATTERN}$` }),
     regionId: Type.String({ pattern: '^[a-z0-9][a-z0-9-]{0,62}$' }),
-    /** URL clients use for signaling; empty = `ws://host:port/path` once listening. */
-    publicUrl: Type.String({ maxLength: 2048 }),
+    publicUrl: SfuNodeSettingFields.publicUrl,
     host: Type.String({ minLength: 1 }),
-    /** Signaling port; 0 = any free port. */
-    port: Port,
-    /** Participants accepted across all meetings; joins beyond get NODE_UNAVAILABLE. */
-    capacity: Type.Integer({ minimum: 0, maximum: 1_000_000 }),
-    /** How long an empty meeting stays open for reconnects before it ends. */
-    graceMs: Type.Integer({ minimum: 0, maximum: 3_600_000 }),
+    port: SfuNodeSettingFields.port,
+    capacity: SfuNodeSettingFields.capacity,
+    graceMs: SfuNodeSettingFields.graceMs,
     /** Heartbeat period; the registry's timeout (5 s) needs ≤ 2 s. */
     heartbeatIntervalMs: Type.Integer({ minimum: 100, maximum: 2_000 }),
     ice: Type.Object(
       {
-        /** Address ICE binds to and announces; empty = all non-loopback interfaces. */
-        bindAddress: Type.String(),
+        bindAddress: SfuNodeSettingFields.iceBindAddress,
         portRangeBegin: Port,
         portRangeEnd: Port,
         /** One UDP port for all peers (portRangeBegin must equal portRangeEnd). */
@@ -107,7 +125,18 @@ export const SFU_NODE_DEFAULTS: Omit<SfuNodeSettings, 'nodeId' | 'regionId'> = {
   },
 };
 
-/** Merges `input` over the defaults, validates, freezes. Throws naming the bad key. */
+/** A node setting that is out of range; `key` is its dotted path (e.g. `ice.bindAddress`). */
+export class SfuNodeSettingsError extends Error {
+  constructor(
+    readonly key: string,
+    detail: string,
+  ) {
+    super(`Invalid SFU node setting "${key}": ${detail}`);
+    this.name = 'SfuNodeSettingsError';
+  }
+}
+
+/** Merges `input` over the defaults, validates, freezes. Throws {@link SfuNodeSettingsError} naming the bad key. */
 export function resolveSfuNodeSettings(input: SfuNodeSettingsInput): Readonly<SfuNodeSettings> {
   const merged: SfuNodeSettings = {
     ...SFU_NODE_DEFAULTS,
@@ -119,20 +148,20 @@ export function resolveSfuNodeSettings(input: SfuNodeSettingsInput): Readonly<Sf
   const first = Value.Errors(SfuNodeSettingsSchema, merged).First();
   if (first) {
     const key = first.path.replace(/^\//, '').replace(/\//g, '.') || '(root)';
-    throw new Error(`Invalid SFU node setting "${key}": ${first.message} (got ${JSON.stringify(first.value)})`);
+    throw new SfuNodeSettingsError(key, `${first.message} (got ${JSON.stringify(first.value)})`);
   }
   const { ice, signaling } = merged;
   if ((ice.portRangeBegin === 0) !== (ice.portRangeEnd === 0) || ice.portRangeEnd < ice.portRangeBegin) {
-    throw new Error('Invalid SFU node setting "ice.portRangeEnd": set both ends of the range, end ≥ begin');
+    throw new SfuNodeSettingsError('ice.portRangeEnd', 'set both ends of the range, end ≥ begin');
   }
   if (ice.udpMux && (ice.portRangeBegin === 0 || ice.portRangeBegin !== ice.portRangeEnd)) {
-    throw new Error('Invalid SFU node setting "ice.udpMux": needs one fixed port (portRangeBegin = portRangeEnd ≠ 0)');
+    throw new SfuNodeSettingsError('ice.udpMux', 'needs one fixed port (portRangeBegin = portRangeEnd ≠ 0)');
   }
   if (ice.bindAddress && !isLocalAddress(ice.bindAddress)) {
-    throw new Error(`Invalid SFU node setting "ice.bindAddress": ${ice.bindAddress} is not an address of this machine`);
+    throw new SfuNodeSettingsError('ice.bindAddress', `${ice.bindAddress} is not an address of this machine`);
   }
   if (signaling.hardMaxFrameBytes < signaling.maxMessageBytes) {
-    throw new Error('Invalid SFU node setting "signaling.hardMaxFrameBytes": must be ≥ signaling.maxMessageBytes');
+    throw new SfuNodeSettingsError('signaling.hardMaxFrameBytes', 'must be ≥ signaling.maxMessageBytes');
   }
   return deepFreeze(merged);
 }

@@ -8,7 +8,7 @@
  * - `signaling/` the WebSocket protocol (`protocol.ts` documents every message)
  */
 export { SfuNode, type SfuNodeOptions, type SfuNodeStats } from './SfuNode.js';
-export { SFU_NODE_DEFAULTS, resolveSfuNodeSettings, type SfuNodeSettings, type SfuNodeSettingsInput } from './SfuNodeConfig.js';
+export { SFU_NODE_DEFAULTS, SfuNodeSettingFields, SfuNodeSettingsError, NODE_ID_PATTERN, resolveSfuNodeSettings, type SfuNodeSettings, type SfuNodeSettingsInput } from './SfuNodeConfig.js';
 export type {
   MediaEngine,
   MediaKind,

@@ -1,7 +1,8 @@
 /** The node's settings: defaults, validation naming the bad key, and freezing. */
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { resolveSfuNodeSettings, SFU_NODE_DEFAULTS } from '../../../src/media/index.js';
+import { resolveSfuNodeSettings, SFU_NODE_DEFAULTS, SfuNodeSettingsError } from '../../../src/media/index.js';
+import { ConfigError, DEFAULTS, loadConfig } from '../../../src/config/index.js';
 
 describe('SFU node settings', () => {
   test('fills defaults and freezes the result', () => {
@@ -22,5 +23,29 @@ describe('SFU node settings', () => {
 
   test('refuses an ICE bind address that is not on this machine', () => {
     assert.throws(() => resolveSfuNodeSettings({ nodeId: 'n1', regionId: 'eu-central-1', ice: { bindAddress: '203.0.113.9' } }), /"ice\.bindAddress".*not an address of this machine/);
+  });
+});
+
+describe('one schema for node settings', () => {
+  test('the platform config refuses what the node refuses, naming its own key', () => {
+    const refused = (key: string) => (e: unknown) => e instanceof ConfigError && e.key === key;
+    // capacity 0 would make the autoscaler divide by zero; the node refuses it too.
+    assert.throws(() => loadConfig({ env: { MERIDIAN_SFU_CAPACITY: '0' } }), refused('sfu.capacity'));
+    assert.throws(() => resolveSfuNodeSettings({ nodeId: 'n1', regionId: 'eu-central-1', capacity: 0 }), /"capacity"/);
+    assert.throws(() => loadConfig({ env: {}, overrides: { sfu: { publicUrl: `ws://${'a'.repeat(2048)}` } } }), refused('sfu.publicUrl'));
+    assert.throws(() => loadConfig({ env: { MERIDIAN_NODE_ID: 'bad id' } }), refused('sfu.nodeId'));
+  });
+
+  test('the platform defaults are the node defaults', () => {
+    assert.equal(DEFAULTS.sfu.capacity, SFU_NODE_DEFAULTS.capacity);
+    assert.equal(DEFAULTS.sfu.graceMs, SFU_NODE_DEFAULTS.graceMs);
+    assert.equal(DEFAULTS.sfu.iceAddress, SFU_NODE_DEFAULTS.ice.bindAddress);
+  });
+
+  test('a bad setting is an SfuNodeSettingsError carrying the key', () => {
+    assert.throws(
+      () => resolveSfuNodeSettings({ nodeId: 'n1', regionId: 'eu-central-1', ice: { bindAddress: '203.0.113.9' } }),
+      (e: unknown) => e instanceof SfuNodeSettingsError && e.key === 'ice.bindAddress',
+    );
   });
 });
