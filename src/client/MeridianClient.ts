@@ -20,7 +20,7 @@ import { NodeCloseCode, type MediaKind, type ParticipantInfo, type ServerMessage
 import { defaultWebSocketFactory, type ChannelClose, type SignalingChannel, type WebSocketFactory } from './SignalingChannel.js';
 import { changedParticipants, SlotTable } from './SlotTable.js';
 import { rttFromStats, summarizeInbound, type InboundMediaStats } from './stats.js';
-import { TypedEmitter } from './TypedEmitter.js';
+import { TypedEmitter } from '../lib/TypedEmitter.js';
 
 /** Options of {@link MeridianClient}. */
 export interface MeridianClientOptions {

@@ -22,7 +22,7 @@ import { randomInt } from 'node:crypto';
 import type { Logger } from '../../lib/logger.js';
 import { MeridianError } from '../../contracts/errors.js';
 import type { InboundTrack, MediaEngine, MediaKind, OutboundTrack, PeerSession, PeerState } from '../engine/MediaEngine.js';
-import { SafeEmitter } from '../util/SafeEmitter.js';
+import { TypedEmitter } from '../../lib/TypedEmitter.js';
 import { Forwarder } from './Forwarder.js';
 import type { PublishedTrack } from './PublishedTrack.js';
 import { parseRtcpFeedback } from './Rtcp.js';
@@ -77,7 +77,7 @@ export interface ParticipantOptions {
 }
 
 /** One participant's sessions, subscriptions and slots. */
-export class Participant extends SafeEmitter<ParticipantEvents> {
+export class Participant extends TypedEmitter<ParticipantEvents> {
   readonly id: string;
   readonly name: string;
   readonly meetingId: string;

@@ -7,7 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Logger } from '../../lib/logger.js';
 import type { InboundTrack } from '../engine/MediaEngine.js';
-import { SafeEmitter } from '../util/SafeEmitter.js';
+import { TypedEmitter } from '../../lib/TypedEmitter.js';
 import { ActiveSpeakerDetector } from './ActiveSpeakerDetector.js';
 import type { Participant } from './Participant.js';
 import { PublishedTrack, type OverloadSignal, type PacketCounters, type TrackDescriptor } from './PublishedTrack.js';
@@ -48,7 +48,7 @@ export interface ParticipantDescriptor {
 }
 
 /** Participants, published tracks and subscriptions of one meeting. */
-export class Room extends SafeEmitter<RoomEvents> {
+export class Room extends TypedEmitter<RoomEvents> {
   readonly id: string;
   readonly #options: RoomOptions;
   readonly #logger: Logger;

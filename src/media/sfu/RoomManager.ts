@@ -5,7 +5,7 @@
  * plane can be told.
  */
 import type { Logger } from '../../lib/logger.js';
-import { SafeEmitter } from '../util/SafeEmitter.js';
+import { TypedEmitter } from '../../lib/TypedEmitter.js';
 import type { Room } from './Room.js';
 
 /** Why a meeting ended on this node. */
@@ -25,7 +25,7 @@ export interface RoomManagerOptions {
 }
 
 /** Room registry with grace-period closing. */
-export class RoomManager extends SafeEmitter<RoomManagerEvents> {
+export class RoomManager extends TypedEmitter<RoomManagerEvents> {
   readonly #options: RoomManagerOptions;
   readonly #rooms = new Map<string, Room>();
   readonly #graceTimers = new Map<string, NodeJS.Timeout>();
