@@ -4,9 +4,9 @@
  * {@link ConfigSchema} and frozen; a bad value throws a {@link ConfigError} naming the key.
  */
 import { readFileSync } from 'node:fs';
-import { Value } from '@sinclair/typebox/value';
 import { ConfigSchema, type Config } from './schema.js';
 import { DEFAULTS } from './defaults.js';
+import { deepFreeze, firstSettingProblem } from '../lib/settings.js';
 import { DEMO_BY_DEFAULT, deploymentMode } from './deploymentMode.js';
 
 /** Thrown at start-up for an invalid setting; `key` is the dotted path (e.g. `geoip.cacheSize`). */
@@ -112,14 +112,6 @@ function deepMerge(base: unknown, over: unknown): unknown {
   return out;
 }
 
-function deepFreeze<T>(o: T): T {
-  if (typeof o === 'object' && o !== null) {
-    for (const v of Object.values(o)) deepFreeze(v);
-    Object.freeze(o);
-  }
-  return o;
-}
-
 /** A partial config, as given by a file or by code. */
 export type ConfigOverrides = { [K in keyof Config]?: Config[K] extends object ? Partial<Config[K]> | Config[K] : Config[K] };
 
@@ -162,12 +154,8 @@ export function loadConfig(opts: LoadConfigOptions = {}): Readonly<Config> {
   const explicitDemo = [opts.overrides, fromEnv, fileConfig].some((src) => isPlainObject(src) && isPlainObject(src.http) && src.http.demo !== undefined);
   if (!explicitDemo && isPlainObject(merged) && isPlainObject(merged.http)) merged.http.demo = DEMO_BY_DEFAULT[deploymentMode(merged as Pick<Config, 'transporter'>)];
 
-  const first = Value.Errors(ConfigSchema, merged).First();
-  if (first) {
-    const key = first.path.replace(/^\//, '').replaceAll('/', '.') || '(root)';
-    const unknownKey = first.message.includes('Unexpected property');
-    throw new ConfigError(key, unknownKey ? 'unknown setting' : `${first.message} (got ${JSON.stringify(first.value)})`);
-  }
+  const problem = firstSettingProblem(ConfigSchema, merged);
+  if (problem) throw new ConfigError(problem.key, problem.unknownKey ? 'unknown setting' : `${problem.message} (got ${JSON.stringify(problem.value)})`);
   const scaler = (merged as Config).autoscaler;
   if (scaler.minNodes > scaler.maxNodes) {
     throw new ConfigError('autoscaler.minNodes', `must not exceed autoscaler.maxNodes (got minNodes ${scaler.minNodes} > maxNodes ${scaler.maxNodes})`);

@@ -6,7 +6,7 @@
  * from {@link SFU_NODE_DEFAULTS}, so the two cannot drift apart.
  */
 import { Type, type Static } from '@sinclair/typebox';
-import { Value } from '@sinclair/typebox/value';
+import { deepFreeze, firstSettingProblem } from '../lib/settings.js';
 import { isLocalAddress } from './engine/hostAddresses.js';
 
 const Port = Type.Integer({ minimum: 0, maximum: 65535 });
@@ -145,11 +145,8 @@ export function resolveSfuNodeSettings(input: SfuNodeSettingsInput): Readonly<Sf
     signaling: { ...SFU_NODE_DEFAULTS.signaling, ...stripUndefined(input.signaling ?? {}) },
     media: { ...SFU_NODE_DEFAULTS.media, ...stripUndefined(input.media ?? {}) },
   } as SfuNodeSettings;
-  const first = Value.Errors(SfuNodeSettingsSchema, merged).First();
-  if (first) {
-    const key = first.path.replace(/^\//, '').replace(/\//g, '.') || '(root)';
-    throw new SfuNodeSettingsError(key, `${first.message} (got ${JSON.stringify(first.value)})`);
-  }
+  const problem = firstSettingProblem(SfuNodeSettingsSchema, merged);
+  if (problem) throw new SfuNodeSettingsError(problem.key, `${problem.message} (got ${JSON.stringify(problem.value)})`);
   const { ice, signaling } = merged;
   if ((ice.portRangeBegin === 0) !== (ice.portRangeEnd === 0) || ice.portRangeEnd < ice.portRangeBegin) {
     throw new SfuNodeSettingsError('ice.portRangeEnd', 'set both ends of the range, end ≥ begin');
@@ -168,12 +165,4 @@ export function resolveSfuNodeSettings(input: SfuNodeSettingsInput): Readonly<Sf
 
 function stripUndefined<T extends object>(o: T): Partial<T> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
-}
-
-function deepFreeze<T>(o: T): T {
-  if (o && typeof o === 'object') {
-    for (const v of Object.values(o)) deepFreeze(v);
-    Object.freeze(o);
-  }
-  return o;
 }
