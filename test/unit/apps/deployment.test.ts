@@ -3,6 +3,9 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ConfigError, loadConfig } from '../../../src/config/index.js';
 import { resolveDeployment } from '../../../src/apps/deployment.js';
+import { createPlatform } from '../../../src/apps/wire.js';
+import { createLogger } from '../../../src/lib/logger.js';
+import { startSfuNodes } from '../../../src/apps/sfuRole.js';
 
 const isConfigError = (key: string) => (err: unknown) => err instanceof ConfigError && err.key === key;
 const NATS = 'nats://127.0.0.1:4222';
@@ -62,5 +65,22 @@ describe('resolveDeployment', () => {
   test('the clock given is the clock every part uses', () => {
     const clock = { now: () => 42 };
     assert.equal(resolveDeployment(loadConfig({ env: {} }), { clock }).clock, clock);
+  });
+
+  test('a distributed role that keeps state refuses to start without a shared database, before touching the broker', async () => {
+    const config = loadConfig({ env: { MERIDIAN_TRANSPORTER: NATS, MERIDIAN_LOG_LEVEL: 'silent' } });
+    await assert.rejects(createPlatform({ config, roles: ['rooms'], logger: createLogger('silent') }), isConfigError('databaseUrl'));
+  });
+
+  test('a distributed autoscaler with neither a token secret nor a database refuses to start, naming tokens.secret', async () => {
+    const config = loadConfig({ env: { MERIDIAN_TRANSPORTER: NATS, MERIDIAN_LOG_LEVEL: 'silent' } });
+    await assert.rejects(createPlatform({ config, roles: ['autoscaler'], logger: createLogger('silent'), region: 'eu-central-1' }), isConfigError('tokens.secret'));
+  });
+
+  test('a node setting the node refuses stops start-up naming the platform key (sfu.iceAddress)', async () => {
+    const config = loadConfig({ env: {}, overrides: { sfu: { iceAddress: '203.0.113.9' } } });
+    const spec = { nodeId: 'eu-1', regionId: 'eu-central-1', nodeKey: Buffer.alloc(32, 1), port: 0 };
+    // The settings are refused before the node exists, so the broker is never used.
+    await assert.rejects(startSfuNodes(undefined as never, config, [spec], createLogger('silent')), (e: unknown) => isConfigError('sfu.iceAddress')(e) && /not an address of this machine/.test((e as Error).message));
   });
 });
