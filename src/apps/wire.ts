@@ -121,6 +121,8 @@ export async function createPlatform(opts: PlatformOptions): Promise<Platform> {
 
   try {
     if (has('autoscaler')) checkAutoscalerConfig(config);
+    // Resolved before anything connects, so a missing key stops start-up at once.
+    const adminKey = has('gateway') ? deployment.adminKey() : undefined;
     let state: ControlState | undefined;
     if (needsDatabase(roles, config, deployment)) {
       const database = await deployment.openDatabase(`role ${roles.join('+')}`);
@@ -157,11 +159,9 @@ export async function createPlatform(opts: PlatformOptions): Promise<Platform> {
 
     const appKey = opts.bootstrap && state ? await bootstrap(broker, state.database, config, deployment, logger) : undefined;
 
-    let adminKey: string | undefined;
     let gateway: FastifyInstance | undefined;
     let url: string | undefined;
-    if (has('gateway')) {
-      adminKey = deployment.adminKey();
+    if (adminKey !== undefined) {
       // The demo page, its join route (http.demo) and the browser SDK bundle (/sdk/meridian.js).
       const app = await createGateway({ broker, config, logger, adminKey, isReady: () => ready, extraRoutes: (a) => registerDemoRoutes(a, { broker, config }) });
       gateway = app;
