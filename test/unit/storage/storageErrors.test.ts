@@ -8,7 +8,7 @@ import { createServer, type AddressInfo } from 'node:net';
 import pg from 'pg';
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import { MeridianError } from '../../../src/contracts/index.js';
-import { createDatabase } from '../../../src/storage/index.js';
+import { createDatabase, type Database } from '../../../src/storage/index.js';
 import { withStorageErrors } from '../../../src/storage/errors.js';
 import { RegionStore } from '../../../src/control/registry/index.js';
 
@@ -35,7 +35,7 @@ test('a query against an unreachable PostgreSQL rejects with the retryable STORA
 test('store methods need no wrapper of their own: RegionStore.list on a dead database says STORAGE_UNAVAILABLE', async () => {
   const pool = new pg.Pool({ connectionString: `postgres://postgres@127.0.0.1:${await closedPort()}/x`, connectionTimeoutMillis: 1_000 });
   pool.on('error', () => {});
-  const db = new Kysely<never>({ dialect: withStorageErrors(new PostgresDialect({ pool })) });
+  const db = new Kysely<Database>({ dialect: withStorageErrors(new PostgresDialect({ pool })) });
   try {
     await assert.rejects(new RegionStore(db, 10_000).list(), (err: MeridianError) => err.code === 'STORAGE_UNAVAILABLE');
   } finally {
