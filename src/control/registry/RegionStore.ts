@@ -5,19 +5,27 @@
 import type { Kysely, Selectable } from 'kysely';
 import { MeridianError, type NodeHeartbeatParams, type NodeInfo, type NodeStatus, type Region, type RegionAddParams, type RegionStatus, type RegionUpdateParams } from '../../contracts/index.js';
 import type { Database } from '../../storage/schema.js';
+import { systemClock, type Clock } from '../../lib/clock.js';
 
 type RegionRow = Selectable<Database['regions']>;
 type NodeRow = Selectable<Database['nodes']>;
 
 const iso = (d: Date | string): string => (d instanceof Date ? d.toISOString() : new Date(d).toISOString());
 
+/**
+ * The registry's tables. Heartbeats are stamped and judged by the store's own {@link Clock}
+ * (the system clock unless a test passes a manual one).
+ */
 export class RegionStore {
   readonly #db: Kysely<Database>;
   readonly #heartbeatTimeoutMs: number;
+  readonly #clock: Clock;
 
-  constructor(db: Kysely<Database>, heartbeatTimeoutMs: number) {
+  /** A node whose last heartbeat is older than `heartbeatTimeoutMs` is reported unhealthy. */
+  constructor(db: Kysely<Database>, heartbeatTimeoutMs: number, clock: Clock = systemClock) {
     this.#db = db;
     this.#heartbeatTimeoutMs = heartbeatTimeoutMs;
+    this.#clock = clock;
   }
 
   #node(row: NodeRow, now: number): NodeInfo {
@@ -53,7 +61,7 @@ export class RegionStore {
       this.#db.selectFrom('regions').selectAll().orderBy('id').execute(),
       this.#db.selectFrom('nodes').selectAll().orderBy('id').execute(),
     ]);
-    const now = Date.now();
+    const now = this.#clock.now();
     const byRegion = new Map<string, NodeInfo[]>();
     for (const n of nodes) {
       const list = byRegion.get(n.region_id) ?? [];
@@ -66,7 +74,7 @@ export class RegionStore {
   async get(id: string): Promise<Region> {
     const row = await this.#db.selectFrom('regions').selectAll().where('id', '=', id).executeTakeFirst();
     if (!row) throw new MeridianError('REGION_NOT_FOUND', `No region '${id}'`, { regionId: id });
-    const now = Date.now();
+    const now = this.#clock.now();
     const nodes = await this.#db.selectFrom('nodes').selectAll().where('region_id', '=', id).orderBy('id').execute();
     return this.#region(row, nodes.map((n) => this.#node(n, now)));
   }
@@ -86,7 +94,7 @@ export class RegionStore {
     const { id, ...fields } = p;
     const row = await this.#db
       .updateTable('regions')
-      .set({ ...fields, updated_at: new Date() })
+      .set({ ...fields, updated_at: new Date(this.#clock.now()) })
       .where('id', '=', id)
       .returningAll()
       .executeTakeFirst();
@@ -109,7 +117,7 @@ export class RegionStore {
    * survives heartbeats unless the node itself reports `cordoned`.
    */
   async heartbeat(p: NodeHeartbeatParams): Promise<NodeInfo> {
-    const now = Date.now();
+    const now = this.#clock.now();
     const region = await this.#db.selectFrom('regions').select(['id']).where('id', '=', p.regionId).executeTakeFirst();
     if (!region) throw new MeridianError('REGION_NOT_FOUND', `No region '${p.regionId}' for node '${p.nodeId}'`, { regionId: p.regionId });
     const values = {
@@ -145,6 +153,6 @@ export class RegionStore {
   async setNodeStatus(nodeId: string, status: NodeStatus): Promise<NodeInfo> {
     const row = await this.#db.updateTable('nodes').set({ status }).where('id', '=', nodeId).returningAll().executeTakeFirst();
     if (!row) throw new MeridianError('NODE_NOT_FOUND', `No node '${nodeId}'`, { nodeId });
-    return this.#node(row, Date.now());
+    return this.#node(row, this.#clock.now());
   }
 }

@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { sql, type Kysely, type Selectable } from 'kysely';
 import { MeridianError, type Meeting, type MeetingStatus } from '../../contracts/index.js';
 import type { Database } from '../../storage/schema.js';
+import { systemClock, type Clock } from '../../lib/clock.js';
 
 type Row = Selectable<Database['meetings']>;
 
@@ -39,9 +40,12 @@ export function publicMeeting(m: MeetingRecord): Meeting {
 
 export class MeetingStore {
   readonly #db: Kysely<Database>;
+  readonly #clock: Clock;
 
-  constructor(db: Kysely<Database>) {
+  /** `clock` stamps `placed_at` and `ended_at` (system clock by default). */
+  constructor(db: Kysely<Database>, clock: Clock = systemClock) {
     this.#db = db;
+    this.#clock = clock;
   }
 
   async create(appId: string, id: string | undefined, forceRegion: string | undefined): Promise<MeetingRecord> {
@@ -68,7 +72,7 @@ export class MeetingStore {
   async place(id: string, expectedEpoch: number, regionId: string, nodeId: string): Promise<MeetingRecord | undefined> {
     const row = await this.#db
       .updateTable('meetings')
-      .set({ status: 'live', region_id: regionId, node_id: nodeId, placed_at: new Date(), ended_at: null, epoch: sql`epoch + 1` })
+      .set({ status: 'live', region_id: regionId, node_id: nodeId, placed_at: new Date(this.#clock.now()), ended_at: null, epoch: sql`epoch + 1` })
       .where('id', '=', id)
       .where('epoch', '=', expectedEpoch)
       .returningAll()
@@ -80,7 +84,7 @@ export class MeetingStore {
   async end(id: string, nodeId: string): Promise<MeetingRecord | undefined> {
     const row = await this.#db
       .updateTable('meetings')
-      .set({ status: 'ended', ended_at: new Date(), epoch: sql`epoch + 1` })
+      .set({ status: 'ended', ended_at: new Date(this.#clock.now()), epoch: sql`epoch + 1` })
       .where('id', '=', id)
       .where('node_id', '=', nodeId)
       .where('status', '=', 'live')
@@ -115,7 +119,7 @@ export class MeetingStore {
   async endAllInRegion(regionId: string): Promise<MeetingRecord[]> {
     const rows = await this.#db
       .updateTable('meetings')
-      .set({ status: 'ended', ended_at: new Date(), epoch: sql`epoch + 1` })
+      .set({ status: 'ended', ended_at: new Date(this.#clock.now()), epoch: sql`epoch + 1` })
       .where('region_id', '=', regionId)
       .where('status', '=', 'live')
       .returningAll()
