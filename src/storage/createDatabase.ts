@@ -67,7 +67,7 @@ export async function createDatabase(opts: DatabaseOptions): Promise<DatabaseHan
     const { PGliteDialect } = await import('kysely-pglite-dialect');
     let dir = opts.dataDir;
     if (dir !== 'memory://') {
-      mkdirSync(dir, { recursive: true });
+      mkdirSync(dir, { recursive: true, mode: 0o700 });
       dir = join(resolve(dir), 'pglite');
     }
     const pglite = dir === 'memory://' ? new PGlite() : new PGlite(dir);
