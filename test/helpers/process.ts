@@ -53,6 +53,16 @@ export async function waitForStatus(url: string, status: number, timeoutMs: numb
   );
 }
 
+/** True while a process with this id exists (signal 0 checks without signalling). */
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** Process ids of the direct children of `pid` (empty when it has none or is gone). */
 export function childrenOf(pid: number): number[] {
   try {

@@ -5,16 +5,9 @@ import type { NodeHeartbeatParams } from '../../../src/contracts/index.js';
 import { createLogger } from '../../../src/lib/logger.js';
 import { LocalProcessProvider, ipcLauncher } from '../../../src/control/autoscaler/index.js';
 import { waitFor } from '../../helpers/waitFor.js';
+import { isAlive as alive } from '../../helpers/process.js';
 
 const ENTRY = fileURLToPath(new URL('./fixtures/fakeNodeProcess.mjs', import.meta.url));
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 function setup(busyStops = 0) {
   const heartbeats: NodeHeartbeatParams[] = [];
