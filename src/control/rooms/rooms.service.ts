@@ -1,7 +1,7 @@
 /**
  * Service `rooms` (the room manager): creates meetings, places them, answers joins. Holds a
- * {@link RegionDirectory} fed by registry events, so joins never read node health from
- * the database.
+ * {@link RegionDirectory} kept in step by a {@link DirectorySync} (registry events plus a
+ * periodic reload), so joins never read node health from the database.
  */
 import type { Context, ServiceBroker, ServiceSchema } from 'moleculer';
 import type { Logger } from 'pino';
@@ -24,6 +24,7 @@ import type { JoinTokenIssuer } from '../auth/index.js';
 import { MeetingStore } from './MeetingStore.js';
 import { RoomManager } from './RoomManager.js';
 
+/** Inputs of {@link createRoomsService}. */
 export interface RoomsServiceDeps {
   store: MeetingStore;
   tokens: JoinTokenIssuer;
