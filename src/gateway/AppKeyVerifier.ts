@@ -10,7 +10,9 @@
 import { LRUCache } from 'lru-cache';
 import { Actions, MeridianError, type KeyVerifyResult } from '../contracts/index.js';
 import { call, toMeridianError, type Caller } from '../fabric/index.js';
+import { systemClock, type Clock } from '../lib/clock.js';
 
+/** Options of {@link AppKeyVerifier}. */
 export interface AppKeyVerifierOptions {
   broker: Caller;
   /** How long a verified key is trusted without asking again. Default 30 s. */
@@ -19,8 +21,11 @@ export interface AppKeyVerifierOptions {
   negativeTtlMs?: number;
   /** Most keys remembered. Default 10,000. */
   max?: number;
+  /** Measures entry age; the system clock unless a test passes a manual one. */
+  clock?: Clock;
 }
 
+/** The gateway's app-key check with its TTL cache; see the module comment. */
 export class AppKeyVerifier {
   readonly #broker: Caller;
   readonly #known: LRUCache<string, KeyVerifyResult>;
@@ -31,8 +36,11 @@ export class AppKeyVerifier {
   constructor(opts: AppKeyVerifierOptions) {
     this.#broker = opts.broker;
     const max = opts.max ?? 10_000;
-    this.#known = new LRUCache({ max, ttl: opts.ttlMs ?? 30_000, ttlAutopurge: false });
-    this.#unknown = new LRUCache({ max: Math.max(16, Math.floor(max / 10)), ttl: opts.negativeTtlMs ?? 5_000, ttlAutopurge: false });
+    // lru-cache reads time from `perf`; `ttlResolution: 0` makes it ask on every check
+    // instead of caching "now" behind a real 1 ms timer, so a moved clock is seen at once.
+    const time = { perf: opts.clock ?? systemClock, ttlResolution: 0, ttlAutopurge: false } as const;
+    this.#known = new LRUCache({ max, ttl: opts.ttlMs ?? 30_000, ...time });
+    this.#unknown = new LRUCache({ max: Math.max(16, Math.floor(max / 10)), ttl: opts.negativeTtlMs ?? 5_000, ...time });
   }
 
   /**

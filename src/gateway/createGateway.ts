@@ -24,9 +24,9 @@ export async function createGateway(opts: GatewayOptions): Promise<FastifyInstan
   const logger = opts.logger.child({ module: 'gateway' });
   const auth = new Authenticator({
     adminKey: opts.adminKey,
-    appKeys: new AppKeyVerifier({ broker, ttlMs: (opts.appKeyCacheSeconds ?? 30) * 1000 }),
+    appKeys: new AppKeyVerifier({ broker, ttlMs: (opts.appKeyCacheSeconds ?? 30) * 1000, ...(opts.clock ? { clock: opts.clock } : {}) }),
   });
-  const metrics = new GatewayMetrics({ broker, logger, processMetrics: opts.processMetrics ?? true });
+  const metrics = new GatewayMetrics({ broker, logger, processMetrics: opts.processMetrics ?? true, ...(opts.clock ? { clock: opts.clock } : {}) });
 
   const app = Fastify({
     loggerInstance: logger,

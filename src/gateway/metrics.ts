@@ -8,12 +8,16 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import type { Logger } from 'pino';
 import { Actions, type RegionList } from '../contracts/index.js';
 import { call, type Caller } from '../fabric/index.js';
+import { systemClock, type Clock } from '../lib/clock.js';
 
+/** Options of {@link GatewayMetrics}. */
 export interface GatewayMetricsOptions {
   broker: Caller;
   logger: Logger;
   /** Also export Node's process metrics (CPU, memory, event loop). Default true. */
   processMetrics?: boolean;
+  /** Ages the registry snapshot behind the gauges; the system clock unless a test passes one. */
+  clock?: Clock;
 }
 
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
@@ -25,6 +29,7 @@ export class GatewayMetrics {
   readonly registry = new Registry();
   readonly #broker: Caller;
   readonly #logger: Logger;
+  readonly #clock: Clock;
   readonly #httpRequests: Counter<'method' | 'route' | 'status'>;
   readonly #httpDuration: Histogram<'method' | 'route'>;
   readonly #joins: Counter<'outcome' | 'placement'>;
@@ -35,6 +40,7 @@ export class GatewayMetrics {
   constructor(opts: GatewayMetricsOptions) {
     this.#broker = opts.broker;
     this.#logger = opts.logger;
+    this.#clock = opts.clock ?? systemClock;
     const registers = [this.registry];
     if (opts.processMetrics ?? true) collectDefaultMetrics({ register: this.registry });
 
@@ -153,7 +159,7 @@ export class GatewayMetrics {
   }
 
   #regions(): Promise<RegionList | null> {
-    const now = Date.now();
+    const now = this.#clock.now();
     if (this.#snapshot && now - this.#snapshot.at < SNAPSHOT_MS) return this.#snapshot.list;
     const list = call(this.#broker, Actions.regions.list, {}).catch((err: unknown) => {
       this.#logger.warn({ err }, 'metrics: cannot read the region registry');

@@ -5,6 +5,7 @@ import type { Config } from '../config/index.js';
 import type { Caller } from '../fabric/index.js';
 import type { Authenticator } from './auth.js';
 import type { GatewayMetrics } from './metrics.js';
+import type { Clock } from '../lib/clock.js';
 
 /** What {@link createGateway} needs. */
 export interface GatewayOptions {
@@ -26,6 +27,8 @@ export interface GatewayOptions {
   appKeyCacheSeconds?: number;
   /** Export Node process metrics on `/metrics`. Default true. */
   processMetrics?: boolean;
+  /** Ages the app-key cache and the metrics snapshot; the system clock unless a test passes one. */
+  clock?: Clock;
 }
 
 /** What the route modules get: the collaborators, never the options bag. */

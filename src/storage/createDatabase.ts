@@ -1,13 +1,16 @@
 /**
  * Opens the database: embedded PGlite (PostgreSQL compiled to WASM) in the data directory,
  * or a PostgreSQL server when a URL is configured. Both run the same migrations through
- * Kysely's migrator, whose lock table makes concurrent start-ups safe.
+ * Kysely's migrator, whose lock table makes concurrent start-ups safe. Both dialects are
+ * wrapped by `withStorageErrors`, so an unreachable database surfaces as `STORAGE_UNAVAILABLE`
+ * from every query without a try/catch in the stores.
  */
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Kysely, Migrator, PostgresDialect, type MigrationProvider } from 'kysely';
 import { MeridianError } from '../contracts/index.js';
 import type { Database } from './schema.js';
+import { withStorageErrors } from './errors.js';
 import { MIGRATIONS } from './migrations/index.js';
 
 /** An open database and how to close it. */
@@ -54,7 +57,7 @@ export async function createDatabase(opts: DatabaseOptions): Promise<DatabaseHan
       });
       // An idle client losing its server must not crash the process.
       pool.on('error', () => {});
-      return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+      return new Kysely<Database>({ dialect: withStorageErrors(new PostgresDialect({ pool })) });
     };
     db = open(opts.poolSize ?? 10, opts.queryTimeoutMs ?? 3_000);
     migrationDb = open(1, undefined);
@@ -64,11 +67,11 @@ export async function createDatabase(opts: DatabaseOptions): Promise<DatabaseHan
     const { PGliteDialect } = await import('kysely-pglite-dialect');
     let dir = opts.dataDir;
     if (dir !== 'memory://') {
-      mkdirSync(dir, { recursive: true });
+      mkdirSync(dir, { recursive: true, mode: 0o700 });
       dir = join(resolve(dir), 'pglite');
     }
     const pglite = dir === 'memory://' ? new PGlite() : new PGlite(dir);
-    db = new Kysely<Database>({ dialect: new PGliteDialect(pglite) });
+    db = new Kysely<Database>({ dialect: withStorageErrors(new PGliteDialect(pglite)) });
     kind = 'pglite';
   }
 

@@ -15,20 +15,14 @@ import { createLogger } from '../../src/lib/logger.js';
 import { createPlatform, type Platform } from '../../src/apps/wire.js';
 import { EMBEDDED_ROLES } from '../../src/apps/roles.js';
 import type { LocalProcessProvider } from '../../src/control/autoscaler/index.js';
+import { waitFor } from '../helpers/waitFor.js';
 
 const REGION = 'eu-central-1';
 const LONDON = '81.2.69.142';
 const LOG = (process.env.TEST_LOG_LEVEL as 'silent' | undefined) ?? 'silent';
 
-async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined> | T | undefined): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+/** The shared polling helper (test/helpers/waitFor.ts) under this file's argument order. */
+const until = <T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined> | T | undefined): Promise<T> => waitFor(what, probe, { timeoutMs });
 
 function alive(pid: number): boolean {
   try {

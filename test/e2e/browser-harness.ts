@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { freePort, spawnMeridian, waitForStatus } from '../helpers/process.js';
+import { waitFor } from '../helpers/waitFor.js';
 
 export const CHROMIUM_PATH = process.env.MERIDIAN_CHROMIUM ?? '/usr/bin/chromium';
 
@@ -103,20 +104,9 @@ export function snapshot(p: BrowserParticipant): Promise<DemoSnapshot> {
   });
 }
 
-/** Polls `probe` until it returns a value (not undefined) or the deadline passes. */
-export async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>, intervalMs = 200): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const v = await probe();
-      if (v !== undefined) return v;
-    } catch (err) {
-      last = err;
-    }
-    await new Promise((r) => setTimeout(r, intervalMs));
-  }
-  throw new Error(`${what}: not within ${timeoutMs} ms${last ? ` (last error: ${(last as Error).message})` : ''}`);
+/** Polls `probe` until it returns a value: the shared helper (test/helpers/waitFor.ts) under this file's argument order. */
+export function until<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>, intervalMs = 200): Promise<T> {
+  return waitFor(what, probe, { timeoutMs, intervalMs });
 }
 
 /** Waits until the page is connected; returns its snapshot. */

@@ -23,6 +23,7 @@ import { call, createBroker } from '../../src/fabric/index.js';
 import { createLogger } from '../../src/lib/logger.js';
 import { createTestDatabase } from '../helpers/postgres.js';
 import { freePort, spawnMeridian, waitForStatus, type Spawned } from '../helpers/process.js';
+import { waitFor } from '../helpers/waitFor.js';
 
 export const NATS_URL = process.env.MERIDIAN_TEST_NATS_URL ?? 'nats://127.0.0.1:4222';
 export const ADMIN_KEY = `e2e-admin-${randomBytes(12).toString('hex')}`;
@@ -73,20 +74,8 @@ async function portOpen(port: number): Promise<boolean> {
   });
 }
 
-async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>, intervalMs = 150): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const v = await probe();
-      if (v !== undefined) return v;
-    } catch (err) {
-      last = err;
-    }
-    await sleep(intervalMs);
-  }
-  throw new Error(`${what}: not within ${timeoutMs} ms${last ? ` (last error: ${(last as Error).message})` : ''}`);
-}
+/** The shared polling helper (test/helpers/waitFor.ts) under this file's argument order. */
+const until = <T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>, intervalMs = 150): Promise<T> => waitFor(what, probe, { timeoutMs, intervalMs });
 
 // ------------------------------------------------------------------ NATS of our own
 

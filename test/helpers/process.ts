@@ -2,6 +2,7 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { waitFor } from './waitFor.js';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -34,22 +35,32 @@ export function spawnMeridian(args: string[], env: Record<string, string>): Spaw
   return { child, output: () => out, exited };
 }
 
-/** Polls `url` until it answers `status` or the deadline passes. */
+/** Polls `url` until it answers `status`, the deadline passes, or `spawned` exits. */
 export async function waitForStatus(url: string, status: number, timeoutMs: number, spawned?: Spawned): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let last = '';
-  while (Date.now() < deadline) {
-    try {
+  await waitFor(
+    `${url} to answer ${status}`,
+    async () => {
       const r = await fetch(url);
-      if (r.status === status) return;
-      last = `HTTP ${r.status}`;
-    } catch (err) {
-      last = (err as Error).message;
-    }
-    if (spawned && spawned.child.exitCode !== null) throw new Error(`process exited (${spawned.child.exitCode}):\n${spawned.output()}`);
-    await new Promise((r) => setTimeout(r, 150));
+      if (r.status !== status) throw new Error(`HTTP ${r.status}`);
+      return true;
+    },
+    {
+      timeoutMs,
+      intervalMs: 150,
+      giveUpIf: () => (spawned && spawned.child.exitCode !== null ? `process exited (${spawned.child.exitCode})` : undefined),
+      ...(spawned ? { detail: () => spawned.output() } : {}),
+    },
+  );
+}
+
+/** True while a process with this id exists (signal 0 checks without signalling). */
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
   }
-  throw new Error(`${url} did not answer ${status} within ${timeoutMs} ms (last: ${last})${spawned ? `\n${spawned.output()}` : ''}`);
 }
 
 /** Process ids of the direct children of `pid` (empty when it has none or is gone). */

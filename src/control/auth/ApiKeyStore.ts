@@ -6,7 +6,6 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import { MeridianError, type KeyCreateResult, type KeyVerifyResult } from '../../contracts/index.js';
 import type { Database } from '../../storage/schema.js';
-import { toStorageError } from '../../storage/index.js';
 
 /** Digest under which a key is stored and cached. */
 export function hashKey(key: string): string {
@@ -25,21 +24,12 @@ export class ApiKeyStore {
     const key = `mk_${randomBytes(32).toString('base64url')}`;
     const keyId = `key_${randomBytes(8).toString('hex')}`;
     const app = appId ?? `app_${randomBytes(6).toString('hex')}`;
-    try {
-      await this.#db.insertInto('api_keys').values({ id: keyId, app_id: app, hash: hashKey(key), label: label ?? null }).execute();
-    } catch (err) {
-      throw toStorageError(err);
-    }
+    await this.#db.insertInto('api_keys').values({ id: keyId, app_id: app, hash: hashKey(key), label: label ?? null }).execute();
     return { key, keyId, appId: app };
   }
 
   async verify(key: string): Promise<KeyVerifyResult> {
-    let row;
-    try {
-      row = await this.#db.selectFrom('api_keys').select(['id', 'app_id', 'revoked_at']).where('hash', '=', hashKey(key)).executeTakeFirst();
-    } catch (err) {
-      throw toStorageError(err);
-    }
+    const row = await this.#db.selectFrom('api_keys').select(['id', 'app_id', 'revoked_at']).where('hash', '=', hashKey(key)).executeTakeFirst();
     if (!row || row.revoked_at) throw new MeridianError('UNAUTHORIZED', 'Unknown or revoked API key');
     return { keyId: row.id, appId: row.app_id };
   }

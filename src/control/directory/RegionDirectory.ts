@@ -7,23 +7,27 @@
  * heartbeating drops out after `heartbeatTimeoutMs` even if no event arrives.
  */
 import type { NodeInfo, Region } from '../../contracts/index.js';
+import { systemClock, type Clock } from '../../lib/clock.js';
 
+/** Options of {@link RegionDirectory}. */
 export interface RegionDirectoryOptions {
+  /** A node whose last heartbeat is older than this is unhealthy. */
   heartbeatTimeoutMs: number;
-  /** Clock, for tests. */
-  now?: () => number;
+  /** Judges heartbeat age; the system clock unless a test passes a manual one. */
+  clock?: Clock;
 }
 
+/** Regions and nodes by id, with health judged at read time; see the module comment. */
 export class RegionDirectory {
   readonly #timeout: number;
-  readonly #now: () => number;
+  readonly #clock: Clock;
   #regions = new Map<string, Region>();
   /** nodeId → node; the node objects inside `#regions` are the same objects. */
   #nodes = new Map<string, NodeInfo>();
 
   constructor(opts: RegionDirectoryOptions) {
     this.#timeout = opts.heartbeatTimeoutMs;
-    this.#now = opts.now ?? Date.now;
+    this.#clock = opts.clock ?? systemClock;
   }
 
   /** Replaces everything (initial load, periodic resync). */
@@ -88,7 +92,7 @@ export class RegionDirectory {
 
   /** Heartbeat fresher than the timeout. */
   isHealthy(node: NodeInfo): boolean {
-    return this.#now() - node.lastHeartbeatAt <= this.#timeout;
+    return this.#clock.now() - node.lastHeartbeatAt <= this.#timeout;
   }
 
   /** Healthy, not cordoned, and below capacity. */

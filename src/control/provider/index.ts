@@ -8,6 +8,7 @@
 import type { ServiceSchema } from 'moleculer';
 import type { Config } from '../../config/index.js';
 import type { Logger } from '../../lib/logger.js';
+import { systemClock, type Clock } from '../../lib/clock.js';
 import { RegionDirectory } from '../directory/index.js';
 import { openGeoIpDatabase, type GeoIpDatabase } from './GeoIpDatabase.js';
 import { GeoIpLocator } from './GeoIpLocator.js';
@@ -29,7 +30,6 @@ export {
 export { greatCircleKm, EARTH_RADIUS_KM, type LatencyModel, type LatencyModelOptions, type GeoPoint } from './LatencyModel.js';
 export { createRegionRanker, KNOWN_RANKERS, type RegionRanker, type RegionRankerDeps } from './RegionRanker.js';
 export { type RegionProvider, type RegionProviderOptions, type RegionSource } from './RegionProvider.js';
-export { type DirectoryRefresher, type DirectoryRefresherOptions, type TimerApi } from './DirectoryRefresher.js';
 export { createRegionProviderService, DIRECTORY_RESYNC_MS, type RegionProviderServiceDeps } from './regionProvider.service.js';
 export { AWS_REGIONS, findAwsRegion, type AwsRegion } from './awsRegions.js';
 
@@ -59,11 +59,12 @@ export function createRegionProvider(opts: CreateRegionProviderOptions): RegionP
 /**
  * The `regionProvider` service built from configuration: opens the GeoIP database, builds
  * the configured strategy and an empty directory the service keeps loaded. Async so a
- * bad setting rejects the platform start with a `ConfigError` naming the key.
+ * bad setting rejects the platform start with a `ConfigError` naming the key. `clock` judges
+ * node heartbeat age (system clock by default).
  */
-export async function createRegionProviderFromConfig(config: Readonly<Config>, logger: Logger, database?: GeoIpDatabase): Promise<ServiceSchema> {
+export async function createRegionProviderFromConfig(config: Readonly<Config>, logger: Logger, database?: GeoIpDatabase, clock: Clock = systemClock): Promise<ServiceSchema> {
   const { locator, ranker } = buildParts(config, database);
-  const directory = new RegionDirectory({ heartbeatTimeoutMs: config.nodes.heartbeatTimeoutMs });
+  const directory = new RegionDirectory({ heartbeatTimeoutMs: config.nodes.heartbeatTimeoutMs, clock });
   logger.info({ module: 'regionProvider', geoip: locator.description, strategy: ranker.name, latency: config.latency }, 'region provider configured');
   return createRegionProviderService({ config, logger, locator, ranker, directory });
 }

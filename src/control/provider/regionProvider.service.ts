@@ -9,15 +9,14 @@
 import type { Context, Service, ServiceSchema } from 'moleculer';
 import { Schemas, Services, type RankParams, type RankResult } from '../../contracts/index.js';
 import type { Config } from '../../config/index.js';
-import { RegionDirectory, directoryEventHandlers, directoryLoader } from '../directory/index.js';
+import { DirectorySync, DIRECTORY_RESYNC_MS, registryLoader, type RegionDirectory, type TimerApi } from '../directory/index.js';
 import type { Logger } from '../../lib/logger.js';
 import type { IpLocator } from './GeoIpLocator.js';
 import type { RegionRanker } from './RegionRanker.js';
 import { RegionProvider } from './RegionProvider.js';
-import { DirectoryRefresher, type TimerApi } from './DirectoryRefresher.js';
 
-/** Default periodic resync of the directory, ms. Events do the real work; this catches misses. */
-export const DIRECTORY_RESYNC_MS = 10_000;
+/** Default periodic resync of the directory, ms (re-exported from the directory module). */
+export { DIRECTORY_RESYNC_MS };
 
 /** Inputs of {@link createRegionProviderService}. */
 export interface RegionProviderServiceDeps {
@@ -37,8 +36,15 @@ export interface RegionProviderServiceDeps {
 export function createRegionProviderService(deps: RegionProviderServiceDeps): ServiceSchema {
   const log = deps.logger.child({ module: 'regionProvider' });
   const provider = new RegionProvider({ locator: deps.locator, ranker: deps.ranker, directory: deps.directory, defaultCount: deps.config.ranking.count });
-  let refresher: DirectoryRefresher | undefined;
-  const resync = (): Promise<void> => refresher?.resync() ?? Promise.resolve();
+  let broker: Service['broker'] | undefined;
+  const sync = new DirectorySync({
+    directory: deps.directory,
+    // The broker is known from `created` on; nothing loads before `started`.
+    load: () => (broker ? registryLoader(broker)() : Promise.reject(new Error('regionProvider: service not created yet'))),
+    logger: log,
+    intervalMs: deps.resyncIntervalMs ?? DIRECTORY_RESYNC_MS,
+    ...(deps.timers ? { timers: deps.timers } : {}),
+  });
 
   return {
     name: Services.regionProvider,
@@ -48,21 +54,16 @@ export function createRegionProviderService(deps: RegionProviderServiceDeps): Se
         handler: (ctx: Context<RankParams>): RankResult => provider.rank(ctx.params),
       },
     },
-    events: { ...directoryEventHandlers(deps.directory, resync) },
+    events: sync.eventHandlers(),
     created(this: Service) {
-      refresher = new DirectoryRefresher({
-        load: directoryLoader(this.broker, deps.directory),
-        logger: log,
-        intervalMs: deps.resyncIntervalMs ?? DIRECTORY_RESYNC_MS,
-        ...(deps.timers ? { timers: deps.timers } : {}),
-      });
+      broker = this.broker;
     },
     async started() {
-      await refresher?.start();
-      log.info({ strategy: provider.strategy, regions: deps.directory.regions().length, loaded: refresher?.loaded ?? false }, 'region provider started');
+      await sync.start();
+      log.info({ strategy: provider.strategy, regions: deps.directory.regions().length, loaded: sync.loaded }, 'region provider started');
     },
     async stopped() {
-      refresher?.stop();
+      sync.stop();
     },
   };
 }

@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { sql, type Kysely, type Selectable } from 'kysely';
 import { MeridianError, type Meeting, type MeetingStatus } from '../../contracts/index.js';
 import type { Database } from '../../storage/schema.js';
-import { toStorageError } from '../../storage/index.js';
+import { systemClock, type Clock } from '../../lib/clock.js';
 
 type Row = Selectable<Database['meetings']>;
 
@@ -40,34 +40,29 @@ export function publicMeeting(m: MeetingRecord): Meeting {
 
 export class MeetingStore {
   readonly #db: Kysely<Database>;
+  readonly #clock: Clock;
 
-  constructor(db: Kysely<Database>) {
+  /** `clock` stamps `placed_at` and `ended_at` (system clock by default). */
+  constructor(db: Kysely<Database>, clock: Clock = systemClock) {
     this.#db = db;
+    this.#clock = clock;
   }
 
   async create(appId: string, id: string | undefined, forceRegion: string | undefined): Promise<MeetingRecord> {
     const meetingId = id ?? randomBytes(9).toString('base64url');
-    try {
-      const row = await this.#db
-        .insertInto('meetings')
-        .values({ id: meetingId, app_id: appId, force_region: forceRegion ?? null, status: 'idle' })
-        .onConflict((oc) => oc.column('id').doNothing())
-        .returningAll()
-        .executeTakeFirst();
-      if (!row) throw new MeridianError('MEETING_EXISTS', `Meeting '${meetingId}' already exists`, { meetingId });
-      return toRecord(row);
-    } catch (err) {
-      throw toStorageError(err);
-    }
+    const row = await this.#db
+      .insertInto('meetings')
+      .values({ id: meetingId, app_id: appId, force_region: forceRegion ?? null, status: 'idle' })
+      .onConflict((oc) => oc.column('id').doNothing())
+      .returningAll()
+      .executeTakeFirst();
+    if (!row) throw new MeridianError('MEETING_EXISTS', `Meeting '${meetingId}' already exists`, { meetingId });
+    return toRecord(row);
   }
 
   async get(id: string): Promise<MeetingRecord | undefined> {
-    try {
-      const row = await this.#db.selectFrom('meetings').selectAll().where('id', '=', id).executeTakeFirst();
-      return row ? toRecord(row) : undefined;
-    } catch (err) {
-      throw toStorageError(err);
-    }
+    const row = await this.#db.selectFrom('meetings').selectAll().where('id', '=', id).executeTakeFirst();
+    return row ? toRecord(row) : undefined;
   }
 
   /**
@@ -75,80 +70,60 @@ export class MeetingStore {
    * Returns the new record, or `undefined` when another writer won (re-read and use theirs).
    */
   async place(id: string, expectedEpoch: number, regionId: string, nodeId: string): Promise<MeetingRecord | undefined> {
-    try {
-      const row = await this.#db
-        .updateTable('meetings')
-        .set({ status: 'live', region_id: regionId, node_id: nodeId, placed_at: new Date(), ended_at: null, epoch: sql`epoch + 1` })
-        .where('id', '=', id)
-        .where('epoch', '=', expectedEpoch)
-        .returningAll()
-        .executeTakeFirst();
-      return row ? toRecord(row) : undefined;
-    } catch (err) {
-      throw toStorageError(err);
-    }
+    const row = await this.#db
+      .updateTable('meetings')
+      .set({ status: 'live', region_id: regionId, node_id: nodeId, placed_at: new Date(this.#clock.now()), ended_at: null, epoch: sql`epoch + 1` })
+      .where('id', '=', id)
+      .where('epoch', '=', expectedEpoch)
+      .returningAll()
+      .executeTakeFirst();
+    return row ? toRecord(row) : undefined;
   }
 
   /** Ends a live meeting if it is still on `nodeId`. */
   async end(id: string, nodeId: string): Promise<MeetingRecord | undefined> {
-    try {
-      const row = await this.#db
-        .updateTable('meetings')
-        .set({ status: 'ended', ended_at: new Date(), epoch: sql`epoch + 1` })
-        .where('id', '=', id)
-        .where('node_id', '=', nodeId)
-        .where('status', '=', 'live')
-        .returningAll()
-        .executeTakeFirst();
-      return row ? toRecord(row) : undefined;
-    } catch (err) {
-      throw toStorageError(err);
-    }
+    const row = await this.#db
+      .updateTable('meetings')
+      .set({ status: 'ended', ended_at: new Date(this.#clock.now()), epoch: sql`epoch + 1` })
+      .where('id', '=', id)
+      .where('node_id', '=', nodeId)
+      .where('status', '=', 'live')
+      .returningAll()
+      .executeTakeFirst();
+    return row ? toRecord(row) : undefined;
   }
 
   async countLive(regionId: string): Promise<number> {
-    try {
-      const r = await this.#db
-        .selectFrom('meetings')
-        .select((eb) => eb.fn.countAll<string>().as('n'))
-        .where('region_id', '=', regionId)
-        .where('status', '=', 'live')
-        .executeTakeFirstOrThrow();
-      return Number(r.n);
-    } catch (err) {
-      throw toStorageError(err);
-    }
+    const r = await this.#db
+      .selectFrom('meetings')
+      .select((eb) => eb.fn.countAll<string>().as('n'))
+      .where('region_id', '=', regionId)
+      .where('status', '=', 'live')
+      .executeTakeFirstOrThrow();
+    return Number(r.n);
   }
 
   /** Live meetings of a region, counted per node (the autoscaler drains by this). */
   async countLiveByNode(regionId: string): Promise<Array<{ nodeId: string; meetings: number }>> {
-    try {
-      const rows = await this.#db
-        .selectFrom('meetings')
-        .select(['node_id', (eb) => eb.fn.countAll<string>().as('n')])
-        .where('region_id', '=', regionId)
-        .where('status', '=', 'live')
-        .groupBy('node_id')
-        .execute();
-      return rows.filter((r) => r.node_id !== null).map((r) => ({ nodeId: r.node_id!, meetings: Number(r.n) }));
-    } catch (err) {
-      throw toStorageError(err);
-    }
+    const rows = await this.#db
+      .selectFrom('meetings')
+      .select(['node_id', (eb) => eb.fn.countAll<string>().as('n')])
+      .where('region_id', '=', regionId)
+      .where('status', '=', 'live')
+      .groupBy('node_id')
+      .execute();
+    return rows.filter((r) => r.node_id !== null).map((r) => ({ nodeId: r.node_id!, meetings: Number(r.n) }));
   }
 
   /** Ends every live meeting of a region (region removal with force). */
   async endAllInRegion(regionId: string): Promise<MeetingRecord[]> {
-    try {
-      const rows = await this.#db
-        .updateTable('meetings')
-        .set({ status: 'ended', ended_at: new Date(), epoch: sql`epoch + 1` })
-        .where('region_id', '=', regionId)
-        .where('status', '=', 'live')
-        .returningAll()
-        .execute();
-      return rows.map(toRecord);
-    } catch (err) {
-      throw toStorageError(err);
-    }
+    const rows = await this.#db
+      .updateTable('meetings')
+      .set({ status: 'ended', ended_at: new Date(this.#clock.now()), epoch: sql`epoch + 1` })
+      .where('region_id', '=', regionId)
+      .where('status', '=', 'live')
+      .returningAll()
+      .execute();
+    return rows.map(toRecord);
   }
 }

@@ -1,7 +1,7 @@
 /**
  * Service `rooms` (the room manager): creates meetings, places them, answers joins. Holds a
- * {@link RegionDirectory} fed by registry events, so joins never read node health from
- * the database.
+ * {@link RegionDirectory} kept in step by a {@link DirectorySync} (registry events plus a
+ * periodic reload), so joins never read node health from the database.
  */
 import type { Context, ServiceBroker, ServiceSchema } from 'moleculer';
 import type { Logger } from 'pino';
@@ -18,11 +18,13 @@ import {
   type RegionIdParams,
 } from '../../contracts/index.js';
 import { broadcast, call } from '../../fabric/index.js';
-import { RegionDirectory, applyRegionChange, directoryLoader } from '../directory/index.js';
+import { DirectorySync, RegionDirectory, registryLoader } from '../directory/index.js';
+import { systemClock, type Clock } from '../../lib/clock.js';
 import type { JoinTokenIssuer } from '../auth/index.js';
 import { MeetingStore } from './MeetingStore.js';
 import { RoomManager } from './RoomManager.js';
 
+/** Inputs of {@link createRoomsService}. */
 export interface RoomsServiceDeps {
   store: MeetingStore;
   tokens: JoinTokenIssuer;
@@ -31,14 +33,23 @@ export interface RoomsServiceDeps {
   rankCount: number;
   /** Full resync of the directory, ms (events keep it fresh in between). */
   resyncMs?: number;
+  /** Judges node heartbeat age in the room manager's directory; the system clock by default. */
+  clock?: Clock;
 }
 
+/** Builds the `rooms` service schema. One schema per broker. */
 export function createRoomsService(deps: RoomsServiceDeps): ServiceSchema {
-  const directory = new RegionDirectory({ heartbeatTimeoutMs: deps.heartbeatTimeoutMs });
+  const directory = new RegionDirectory({ heartbeatTimeoutMs: deps.heartbeatTimeoutMs, clock: deps.clock ?? systemClock });
   let manager: RoomManager;
-  let resync: () => Promise<void>;
-  let timer: NodeJS.Timeout | undefined;
+  let broker: ServiceBroker | undefined;
   const log = deps.logger.child({ module: 'rooms' });
+  const sync = new DirectorySync({
+    directory,
+    // The broker is known from `created` on; nothing loads before `started`.
+    load: () => (broker ? registryLoader(broker)() : Promise.reject(new Error('rooms: service not created yet'))),
+    logger: log,
+    ...(deps.resyncMs ? { intervalMs: deps.resyncMs } : {}),
+  });
 
   return {
     name: Services.rooms,
@@ -73,22 +84,7 @@ export function createRoomsService(deps: RoomsServiceDeps): ServiceSchema {
       },
     },
     events: {
-      [Events.regionsChanged]: {
-        handler(ctx: Context<EventMap['regions.changed']>) {
-          applyRegionChange(directory, ctx.params);
-        },
-      },
-      [Events.nodeUpdated]: {
-        handler(ctx: Context<EventMap['regions.nodeUpdated']>) {
-          if (!directory.upsertNode(ctx.params.node)) void resync().catch((err) => log.warn({ err }, 'directory resync failed'));
-          manager.nodeReported(ctx.params.node.id);
-        },
-      },
-      [Events.nodeRemoved]: {
-        handler(ctx: Context<EventMap['regions.nodeRemoved']>) {
-          directory.removeNode(ctx.params.nodeId);
-        },
-      },
+      ...sync.eventHandlers({ onNodeUpdated: (node) => manager.nodeReported(node.id) }),
       [Events.meetingChanged]: {
         handler(this: { broker: ServiceBroker }, ctx: Context<EventMap['rooms.meetingChanged']>) {
           // Our own writes already updated our cache.
@@ -97,27 +93,23 @@ export function createRoomsService(deps: RoomsServiceDeps): ServiceSchema {
       },
     },
     created(this: { broker: ServiceBroker }) {
-      const broker = this.broker;
-      resync = directoryLoader(broker, directory);
+      const b = (broker = this.broker);
       manager = new RoomManager({
         store: deps.store,
         directory,
         tokens: deps.tokens,
-        rank: (p) => call(broker, Actions.regionProvider.rank, p),
-        onMeetingChanged: (m) => broadcast(broker, Events.meetingChanged, { meetingId: m.id, appId: m.appId, status: m.status, regionId: m.regionId, nodeId: m.nodeId }),
+        rank: (p) => call(b, Actions.regionProvider.rank, p),
+        onMeetingChanged: (m) => broadcast(b, Events.meetingChanged, { meetingId: m.id, appId: m.appId, status: m.status, regionId: m.regionId, nodeId: m.nodeId }),
         logger: deps.logger,
         rankCount: deps.rankCount,
       });
     },
     async started(this: { broker: ServiceBroker }) {
       await this.broker.waitForServices([Services.regions]);
-      await resync();
-      timer = setInterval(() => resync().catch((err) => log.warn({ err }, 'directory resync failed')), deps.resyncMs ?? 10_000);
-      timer.unref();
+      await sync.start();
     },
     stopped() {
-      if (timer) clearInterval(timer);
-      timer = undefined;
+      sync.stop();
     },
   } as ServiceSchema;
 }

@@ -4,23 +4,10 @@ import { fileURLToPath } from 'node:url';
 import type { NodeHeartbeatParams } from '../../../src/contracts/index.js';
 import { createLogger } from '../../../src/lib/logger.js';
 import { LocalProcessProvider, ipcLauncher } from '../../../src/control/autoscaler/index.js';
+import { waitFor } from '../../helpers/waitFor.js';
+import { isAlive as alive } from '../../helpers/process.js';
 
 const ENTRY = fileURLToPath(new URL('./fixtures/fakeNodeProcess.mjs', import.meta.url));
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
-const until = async (what: string, probe: () => boolean, ms = 5_000) => {
-  const deadline = Date.now() + ms;
-  while (!probe()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-};
 
 function setup(busyStops = 0) {
   const heartbeats: NodeHeartbeatParams[] = [];
@@ -28,6 +15,10 @@ function setup(busyStops = 0) {
   const slots: number[] = [];
   let stopped = false;
   let afterStop = 0;
+  /** Waiters for "at least n heartbeats relayed", resolved from the relay itself (no polling). */
+  const waiters: Array<{ n: number; resolve: () => void }> = [];
+  const heartbeatsReached = (n: number) =>
+    new Promise<void>((resolve) => (heartbeats.length >= n ? resolve() : waiters.push({ n, resolve })));
   process.env.FAKE_BUSY_STOPS = String(busyStops);
   const provider = new LocalProcessProvider({
     logger: createLogger('silent'),
@@ -40,6 +31,10 @@ function setup(busyStops = 0) {
         heartbeat: async (p) => {
           heartbeats.push(p);
           if (stopped) afterStop++;
+          for (const w of waiters.filter((w) => heartbeats.length >= w.n)) {
+            waiters.splice(waiters.indexOf(w), 1);
+            w.resolve();
+          }
         },
         meetingEnded: async (meetingId, nodeId) => {
           ended.push([meetingId, nodeId]);
@@ -47,16 +42,16 @@ function setup(busyStops = 0) {
       },
     }),
   });
-  return { provider, heartbeats, ended, slots, markStopped: () => (stopped = true), afterStop: () => afterStop };
+  return { provider, heartbeats, heartbeatsReached, ended, slots, markStopped: () => (stopped = true), afterStop: () => afterStop };
 }
 
 describe('local process provider (fork + IPC)', () => {
   test('relays a child\'s heartbeats for its own node id only, and its ended meetings', async () => {
-    const { provider, heartbeats, ended } = setup();
+    const { provider, heartbeats, heartbeatsReached, ended } = setup();
     try {
       await provider.start({ nodeId: 'n-1', regionId: 'eu-central-1' });
       assert.ok(provider.isRunning('n-1'));
-      await until('heartbeats', () => heartbeats.length >= 3);
+      await heartbeatsReached(3);
       assert.ok(heartbeats.every((h) => h.nodeId === 'n-1'), 'a heartbeat naming another node is dropped');
       assert.equal(await provider.stop('n-1', { onlyIfEmpty: false }), 'stopped');
       assert.deepEqual(ended, [['last-meeting', 'n-1']], 'meetings ended while stopping are relayed before stop resolves');
@@ -67,16 +62,18 @@ describe('local process provider (fork + IPC)', () => {
   });
 
   test('a node that is not empty when asked stays running; asked again when empty, it stops and no later heartbeat is relayed', async () => {
-    const { provider, heartbeats, markStopped, afterStop } = setup(1);
+    const { provider, heartbeatsReached, markStopped, afterStop } = setup(1);
     try {
       await provider.start({ nodeId: 'n-2', regionId: 'eu-central-1' });
       const pid = provider.pidsForTesting().get('n-2')!;
-      await until('a heartbeat', () => heartbeats.length > 0);
+      await heartbeatsReached(1);
       assert.equal(await provider.stop('n-2', { onlyIfEmpty: true }), 'busy');
       assert.ok(alive(pid) && provider.isRunning('n-2'));
       assert.equal(await provider.stop('n-2', { onlyIfEmpty: true }), 'stopped');
       markStopped();
-      await new Promise((r) => setTimeout(r, 200));
+      // stop() resolved after the child exited and its IPC channel settled: nothing can
+      // arrive any more, so one turn of the event loop is enough to see a stray heartbeat.
+      await new Promise((r) => setImmediate(r));
       assert.equal(afterStop(), 0, 'a stopped node cannot register again');
       assert.equal(alive(pid), false);
     } finally {
@@ -90,7 +87,7 @@ describe('local process provider (fork + IPC)', () => {
       await provider.start({ nodeId: 'n-3', regionId: 'eu-central-1' });
       const child = provider.pidsForTesting().get('n-3')!;
       process.kill(child, 'SIGKILL');
-      await until('the exit to be seen', () => !provider.isRunning('n-3'));
+      await waitFor('the exit to be seen', () => !provider.isRunning('n-3'));
       assert.equal(provider.exitReason('n-3'), 'signal SIGKILL');
       assert.equal(await provider.stop('n-3', { onlyIfEmpty: false }), 'stopped');
       await provider.start({ nodeId: 'n-4', regionId: 'eu-central-1' });

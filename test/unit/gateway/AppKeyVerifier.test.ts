@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { MeridianError } from '../../../src/contracts/index.js';
 import { AppKeyVerifier } from '../../../src/gateway/AppKeyVerifier.js';
+import { ManualClock } from '../../helpers/clock.js';
 
 const digest = (k: string) => createHash('sha256').update(k).digest('base64');
 
@@ -30,13 +31,15 @@ function stubBroker(keys: Record<string, string>) {
 describe('AppKeyVerifier', () => {
   test('a verified key is answered from the cache until its TTL passes', async () => {
     const { broker, state } = stubBroker({ k1: 'acme' });
-    const v = new AppKeyVerifier({ broker, ttlMs: 30 });
+    const clock = new ManualClock();
+    const v = new AppKeyVerifier({ broker, ttlMs: 30_000, clock });
     assert.deepEqual(await v.verify('k1', digest('k1')), { keyId: 'id-acme', appId: 'acme' });
+    clock.advance(29_999);
     await v.verify('k1', digest('k1'));
-    assert.equal(state.calls, 1);
-    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(state.calls, 1, 'still cached just before the TTL');
+    clock.advance(2);
     await v.verify('k1', digest('k1'));
-    assert.equal(state.calls, 2);
+    assert.equal(state.calls, 2, 'asked again once the TTL passed');
   });
 
   test('concurrent first uses of one key share one service call', async () => {
@@ -53,6 +56,16 @@ describe('AppKeyVerifier', () => {
     await assert.rejects(v.verify('bad', digest('bad')), (e: unknown) => e instanceof MeridianError && e.code === 'UNAUTHORIZED');
     await assert.rejects(v.verify('bad', digest('bad')), (e: unknown) => e instanceof MeridianError && e.code === 'UNAUTHORIZED');
     assert.equal(state.calls, 1);
+  });
+
+  test('an unknown key is asked about again once the negative TTL has passed', async () => {
+    const { broker, state } = stubBroker({});
+    const clock = new ManualClock();
+    const v = new AppKeyVerifier({ broker, negativeTtlMs: 5_000, clock });
+    await assert.rejects(v.verify('bad', digest('bad')));
+    clock.advance(5_001);
+    await assert.rejects(v.verify('bad', digest('bad')));
+    assert.equal(state.calls, 2);
   });
 
   test('a key the service refuses to validate counts as unknown', async () => {

@@ -13,6 +13,7 @@ import { MeridianError, Schemas, type JoinParams, type Meeting, type RankParams,
 import { DEFAULTS, type Config } from '../../../src/config/index.js';
 import { createGateway } from '../../../src/gateway/index.js';
 import type { FastifyInstance } from 'fastify';
+import type { Clock } from '../../../src/lib/clock.js';
 
 export const ADMIN_KEY = 'ma_test-admin-key-0123456789';
 export const silent = pino({ level: 'silent' });
@@ -214,7 +215,7 @@ export interface TestGateway {
 }
 
 /** A gateway over the fake services, with three regions and one app key. */
-export async function startTestGateway(overrides: { config?: Partial<Config>; ready?: boolean } = {}): Promise<TestGateway> {
+export async function startTestGateway(overrides: { config?: Partial<Config>; ready?: boolean; clock?: Clock } = {}): Promise<TestGateway> {
   const { broker, state } = createFakeBroker();
   await broker.start();
   for (const r of [
@@ -227,7 +228,7 @@ export async function startTestGateway(overrides: { config?: Partial<Config>; re
   const { key: appKey } = (await broker.call('auth.createKey', { appId: 'acme' })) as { key: string };
   let ready = overrides.ready ?? true;
   const config: Config = { ...structuredClone(DEFAULTS), ...overrides.config };
-  const app = await createGateway({ broker, config, logger: silent, adminKey: ADMIN_KEY, isReady: () => ready, processMetrics: false });
+  const app = await createGateway({ broker, config, logger: silent, adminKey: ADMIN_KEY, isReady: () => ready, processMetrics: false, ...(overrides.clock ? { clock: overrides.clock } : {}) });
   let closed: Promise<void> | undefined;
   return {
     app,

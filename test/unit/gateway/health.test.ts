@@ -1,6 +1,7 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { bearer, startTestGateway } from './fakeServices.js';
+import { ManualClock } from '../../helpers/clock.js';
 
 describe('probes and metrics', () => {
   test('readyz is 503 NOT_READY before the platform is ready and 200 after', async () => {
@@ -90,10 +91,15 @@ describe('probes and metrics', () => {
   });
 
   test('metrics gauges report regions and nodes from the registry at scrape time', async () => {
-    const gw = await startTestGateway();
+    const clock = new ManualClock();
+    const gw = await startTestGateway({ clock });
     try {
+      const first = await gw.app.inject({ method: 'GET', url: '/metrics' });
+      assert.match(first.body, /meridian_regions\{status="active"\} 3/);
       await gw.app.inject({ method: 'POST', url: '/v1/admin/regions/us-east-1/drain', headers: bearer('ma_test-admin-key-0123456789') });
-      await new Promise((r) => setTimeout(r, 1_100)); // past the scrape snapshot window
+      const within = await gw.app.inject({ method: 'GET', url: '/metrics' });
+      assert.match(within.body, /meridian_regions\{status="active"\} 3/, 'scrapes within the snapshot window share one registry read');
+      clock.advance(1_001); // past the scrape snapshot window
       const res = await gw.app.inject({ method: 'GET', url: '/metrics' });
       assert.match(res.body, /meridian_regions\{status="active"\} 2/);
       assert.match(res.body, /meridian_regions\{status="draining"\} 1/);

@@ -8,12 +8,13 @@ import { RegionProvider } from '../../../src/control/provider/RegionProvider.js'
 import { createRegionRanker } from '../../../src/control/provider/RegionRanker.js';
 import { LatencyModel } from '../../../src/control/provider/LatencyModel.js';
 import type { IpLocator } from '../../../src/control/provider/GeoIpLocator.js';
-import { DEFAULT_REGION_IDS, node, region } from './fixtures.js';
+import { DEFAULT_REGION_IDS, FIXTURE_NOW, node, region } from './fixtures.js';
+import { ManualClock } from '../../helpers/clock.js';
 
 const HEARTBEAT_TIMEOUT_MS = 5_000;
 
 function directoryOf(...regions: Parameters<RegionDirectory['replaceAll']>[0]): RegionDirectory {
-  const dir = new RegionDirectory({ heartbeatTimeoutMs: HEARTBEAT_TIMEOUT_MS });
+  const dir = new RegionDirectory({ heartbeatTimeoutMs: HEARTBEAT_TIMEOUT_MS, clock: new ManualClock(FIXTURE_NOW) });
   dir.replaceAll(regions);
   return dir;
 }
@@ -62,7 +63,7 @@ describe('RegionProvider with the bundled GeoIP database', () => {
 
 describe('RegionProvider', () => {
   it('skips draining/down regions and regions without a healthy node with spare capacity', () => {
-    const stale = Date.now() - HEARTBEAT_TIMEOUT_MS - 1_000;
+    const stale = FIXTURE_NOW - HEARTBEAT_TIMEOUT_MS - 1;
     const dir = directoryOf(
       region('eu-central-1'),
       region('eu-west-1', { status: 'draining' }),

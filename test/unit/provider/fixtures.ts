@@ -2,7 +2,10 @@
 import type { NodeInfo, Region } from '../../../src/contracts/index.js';
 import { findAwsRegion } from '../../../src/control/provider/awsRegions.js';
 
-/** A node that can host (active, fresh heartbeat, spare capacity) unless overridden. */
+/** The time the fixtures' heartbeats are stamped with; give directories `new ManualClock(FIXTURE_NOW)`. */
+export const FIXTURE_NOW = Date.UTC(2026, 0, 1);
+
+/** A node that can host (active, heartbeat at {@link FIXTURE_NOW}, spare capacity) unless overridden. */
 export function node(regionId: string, over: Partial<NodeInfo> = {}): NodeInfo {
   return {
     id: `${regionId}-n1`,
@@ -11,7 +14,7 @@ export function node(regionId: string, over: Partial<NodeInfo> = {}): NodeInfo {
     capacity: 100,
     status: 'active',
     load: { participants: 10, meetings: 1, tracks: 0, packetsPerSecond: 0, cpu: 0.1 },
-    lastHeartbeatAt: Date.now(),
+    lastHeartbeatAt: FIXTURE_NOW,
     healthy: true,
     ...over,
   };
@@ -37,54 +40,3 @@ export function region(id: string, over: Partial<Region> = {}): Region {
 
 /** The three default regions of a fresh installation. */
 export const DEFAULT_REGION_IDS = ['us-east-1', 'eu-central-1', 'ap-south-1'] as const;
-
-/**
- * Timer functions that record every timer and run them only when told: lets a test see
- * which timers are still pending after a stop.
- */
-export class FakeTimers {
-  #next = 1;
-  readonly #pending = new Map<number, { fn: () => void; ms: number; repeat: boolean }>();
-  /** Every timer ever created: `[kind, ms]`. */
-  readonly created: Array<['timeout' | 'interval', number]> = [];
-
-  readonly api = {
-    setTimeout: (fn: () => void, ms: number) => this.#add(fn, ms, false),
-    setInterval: (fn: () => void, ms: number) => this.#add(fn, ms, true),
-    clearTimeout: (h: unknown) => void this.#pending.delete(h as number),
-    clearInterval: (h: unknown) => void this.#pending.delete(h as number),
-  };
-
-  #add(fn: () => void, ms: number, repeat: boolean): number {
-    const id = this.#next++;
-    this.#pending.set(id, { fn, ms, repeat });
-    this.created.push([repeat ? 'interval' : 'timeout', ms]);
-    return id;
-  }
-
-  /** Timers not yet fired or cleared (intervals stay until cleared). */
-  pending(): Array<{ ms: number; repeat: boolean }> {
-    return [...this.#pending.values()].map(({ ms, repeat }) => ({ ms, repeat }));
-  }
-
-  /** Fires every pending timer once (one-shot ones are then gone). */
-  fireAll(): void {
-    this.#fire(() => true);
-  }
-
-  /** Fires only the pending one-shot timers. */
-  fireTimeouts(): void {
-    this.#fire((t) => !t.repeat);
-  }
-
-  #fire(which: (t: { repeat: boolean }) => boolean): void {
-    for (const [id, t] of [...this.#pending]) {
-      if (!which(t)) continue;
-      if (!t.repeat) this.#pending.delete(id);
-      t.fn();
-    }
-  }
-}
-
-/** Lets queued promise callbacks run. */
-export const flush = () => new Promise<void>((resolve) => setImmediate(resolve));

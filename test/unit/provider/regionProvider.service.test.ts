@@ -14,7 +14,9 @@ import {
   openGeoIpDatabase,
   type GeoIpDatabase,
 } from '../../../src/control/provider/index.js';
-import { FakeTimers, flush, node, region } from './fixtures.js';
+import { FIXTURE_NOW, node, region } from './fixtures.js';
+import { ManualClock } from '../../helpers/clock.js';
+import { FakeTimers, flush } from '../../helpers/fakeTimers.js';
 
 const MUMBAI = '49.36.0.1';
 const logger = createLogger('silent');
@@ -35,7 +37,7 @@ function providerSchema(timers: FakeTimers) {
     logger,
     locator: createGeoIpLocator(DEFAULTS.geoip, { database }),
     ranker: createRegionRanker(DEFAULTS.ranking.strategy, { latency: createLatencyModel(DEFAULTS.latency) }),
-    directory: new RegionDirectory({ heartbeatTimeoutMs: DEFAULTS.nodes.heartbeatTimeoutMs }),
+    directory: new RegionDirectory({ heartbeatTimeoutMs: DEFAULTS.nodes.heartbeatTimeoutMs, clock: new ManualClock(FIXTURE_NOW) }),
     timers: timers.api,
   });
 }
@@ -59,7 +61,7 @@ describe('regionProvider service', () => {
     regions: [
       region('eu-central-1'),
       // Known to the registry, but its node stopped heartbeating: not servable yet.
-      region('ap-south-1', { nodes: [node('ap-south-1', { lastHeartbeatAt: Date.now() - 60_000, healthy: false })] }),
+      region('ap-south-1', { nodes: [node('ap-south-1', { lastHeartbeatAt: FIXTURE_NOW - DEFAULTS.nodes.heartbeatTimeoutMs - 1, healthy: false })] }),
       region('us-east-1', { status: 'draining' }),
     ],
   };

@@ -9,6 +9,7 @@ import WebSocket from 'ws';
 import { acquireNativeRuntime } from '../../../../src/media/engine/NativeRuntime.js';
 import type { ServerMessage } from '../../../../src/media/signaling/protocol.js';
 import { parseRtcpFeedback, type RtcpFeedback } from '../../../../src/media/sfu/Rtcp.js';
+import { waitFor } from '../../../helpers/waitFor.js';
 
 type AnyServerMessage = ServerMessage & Record<string, unknown>;
 
@@ -41,13 +42,9 @@ function waitGathered(pc: nodeDataChannel.PeerConnection, timeoutMs = 5_000): Pr
   });
 }
 
-/** Waits for `predicate` to hold, polling. */
+/** Waits for `predicate` to hold: the shared polling helper (test/helpers/waitFor.ts) under this file's argument order. */
 export async function waitUntil(predicate: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
+  await waitFor(what, predicate, { timeoutMs, intervalMs: 10 });
 }
 
 /**
