@@ -7,14 +7,15 @@
  * - Offers are edited before `setRemoteDescription` (Sdp.ts): no transport-cc, one codec.
  * - Received tracks get an `RtcpReceivingSession` (receiver reports, REMB, PLI via
  *   `requestKeyframe`).
- * - Every native Track is closed explicitly before its PeerConnection: a Track wrapper with
- *   a message callback otherwise keeps the Node process alive after `pc.close()`.
- * - `cleanup()` is process-global; it goes through NativeRuntime's reference count.
+ * - Every native PeerConnection is created, and every native Track adopted, through
+ *   NativeRuntime the moment it exists: a Track without a close handler keeps the process
+ *   alive, and one collected by GC makes the process-global `cleanup()` crash (see there).
+ * - Tracks are closed before their PeerConnection.
  */
 import nodeDataChannel from 'node-datachannel';
 import type { Logger } from '../../lib/logger.js';
 import { MeridianError } from '../../contracts/errors.js';
-import { acquireNativeRuntime } from './NativeRuntime.js';
+import { acquireNativeRuntime, type NativeRuntime } from './NativeRuntime.js';
 import { assertSdpShape, filterPublishOffer, stripTransportCc } from './Sdp.js';
 import type {
   InboundTrack,
@@ -56,12 +57,12 @@ export class NodeDatachannelEngine implements MediaEngine {
   readonly name = 'node-datachannel';
   readonly #options: NodeDatachannelEngineOptions;
   readonly #peers = new Set<NdcPeerSession>();
-  readonly #release: () => void;
+  readonly #runtime: NativeRuntime;
   #closed = false;
 
   constructor(options: NodeDatachannelEngineOptions) {
     this.#options = options;
-    this.#release = acquireNativeRuntime();
+    this.#runtime = acquireNativeRuntime();
   }
 
   get peerCount(): number {
@@ -82,7 +83,8 @@ export class NodeDatachannelEngine implements MediaEngine {
     if (o.enableIceUdpMux) config.enableIceUdpMux = true;
     const peer = new NdcPeerSession(
       options.label,
-      new nodeDataChannel.PeerConnection(options.label, config),
+      this.#runtime,
+      config,
       o.gatheringTimeoutMs ?? 5_000,
       o.logger,
       () => this.#peers.delete(peer),
@@ -96,7 +98,7 @@ export class NodeDatachannelEngine implements MediaEngine {
     this.#closed = true;
     for (const peer of [...this.#peers]) peer.close();
     this.#peers.clear();
-    this.#release();
+    this.#runtime.release();
   }
 }
 
@@ -116,6 +118,7 @@ const PEER_STATES: ReadonlySet<string> = new Set(['new', 'connecting', 'connecte
 class NdcPeerSession implements PeerSession {
   readonly id: string;
   readonly #pc: NativePeer;
+  readonly #runtime: NativeRuntime;
   readonly #gatheringTimeoutMs: number;
   readonly #logger: Logger;
   readonly #onClosed: () => void;
@@ -128,21 +131,31 @@ class NdcPeerSession implements PeerSession {
   #trackListener: (track: InboundTrack) => void = () => {};
   #stateListener: (state: PeerState) => void = () => {};
 
-  constructor(id: string, pc: NativePeer, gatheringTimeoutMs: number, logger: Logger, onClosed: () => void) {
+  constructor(
+    id: string,
+    runtime: NativeRuntime,
+    config: nodeDataChannel.RtcConfig,
+    gatheringTimeoutMs: number,
+    logger: Logger,
+    onClosed: () => void,
+  ) {
     this.id = id;
-    this.#pc = pc;
+    this.#runtime = runtime;
     this.#gatheringTimeoutMs = gatheringTimeoutMs;
     this.#logger = logger;
     this.#onClosed = onClosed;
     // Every native callback is guarded: an exception thrown there is uncaught and would
     // take the whole node down.
-    pc.onStateChange(
+    const pc = runtime.createPeer(
+      id,
+      config,
       guard(logger, 'peer state', (s: string) => {
         if (this.#closed || !PEER_STATES.has(s)) return;
         this.#state = s as PeerState;
         this.#stateListener(this.#state);
       }),
     );
+    this.#pc = pc;
     pc.onGatheringStateChange(
       guard(logger, 'gathering state', (s: string) => {
         if (s === 'complete') this.#flushGatherWaiters();
@@ -188,21 +201,25 @@ class NdcPeerSession implements PeerSession {
     this.#assertOpen();
     if (this.#outbound.has(spec.mid)) throw new MeridianError('INTERNAL', `Duplicate outbound mid ${spec.mid}`);
     let native: NativeTrack;
+    let track: NdcOutboundTrack | undefined;
+    // Closed by the remote, the peer or ourselves: release the wrapper's callbacks too.
+    const onNativeClosed = (): void => track?.close();
     if (spec.kind === 'video') {
       const desc = new nodeDataChannel.Video(spec.mid, 'SendOnly');
       desc.addVideoCodec(spec.payloadType, spec.codec);
       desc.addSSRC(spec.ssrc, spec.streamId, spec.streamId, spec.trackId);
-      native = this.#pc.addTrack(desc);
+      native = this.#runtime.adoptTrack(this.#pc.addTrack(desc), onNativeClosed);
     } else {
       const desc = new nodeDataChannel.Audio(spec.mid, 'SendOnly');
       if (spec.codec.toLowerCase() === 'opus') desc.addOpusCodec(spec.payloadType);
       else desc.addAudioCodec(spec.payloadType, spec.codec);
       desc.addSSRC(spec.ssrc, spec.streamId, spec.streamId, spec.trackId);
-      native = this.#pc.addTrack(desc);
+      native = this.#runtime.adoptTrack(this.#pc.addTrack(desc), onNativeClosed);
     }
-    const track = new NdcOutboundTrack(native, spec, this.#logger, () => this.#outbound.delete(spec.mid));
-    this.#outbound.set(spec.mid, track);
-    return track;
+    const created = new NdcOutboundTrack(native, spec, this.#logger, () => this.#outbound.delete(spec.mid));
+    track = created;
+    this.#outbound.set(spec.mid, created);
+    return created;
   }
 
   async createOffer(): Promise<string> {
@@ -247,6 +264,9 @@ class NdcPeerSession implements PeerSession {
   }
 
   #handleRemoteTrack(native: NativeTrack): void {
+    let track: NdcInboundTrack | undefined;
+    // Adopted before anything else: see NativeRuntime.
+    this.#runtime.adoptTrack(native, () => track?.closeNative());
     if (this.#closed) {
       native.close();
       return;
@@ -258,9 +278,10 @@ class NdcPeerSession implements PeerSession {
       native.close();
       return;
     }
-    const track = new NdcInboundTrack(native, info, this.#logger, () => this.#inbound.delete(track));
-    this.#inbound.add(track);
-    this.#trackListener(track);
+    const inbound: NdcInboundTrack = new NdcInboundTrack(native, info, this.#logger, () => this.#inbound.delete(inbound));
+    track = inbound;
+    this.#inbound.add(inbound);
+    this.#trackListener(inbound);
   }
 
   #gathered(): Promise<void> {
@@ -305,8 +326,6 @@ class NdcInboundTrack implements InboundTrack {
     this.#logger = logger;
     this.#onClosed = onClosed;
     native.setMediaHandler(new nodeDataChannel.RtcpReceivingSession());
-    // Closed by the remote or the session: release the native callbacks too.
-    native.onClosed(() => this.closeNative());
   }
 
   get closed(): boolean {
@@ -372,7 +391,6 @@ class NdcOutboundTrack implements OutboundTrack {
     native.onOpen(() => {
       this.#open = true;
     });
-    native.onClosed(() => this.close());
   }
 
   get open(): boolean {

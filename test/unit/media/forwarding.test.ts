@@ -8,7 +8,7 @@ import type { SfuNode } from '../../../src/media/index.js';
 import type { NodeHeartbeatParams } from '../../../src/contracts/schemas.js';
 import { buildEmptyReceiverReport, buildFir, buildNack, buildPli } from '../../../src/media/sfu/Rtcp.js';
 import { startNode } from './support/startNode.js';
-import { PublishRaceError, TestClient, waitUntil } from './support/TestClient.js';
+import { TestClient, waitUntil } from './support/TestClient.js';
 import { MediaPump } from './support/MediaPump.js';
 import { mintToken } from './support/tokens.js';
 
@@ -32,19 +32,11 @@ async function join(n: SfuNode, sub: string, mtg = 'standup'): Promise<TestClien
   return client;
 }
 
-/** Joins and publishes, retrying the libdatachannel offerer race (see PublishRaceError). */
+/** Joins and publishes: one attempt, no retry (the offerer race is worked around, see OffererRace.ts). */
 async function publisher(n: SfuNode, sub: string, ssrcs: { videoSsrc?: number; audioSsrc?: number }, mtg = 'standup'): Promise<TestClient> {
-  for (let attempt = 1; ; attempt++) {
-    const client = await join(n, sub, mtg);
-    try {
-      await client.publish(ssrcs);
-      return client;
-    } catch (err) {
-      await client.close();
-      if (!(err instanceof PublishRaceError) || attempt === 3) throw err;
-      await waitUntil(() => n.roomForTesting(mtg)?.participant(sub) === undefined, 3_000, 'the failed attempt to leave');
-    }
-  }
+  const client = await join(n, sub, mtg);
+  await client.publish(ssrcs);
+  return client;
 }
 
 function pump(client: TestClient, opts: ConstructorParameters<typeof MediaPump>[1]): MediaPump {

@@ -7,6 +7,7 @@
 import nodeDataChannel from 'node-datachannel';
 import WebSocket from 'ws';
 import { acquireNativeRuntime } from '../../../../src/media/engine/NativeRuntime.js';
+import { applyAnswerThenCandidates, withoutCandidates } from '../../../../src/media/engine/OffererRace.js';
 import type { ServerMessage } from '../../../../src/media/signaling/protocol.js';
 import { parseRtcpFeedback, type RtcpFeedback } from '../../../../src/media/sfu/Rtcp.js';
 
@@ -50,16 +51,6 @@ export async function waitUntil(predicate: () => boolean, timeoutMs: number, wha
   }
 }
 
-/**
- * libdatachannel 0.24 (in node-datachannel 0.33.4) has a race on the *offering* side: the
- * answer's ICE credentials reach the ICE agent before the answer's DTLS fingerprint is
- * committed, and on loopback the answerer's DTLS handshake can finish in that window; the
- * fingerprint check then fails and the connection closes ("Got a remote candidate without
- * ICE transport"). Browsers, the real publishers, do not have it. The test client, which
- * offers like a browser, reports it with this error so that helpers retry the join.
- */
-export class PublishRaceError extends Error {}
-
 /** One simulated participant. */
 export class TestClient {
   readonly ws: WebSocket;
@@ -69,7 +60,7 @@ export class TestClient {
   readonly publisherFeedback: RtcpFeedback[] = [];
   closeCode: number | undefined;
   closed: Promise<number>;
-  readonly #release = acquireNativeRuntime();
+  readonly #runtime = acquireNativeRuntime();
   #pub: nodeDataChannel.PeerConnection | undefined;
   #sub: nodeDataChannel.PeerConnection | undefined;
   #pubVideo: nodeDataChannel.Track | undefined;
@@ -151,13 +142,13 @@ export class TestClient {
 
   /** Publishes a video and/or an audio track; resolves when the node answered and DTLS is up. */
   async publish(opts: { videoSsrc?: number; audioSsrc?: number }): Promise<void> {
-    const pc = new nodeDataChannel.PeerConnection('test-pub', PEER_CONFIG);
+    const pc = this.#runtime.createPeer('test-pub', PEER_CONFIG);
     this.#pub = pc;
     if (opts.videoSsrc) {
       const v = new nodeDataChannel.Video('0', 'SendOnly');
       v.addVP8Codec(96);
       v.addSSRC(opts.videoSsrc, 'test', 'test-stream', 'test-video');
-      this.#pubVideo = pc.addTrack(v);
+      this.#pubVideo = this.#runtime.adoptTrack(pc.addTrack(v));
       this.#tracks.push(this.#pubVideo);
       this.#pubVideo.onMessage((m) => this.#onPublisherRtcp(m));
     }
@@ -165,7 +156,7 @@ export class TestClient {
       const a = new nodeDataChannel.Audio('1', 'SendOnly');
       a.addOpusCodec(111);
       a.addSSRC(opts.audioSsrc, 'test', 'test-stream', 'test-audio');
-      this.#pubAudio = pc.addTrack(a);
+      this.#pubAudio = this.#runtime.adoptTrack(pc.addTrack(a));
       this.#tracks.push(this.#pubAudio);
       this.#pubAudio.onMessage(() => {});
     }
@@ -176,16 +167,14 @@ export class TestClient {
       .localDescription()!
       .sdp.replace(/(a=mid:1\r\n)/, `$1a=extmap:${AUDIO_LEVEL_EXT_ID} urn:ietf:params:rtp-hdrext:ssrc-audio-level\r\n`);
     const before = this.messages.length;
-    this.send({ type: 'offer', sdp: offer });
+    // The offerer-race workaround (src/media/engine/OffererRace.ts): no candidates in the
+    // offer, the answer's candidates only after its fingerprint is committed.
+    this.send({ type: 'offer', sdp: withoutCandidates(offer) });
     const answer = await this.next((m) => m.type === 'answer' && this.messages.indexOf(m) >= before);
-    try {
-      pc.setRemoteDescription(answer.sdp as string, 'answer');
-    } catch (err) {
-      throw new PublishRaceError((err as Error).message);
-    }
+    applyAnswerThenCandidates(pc, answer.sdp as string);
     const tracks = [this.#pubVideo, this.#pubAudio].filter((t): t is nodeDataChannel.Track => t !== undefined);
     await waitUntil(() => tracks.every((t) => t.isOpen()) || pc.state() === 'closed' || pc.state() === 'failed', 5_000, 'publisher tracks open');
-    if (!tracks.every((t) => t.isOpen())) throw new PublishRaceError(`publish connection ${pc.state()}`);
+    if (!tracks.every((t) => t.isOpen())) throw new Error(`publish connection ${pc.state()}`);
   }
 
   /** The answer SDP the node gave on the publish session (for assertions). */
@@ -263,7 +252,7 @@ export class TestClient {
       await Promise.race([this.closed, new Promise((r) => setTimeout(r, 1_000))]);
     }
     this.ws.terminate();
-    this.#release();
+    this.#runtime.release();
   }
 
   /** A track the node closed under us throws; a pump must not crash the test process. */
@@ -298,8 +287,9 @@ export class TestClient {
       this.subscribeSessions.push(session);
     }
     if (!this.#sub) {
-      this.#sub = new nodeDataChannel.PeerConnection('test-sub', PEER_CONFIG);
+      this.#sub = this.#runtime.createPeer('test-sub', PEER_CONFIG);
       this.#sub.onTrack((track) => {
+        this.#runtime.adoptTrack(track);
         const mid = track.mid();
         this.#subTracks.set(mid, track);
         track.onMessage((m) => {
