@@ -8,9 +8,10 @@ import type { SfuNode } from '../../../src/media/index.js';
 import type { NodeHeartbeatParams } from '../../../src/contracts/schemas.js';
 import { buildEmptyReceiverReport, buildFir, buildNack, buildPli } from '../../../src/media/sfu/Rtcp.js';
 import { startNode } from './support/startNode.js';
-import { TestClient, waitUntil } from './support/TestClient.js';
+import { TestClient, nonLoopbackSdps, waitUntil } from './support/TestClient.js';
 import { MediaPump } from './support/MediaPump.js';
 import { mintToken } from './support/tokens.js';
+import { LOOPBACK_ICE } from '../../helpers/media.js';
 
 /** Every test is bounded on its own; the suite bound only catches a wedged file. */
 const PER_TEST = { timeout: 45_000 };
@@ -18,6 +19,7 @@ const NODE_ID = 'node-test-1';
 const cleanups: Array<() => unknown> = [];
 afterEach(async () => {
   while (cleanups.length) await cleanups.pop()!();
+  assert.deepEqual(nonLoopbackSdps, [], 'the node announced only 127.0.0.1 candidates');
 });
 
 async function node(overrides: Parameters<typeof startNode>[0] = {}): Promise<SfuNode> {
@@ -163,7 +165,7 @@ describe('forwarding', { timeout: 300_000 }, () => {
 
   test('with ice.udpMux every peer connection shares one UDP port', PER_TEST, async () => {
     const port = 42_000 + Math.floor(Math.random() * 6_000);
-    const n = await node({ ice: { bindAddress: '127.0.0.1', portRangeBegin: port, portRangeEnd: port, udpMux: true } });
+    const n = await node({ ice: { ...LOOPBACK_ICE, portRangeBegin: port, portRangeEnd: port, udpMux: true } });
     const alice = await publisher(n, 'alice', { videoSsrc: 1111 });
     const bob = await join(n, 'bob');
     pump(alice, { videoSsrc: 1111 }).start();

@@ -8,6 +8,7 @@ import nodeDataChannel from 'node-datachannel';
 import WebSocket from 'ws';
 import { acquireNativeRuntime } from '../../../../src/media/engine/NativeRuntime.js';
 import { applyAnswerThenCandidates, withoutCandidates } from '../../../../src/media/engine/OffererRace.js';
+import { LOOPBACK_PEER_CONFIG, announcesLoopbackOnly } from '../../../helpers/media.js';
 import type { ServerMessage } from '../../../../src/media/signaling/protocol.js';
 import { parseRtcpFeedback, type RtcpFeedback } from '../../../../src/media/sfu/Rtcp.js';
 
@@ -28,7 +29,7 @@ export interface ReceivedPacket {
 }
 
 export const AUDIO_LEVEL_EXT_ID = 1;
-const PEER_CONFIG: nodeDataChannel.RtcConfig = { iceServers: [], bindAddress: '127.0.0.1', disableAutoNegotiation: true };
+const PEER_CONFIG: nodeDataChannel.RtcConfig = { ...LOOPBACK_PEER_CONFIG, iceServers: [] };
 
 function waitGathered(pc: nodeDataChannel.PeerConnection, timeoutMs = 5_000): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -50,6 +51,13 @@ export async function waitUntil(predicate: () => boolean, timeoutMs: number, wha
     await new Promise((r) => setTimeout(r, 10));
   }
 }
+
+/**
+ * Every SDP a node sent to a test client in this process that announced a candidate off
+ * 127.0.0.0/8 (or none at all). Media tests assert it stays empty: the honest check that
+ * test media stays on loopback is on the candidates the node actually announced.
+ */
+export const nonLoopbackSdps: string[] = [];
 
 /** One simulated participant. */
 export class TestClient {
@@ -87,6 +95,9 @@ export class TestClient {
     ws.on('message', (data) => {
       const msg = JSON.parse(String(data)) as AnyServerMessage;
       this.messages.push(msg);
+      if ((msg.type === 'offer' || msg.type === 'answer') && !announcesLoopbackOnly(msg.sdp as string)) {
+        nonLoopbackSdps.push(msg.sdp as string);
+      }
       if (msg.type === 'offer') {
         this.#answering = this.#answering
           .then(() => this.#answerSubscribeOffer(msg.sdp as string, msg.session as number))
