@@ -16,6 +16,7 @@ import nodeDataChannel from 'node-datachannel';
 import type { Logger } from '../../lib/logger.js';
 import { MeridianError } from '../../contracts/errors.js';
 import { acquireNativeRuntime, type NativeRuntime } from './NativeRuntime.js';
+import { applyAnswerThenCandidates, withoutCandidates } from './OffererRace.js';
 import { assertSdpShape, filterPublishOffer, stripTransportCc } from './Sdp.js';
 import type {
   InboundTrack,
@@ -229,14 +230,17 @@ class NdcPeerSession implements PeerSession {
     this.#assertOpen();
     const local = this.#pc.localDescription();
     if (!local) throw new MeridianError('INTERNAL', 'No local offer was generated');
-    return local.sdp;
+    // No candidates: the answerer cannot reach us before our fingerprint check is armed
+    // (OffererRace.ts); it learns our address from our checks.
+    return withoutCandidates(local.sdp);
   }
 
   acceptAnswer(sdp: string): void {
     this.#assertOpen();
     assertSdpShape(sdp);
     try {
-      this.#pc.setRemoteDescription(sdp, 'answer');
+      // Candidates only once the answer's fingerprint is committed (OffererRace.ts).
+      applyAnswerThenCandidates(this.#pc, sdp);
     } catch (err) {
       throw new MeridianError('VALIDATION_FAILED', `Invalid SDP answer: ${(err as Error).message}`);
     }

@@ -147,6 +147,17 @@ describe('forwarding', { timeout: 300_000 }, () => {
     assert.ok(bob.packetsOf(video).some((q) => q.seq > 65_000 && q.seq <= lastBefore), 'video just before the wrap arrived too');
   });
 
+  test('subscribe connections the node offers connect in their first session (offerer race worked around)', PER_TEST, async () => {
+    const n = await node();
+    const alice = await publisher(n, 'alice', { videoSsrc: 1111 });
+    const subscribers: TestClient[] = [];
+    for (let i = 0; i < 6; i++) subscribers.push(await join(n, `sub${i}`));
+    pump(alice, { videoSsrc: 1111 }).start();
+    await waitUntil(() => subscribers.every((s) => s.received.length >= 10), 10_000, 'video at every subscriber');
+    const rebuilt = subscribers.filter((s) => s.subscribeSessions.length !== 1).map((s) => s.subscribeSessions);
+    assert.deepEqual(rebuilt, [], 'no subscribe connection needed a rebuild');
+  });
+
   test('rebuilds a failed subscribe connection under a new session and resumes forwarding', PER_TEST, async () => {
     const n = await node();
     const alice = await publisher(n, 'alice', { videoSsrc: 1111 });
@@ -172,7 +183,9 @@ describe('forwarding', { timeout: 300_000 }, () => {
     await waitUntil(() => bob.received.length >= 20, 8_000, 'video at bob');
     const candidatePorts = (sdp: string) => sdp.split('\r\n').filter((l) => l.startsWith('a=candidate')).map((l) => Number(l.split(' ')[5]));
     assert.deepEqual(candidatePorts(alice.publishAnswer!), [port]);
-    assert.deepEqual(candidatePorts(bob.messages.find((m) => m.type === 'offer')!.sdp as string), [port]);
+    // The node's subscribe offers carry no candidates (OffererRace.ts): check where bob's media comes from.
+    assert.deepEqual(candidatePorts(bob.messages.find((m) => m.type === 'offer')!.sdp as string), []);
+    assert.deepEqual(bob.subscribeRemoteAddress(), { address: '127.0.0.1', port });
   });
 
   test('a subscriber picks its publishers; switching reuses the slot and continues sequence numbers', PER_TEST, async () => {
@@ -228,7 +241,8 @@ describe('forwarding', { timeout: 300_000 }, () => {
     await bob.next((m) => m.type === 'participant-left' && m.participantId === 'alice');
     const unpublished = bob.messages.filter((m) => m.type === 'track-unpublished');
     assert.equal(unpublished.length, 2);
-    const idle = await bob.next((m) => m.type === 'subscriptions' && (m.slots as Slot[]).every((s) => s.participantId === null));
+    // Announced in a `subscriptions` message, or in a re-offer if one was due anyway (both carry the slots).
+    const idle = await bob.next((m) => (m.type === 'subscriptions' || m.type === 'offer') && (m.slots as Slot[]).every((s) => s.participantId === null));
     assert.equal((idle.slots as Slot[]).length, 2, 'bob’s two slots went idle');
     assert.deepEqual(n.stats(), { participants: 1, meetings: 1, tracks: 0, connections: 1, peers: 1 });
   });

@@ -8,7 +8,7 @@ import nodeDataChannel from 'node-datachannel';
 import WebSocket from 'ws';
 import { acquireNativeRuntime } from '../../../../src/media/engine/NativeRuntime.js';
 import { applyAnswerThenCandidates, withoutCandidates } from '../../../../src/media/engine/OffererRace.js';
-import { LOOPBACK_PEER_CONFIG, announcesLoopbackOnly } from '../../../helpers/media.js';
+import { LOOPBACK_PEER_CONFIG, announcesLoopbackOnly, candidateAddresses } from '../../../helpers/media.js';
 import type { ServerMessage } from '../../../../src/media/signaling/protocol.js';
 import { parseRtcpFeedback, type RtcpFeedback } from '../../../../src/media/sfu/Rtcp.js';
 
@@ -95,9 +95,11 @@ export class TestClient {
     ws.on('message', (data) => {
       const msg = JSON.parse(String(data)) as AnyServerMessage;
       this.messages.push(msg);
-      if ((msg.type === 'offer' || msg.type === 'answer') && !announcesLoopbackOnly(msg.sdp as string)) {
-        nonLoopbackSdps.push(msg.sdp as string);
-      }
+      // The node's answers announce its candidates; its offers announce none (OffererRace.ts),
+      // and whatever an SDP announces must be loopback.
+      const sdp = msg.sdp as string;
+      if (msg.type === 'answer' && !announcesLoopbackOnly(sdp)) nonLoopbackSdps.push(sdp);
+      if (msg.type === 'offer' && candidateAddresses(sdp).some((a) => !announcesLoopbackOnly(`a=candidate:1 1 udp 1 ${a} 1 typ host`))) nonLoopbackSdps.push(sdp);
       if (msg.type === 'offer') {
         this.#answering = this.#answering
           .then(() => this.#answerSubscribeOffer(msg.sdp as string, msg.session as number))
@@ -232,6 +234,12 @@ export class TestClient {
     const track = this.#subTracks.get(mid);
     if (!track) throw new Error(`no subscribe track ${mid}`);
     return track.sendMessageBinary(packet);
+  }
+
+  /** The address and port the subscribe connection's media flows from (the node's side). */
+  subscribeRemoteAddress(): { address: string; port: number } | undefined {
+    const pair = this.#sub?.getSelectedCandidatePair();
+    return pair ? { address: pair.remote.address, port: pair.remote.port } : undefined;
   }
 
   /** Subscribe connection state (diagnostics). */
