@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { acquireNativeRuntime, nativeRuntimeIdle, nativeRuntimeStateForTesting } from '../../../src/media/engine/NativeRuntime.js';
-import { connectPeerPair } from './support/PeerPair.js';
+import { connectPeerPair, type PeerPair } from './support/PeerPair.js';
 import { waitUntil } from './support/TestClient.js';
 
 const PER_TEST = { timeout: 90_000 };
@@ -19,6 +19,12 @@ const PER_TEST = { timeout: 90_000 };
 function forceGc(): void {
   setFlagsFromString('--expose-gc');
   (runInNewContext('gc') as () => void)();
+}
+
+/** Allocates and frees many small native blocks, so that freed wrapper memory gets reused. */
+function reuseFreedNativeMemory(): void {
+  const blocks: Buffer[] = [];
+  for (let i = 0; i < 20_000; i++) blocks.push(Buffer.allocUnsafeSlow(64 + (i % 8) * 32).fill(0xa5));
 }
 
 /** Runs the churn fixture in a child; resolves with its exit code and how long it lived after its work. */
@@ -62,15 +68,24 @@ describe('native runtime', { timeout: 300_000 }, () => {
   });
 
   test('twenty connect, send and close rounds with a forced GC between them leave nothing behind', PER_TEST, async () => {
-    // The crash this guards against: a Track wrapper collected by GC stays in the binding's
-    // instance list, and the next cleanup() dereferences it (SIGSEGV / futex abort).
+    // The crash behind this: a Track wrapper collected by GC stays in the binding's instance
+    // list, and the next cleanup() dereferences it (SIGSEGV / futex abort). This exercises
+    // that order; the invariant that prevents it (every track tracked until its close
+    // callback ran) is asserted by the test above.
     for (let round = 0; round < 20; round++) {
+      // `keeper` holds cleanup() back until the closed objects were collected and their
+      // memory reused: the order in which the old reference count crashed.
+      const keeper = acquireNativeRuntime();
       const runtime = acquireNativeRuntime();
-      const pair = await connectPeerPair(runtime);
+      let pair: PeerPair | undefined = await connectPeerPair(runtime);
       for (let i = 0; i < 50; i++) pair.send();
       pair.close();
+      pair = undefined;
       runtime.release();
       forceGc();
+      await new Promise((resolve) => setTimeout(resolve, 20)); // finalizers run
+      reuseFreedNativeMemory();
+      keeper.release();
       await nativeRuntimeIdle();
       assert.deepEqual({ ...nativeRuntimeStateForTesting(), cleanups: 0 }, { holders: 0, peers: 0, tracks: 0, cleanups: 0 }, `round ${round}`);
     }
