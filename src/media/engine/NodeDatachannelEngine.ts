@@ -11,6 +11,8 @@
  *   NativeRuntime the moment it exists: a Track without a close handler keeps the process
  *   alive, and one collected by GC makes the process-global `cleanup()` crash (see there).
  * - Tracks are closed before their PeerConnection.
+ * - libdatachannel's offerer race (OffererRace.ts): an answer's candidates are added only
+ *   after the answer is applied; on loopback our offers carry no candidates.
  */
 import nodeDataChannel from 'node-datachannel';
 import type { Logger } from '../../lib/logger.js';
@@ -87,6 +89,7 @@ export class NodeDatachannelEngine implements MediaEngine {
       this.#runtime,
       config,
       o.gatheringTimeoutMs ?? 5_000,
+      isLoopback(o.bindAddress),
       o.logger,
       () => this.#peers.delete(peer),
     );
@@ -101,6 +104,11 @@ export class NodeDatachannelEngine implements MediaEngine {
     this.#peers.clear();
     this.#runtime.release();
   }
+}
+
+/** True for an ICE bind address on 127.0.0.0/8 or ::1: peers can only be on this machine, no NAT between. */
+function isLoopback(address: string | undefined): boolean {
+  return address !== undefined && (/^127\.\d+\.\d+\.\d+$/.test(address) || address === '::1');
 }
 
 /** Wraps a native callback so that an exception is logged instead of crashing the process. */
@@ -121,6 +129,7 @@ class NdcPeerSession implements PeerSession {
   readonly #pc: NativePeer;
   readonly #runtime: NativeRuntime;
   readonly #gatheringTimeoutMs: number;
+  readonly #offerWithoutCandidates: boolean;
   readonly #logger: Logger;
   readonly #onClosed: () => void;
   readonly #inbound = new Set<NdcInboundTrack>();
@@ -137,12 +146,14 @@ class NdcPeerSession implements PeerSession {
     runtime: NativeRuntime,
     config: nodeDataChannel.RtcConfig,
     gatheringTimeoutMs: number,
+    offerWithoutCandidates: boolean,
     logger: Logger,
     onClosed: () => void,
   ) {
     this.id = id;
     this.#runtime = runtime;
     this.#gatheringTimeoutMs = gatheringTimeoutMs;
+    this.#offerWithoutCandidates = offerWithoutCandidates;
     this.#logger = logger;
     this.#onClosed = onClosed;
     // Every native callback is guarded: an exception thrown there is uncaught and would
@@ -230,9 +241,10 @@ class NdcPeerSession implements PeerSession {
     this.#assertOpen();
     const local = this.#pc.localDescription();
     if (!local) throw new MeridianError('INTERNAL', 'No local offer was generated');
-    // No candidates: the answerer cannot reach us before our fingerprint check is armed
-    // (OffererRace.ts); it learns our address from our checks.
-    return withoutCandidates(local.sdp);
+    // On loopback, no candidates: the answerer cannot reach us before our fingerprint check
+    // is armed (OffererRace.ts) and learns our address from our checks. Not elsewhere: a
+    // client behind a NAT must send checks to us first, so it needs our candidates.
+    return this.#offerWithoutCandidates ? withoutCandidates(local.sdp) : local.sdp;
   }
 
   acceptAnswer(sdp: string): void {
