@@ -286,6 +286,7 @@ async function startDistributed(natsUrl: string, pgAdminUrl: string): Promise<Ta
         let out = '';
         child.stdout!.on('data', (d) => (out = (out + d).slice(-20_000)));
         child.stderr!.on('data', (d) => (out = (out + d).slice(-20_000)));
+        child.on('error', (err) => (out += `\nspawn error: ${err.message}`)); // waitReady reports it
         await waitReady(`http://127.0.0.1:${port}/readyz`, child, () => out, 90_000);
         if (role === 'gateway') gatewayUrl = `http://127.0.0.1:${port}`;
       }),
