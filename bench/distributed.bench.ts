@@ -27,6 +27,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
+import { LOOPBACK_ICE_ENV } from '../test/helpers/media.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -273,6 +274,7 @@ async function startDistributed(natsUrl: string, pgAdminUrl: string): Promise<Ta
       MERIDIAN_HOST: '127.0.0.1',
       MERIDIAN_LOG_LEVEL: 'warn',
       MERIDIAN_HEARTBEAT_TIMEOUT_MS: '3600000',
+      ...LOOPBACK_ICE_ENV,
     };
     let gatewayUrl = '';
     await Promise.all(
@@ -284,6 +286,7 @@ async function startDistributed(natsUrl: string, pgAdminUrl: string): Promise<Ta
         let out = '';
         child.stdout!.on('data', (d) => (out = (out + d).slice(-20_000)));
         child.stderr!.on('data', (d) => (out = (out + d).slice(-20_000)));
+        child.on('error', (err) => (out += `\nspawn error: ${err.message}`)); // waitReady reports it
         await waitReady(`http://127.0.0.1:${port}/readyz`, child, () => out, 90_000);
         if (role === 'gateway') gatewayUrl = `http://127.0.0.1:${port}`;
       }),

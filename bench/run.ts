@@ -4,11 +4,18 @@
  * UDP relay, embedded mode), because absolute times on a shared 2-core machine do not hold
  * from run to run. Benchmarks never fail the build; targets are reported as met or not.
  *
- * Select benchmarks with arguments: `npm run bench -- rank join`.
+ * Select benchmarks with arguments: `npm run bench -- rank join`. A section that fails (its
+ * own error, or an unhandled `'error'` event or rejection while it runs) is written as
+ * failed, with its name and the error, and the run goes on; the exit code is then 1.
+ *
+ * Checking that path: `BENCH_INJECT_FAILURE=rank BENCH_OUT=/tmp/b.md npm run bench -- rank`
+ * raises an unhandled `'error'` event during the `rank` section (what a dgram socket without
+ * a handler does on `recvmsg ECONNREFUSED`), and writes to /tmp/b.md instead of docs/.
  */
 import { writeFileSync, readFileSync, existsSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
+import { EventEmitter } from 'node:events';
 
 type Section = { title: string; body: string };
 type Bench = { name: string; run: () => Promise<Section> };
@@ -91,18 +98,53 @@ benches.push({
 
 const only = process.argv.slice(2);
 const selected = only.length ? benches.filter((b) => only.includes(b.name)) : benches;
-const outPath = fileURLToPath(new URL('../docs/benchmarks.md', import.meta.url));
+const outPath = process.env.BENCH_OUT ?? fileURLToPath(new URL('../docs/benchmarks.md', import.meta.url));
 const previous = existsSync(outPath) ? readFileSync(outPath, 'utf8') : '';
 
+/**
+ * An error nobody handled while a section runs (an `'error'` event without a listener, a
+ * rejected promise nobody awaited) fails that section instead of ending the whole run.
+ */
+let failCurrent: ((err: unknown) => void) | undefined;
+const onStray = (err: unknown): void => {
+  if (failCurrent) failCurrent(err);
+  else process.stderr.write(`bench: error outside a section: ${(err as Error)?.stack ?? String(err)}\n`);
+};
+process.on('uncaughtException', onStray);
+process.on('unhandledRejection', onStray);
+
+/** Runs one section; rejects with its own error or the first stray error raised meanwhile. */
+function runSection(b: Bench): Promise<Section> {
+  return new Promise<Section>((resolve, reject) => {
+    failCurrent = reject;
+    if (process.env.BENCH_INJECT_FAILURE === b.name) {
+      const socketLike = new EventEmitter();
+      setImmediate(() => socketLike.emit('error', Object.assign(new Error('recvmsg ECONNREFUSED (injected)'), { code: 'ECONNREFUSED' })));
+    }
+    b.run().then(resolve, reject);
+  }).finally(() => {
+    failCurrent = undefined;
+  });
+}
+
+/** The markdown of a section that failed: which one, and the error, where its figures would be. */
+function failedSection(name: string, err: unknown): string {
+  const message = (err instanceof Error ? err.message : String(err)).split('\n')[0]!.replace(/`/g, "'");
+  return `<!-- bench:${name} -->\n## ${name}: failed\n\n**The \`${name}\` benchmark failed in this run** (${new Date().toISOString()}): \`${message}\`\n\nNo figures for this section; the other sections ran.\n<!-- /bench:${name} -->`;
+}
+
 const sections: string[] = [];
+const failures: string[] = [];
 for (const b of selected) {
   process.stderr.write(`bench: ${b.name}…\n`);
   const t0 = performance.now();
   try {
-    const s = await b.run();
+    const s = await runSection(b);
     sections.push(`<!-- bench:${b.name} -->\n## ${s.title}\n\n${s.body}\n\n_Ran in ${fmt((performance.now() - t0) / 1000, 0)} s._\n<!-- /bench:${b.name} -->`);
   } catch (err) {
-    sections.push(`<!-- bench:${b.name} -->\n## ${b.name}\n\nFailed to run: \`${(err as Error).message.split('\n')[0]}\`\n<!-- /bench:${b.name} -->`);
+    failures.push(b.name);
+    process.stderr.write(`bench: ${b.name} failed: ${(err as Error)?.stack ?? String(err)}\n`);
+    sections.push(failedSection(b.name, err));
   }
 }
 
@@ -121,4 +163,8 @@ and noisy. Benchmarks are not tests: a target not met is reported here, not fail
 Last run: ${new Date().toISOString()} · Node ${process.version} · ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown'}) · ${fmt(totalmem() / 2 ** 30, 0)} GiB · load average at start ${loadavg().map((l) => l.toFixed(2)).join(' / ')}
 `;
 writeFileSync(outPath, `${header}\n${[...sections, ...keep].join('\n\n')}\n`);
-process.stderr.write(`bench: wrote ${outPath}\n`);
+process.stderr.write(`bench: wrote ${outPath}${failures.length ? `; failed: ${failures.join(', ')}` : ''}\n`);
+// A failed section is reported in the document; the exit code says so too.
+if (failures.length) process.exitCode = 1;
+// Children and stray handles of a failed section must not keep the driver alive.
+process.exit();

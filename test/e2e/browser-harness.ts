@@ -10,14 +10,16 @@ import { join } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { freePort, spawnMeridian, waitForStatus } from '../helpers/process.js';
 import { waitFor } from '../helpers/waitFor.js';
+import { LOOPBACK_CHROMIUM_ARGS, LOOPBACK_ICE_ENV } from '../helpers/media.js';
 
 export const CHROMIUM_PATH = process.env.MERIDIAN_CHROMIUM ?? '/usr/bin/chromium';
 
-/** The flags the issue prescribes: fake devices, no permission prompt, nothing in the background. */
+/**
+ * The flags the issue prescribes: loopback candidates (media stays on 127.0.0.0/8), fake
+ * devices, no permission prompt, nothing in the background.
+ */
 export const CHROMIUM_ARGS = [
-  '--use-fake-device-for-media-stream',
-  '--use-fake-ui-for-media-stream',
-  '--no-sandbox',
+  ...LOOPBACK_CHROMIUM_ARGS,
   '--disable-gpu',
   '--no-first-run',
   '--disable-background-networking',
@@ -190,7 +192,7 @@ export async function benchJoinToFirstFrame(opts: { joins?: number; baseUrl?: st
   if (!base) {
     const port = await freePort();
     base = `http://127.0.0.1:${port}`;
-    platform = spawnMeridian(['start'], { MERIDIAN_PORT: String(port), MERIDIAN_DATA_DIR: mkdtempSync(join(tmpdir(), 'meridian-bench-ttff-')), MERIDIAN_LOG_LEVEL: 'warn' });
+    platform = spawnMeridian(['start'], { ...LOOPBACK_ICE_ENV, MERIDIAN_PORT: String(port), MERIDIAN_DATA_DIR: mkdtempSync(join(tmpdir(), 'meridian-bench-ttff-')), MERIDIAN_LOG_LEVEL: 'warn' });
   }
   const browser = await launchChromium().catch(async (err: unknown) => {
     platform?.child.kill('SIGKILL');

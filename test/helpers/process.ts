@@ -3,6 +3,7 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { waitFor } from './waitFor.js';
+import { LOOPBACK_ICE_ENV } from './media.js';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -25,9 +26,12 @@ export interface Spawned {
   exited: Promise<number | null>;
 }
 
-/** Runs `meridian <args>` from the compiled build, as `npx meridian` would. */
+/**
+ * Runs `meridian <args>` from the compiled build, as `npx meridian` would. Media stays on
+ * loopback (`MERIDIAN_ICE_ADDRESS=127.0.0.1`) unless `env` says otherwise.
+ */
 export function spawnMeridian(args: string[], env: Record<string, string>): Spawned {
-  const child = spawn(process.execPath, ['bin/meridian.js', ...args], { cwd: REPO_ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['bin/meridian.js', ...args], { cwd: REPO_ROOT, env: { ...process.env, ...LOOPBACK_ICE_ENV, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout!.on('data', (d) => (out += d));
   child.stderr!.on('data', (d) => (out += d));

@@ -7,14 +7,18 @@
  * - Offers are edited before `setRemoteDescription` (Sdp.ts): no transport-cc, one codec.
  * - Received tracks get an `RtcpReceivingSession` (receiver reports, REMB, PLI via
  *   `requestKeyframe`).
- * - Every native Track is closed explicitly before its PeerConnection: a Track wrapper with
- *   a message callback otherwise keeps the Node process alive after `pc.close()`.
- * - `cleanup()` is process-global; it goes through NativeRuntime's reference count.
+ * - Every native PeerConnection is created, and every native Track adopted, through
+ *   NativeRuntime the moment it exists: a Track without a close handler keeps the process
+ *   alive, and one collected by GC makes the process-global `cleanup()` crash (see there).
+ * - Tracks are closed before their PeerConnection.
+ * - libdatachannel's offerer race (OffererRace.ts): an answer's candidates are added only
+ *   after the answer is applied; on loopback our offers carry no candidates.
  */
 import nodeDataChannel from 'node-datachannel';
 import type { Logger } from '../../lib/logger.js';
 import { MeridianError } from '../../contracts/errors.js';
-import { acquireNativeRuntime } from './NativeRuntime.js';
+import { acquireNativeRuntime, type NativeRuntime } from './NativeRuntime.js';
+import { applyAnswerThenCandidates, withoutCandidates } from './OffererRace.js';
 import { assertSdpShape, filterPublishOffer, stripTransportCc } from './Sdp.js';
 import type {
   InboundTrack,
@@ -56,12 +60,12 @@ export class NodeDatachannelEngine implements MediaEngine {
   readonly name = 'node-datachannel';
   readonly #options: NodeDatachannelEngineOptions;
   readonly #peers = new Set<NdcPeerSession>();
-  readonly #release: () => void;
+  readonly #runtime: NativeRuntime;
   #closed = false;
 
   constructor(options: NodeDatachannelEngineOptions) {
     this.#options = options;
-    this.#release = acquireNativeRuntime();
+    this.#runtime = acquireNativeRuntime();
   }
 
   get peerCount(): number {
@@ -82,8 +86,10 @@ export class NodeDatachannelEngine implements MediaEngine {
     if (o.enableIceUdpMux) config.enableIceUdpMux = true;
     const peer = new NdcPeerSession(
       options.label,
-      new nodeDataChannel.PeerConnection(options.label, config),
+      this.#runtime,
+      config,
       o.gatheringTimeoutMs ?? 5_000,
+      isLoopback(o.bindAddress),
       o.logger,
       () => this.#peers.delete(peer),
     );
@@ -96,8 +102,13 @@ export class NodeDatachannelEngine implements MediaEngine {
     this.#closed = true;
     for (const peer of [...this.#peers]) peer.close();
     this.#peers.clear();
-    this.#release();
+    this.#runtime.release();
   }
+}
+
+/** True for an ICE bind address on 127.0.0.0/8 or ::1: peers can only be on this machine, no NAT between. */
+function isLoopback(address: string | undefined): boolean {
+  return address !== undefined && (/^127\.\d+\.\d+\.\d+$/.test(address) || address === '::1');
 }
 
 /** Wraps a native callback so that an exception is logged instead of crashing the process. */
@@ -116,7 +127,9 @@ const PEER_STATES: ReadonlySet<string> = new Set(['new', 'connecting', 'connecte
 class NdcPeerSession implements PeerSession {
   readonly id: string;
   readonly #pc: NativePeer;
+  readonly #runtime: NativeRuntime;
   readonly #gatheringTimeoutMs: number;
+  readonly #offerWithoutCandidates: boolean;
   readonly #logger: Logger;
   readonly #onClosed: () => void;
   readonly #inbound = new Set<NdcInboundTrack>();
@@ -128,21 +141,33 @@ class NdcPeerSession implements PeerSession {
   #trackListener: (track: InboundTrack) => void = () => {};
   #stateListener: (state: PeerState) => void = () => {};
 
-  constructor(id: string, pc: NativePeer, gatheringTimeoutMs: number, logger: Logger, onClosed: () => void) {
+  constructor(
+    id: string,
+    runtime: NativeRuntime,
+    config: nodeDataChannel.RtcConfig,
+    gatheringTimeoutMs: number,
+    offerWithoutCandidates: boolean,
+    logger: Logger,
+    onClosed: () => void,
+  ) {
     this.id = id;
-    this.#pc = pc;
+    this.#runtime = runtime;
     this.#gatheringTimeoutMs = gatheringTimeoutMs;
+    this.#offerWithoutCandidates = offerWithoutCandidates;
     this.#logger = logger;
     this.#onClosed = onClosed;
     // Every native callback is guarded: an exception thrown there is uncaught and would
     // take the whole node down.
-    pc.onStateChange(
+    const pc = runtime.createPeer(
+      id,
+      config,
       guard(logger, 'peer state', (s: string) => {
         if (this.#closed || !PEER_STATES.has(s)) return;
         this.#state = s as PeerState;
         this.#stateListener(this.#state);
       }),
     );
+    this.#pc = pc;
     pc.onGatheringStateChange(
       guard(logger, 'gathering state', (s: string) => {
         if (s === 'complete') this.#flushGatherWaiters();
@@ -188,21 +213,25 @@ class NdcPeerSession implements PeerSession {
     this.#assertOpen();
     if (this.#outbound.has(spec.mid)) throw new MeridianError('INTERNAL', `Duplicate outbound mid ${spec.mid}`);
     let native: NativeTrack;
+    let track: NdcOutboundTrack | undefined;
+    // Closed by the remote, the peer or ourselves: release the wrapper's callbacks too.
+    const onNativeClosed = (): void => track?.close();
     if (spec.kind === 'video') {
       const desc = new nodeDataChannel.Video(spec.mid, 'SendOnly');
       desc.addVideoCodec(spec.payloadType, spec.codec);
       desc.addSSRC(spec.ssrc, spec.streamId, spec.streamId, spec.trackId);
-      native = this.#pc.addTrack(desc);
+      native = this.#runtime.adoptTrack(this.#pc.addTrack(desc), onNativeClosed);
     } else {
       const desc = new nodeDataChannel.Audio(spec.mid, 'SendOnly');
       if (spec.codec.toLowerCase() === 'opus') desc.addOpusCodec(spec.payloadType);
       else desc.addAudioCodec(spec.payloadType, spec.codec);
       desc.addSSRC(spec.ssrc, spec.streamId, spec.streamId, spec.trackId);
-      native = this.#pc.addTrack(desc);
+      native = this.#runtime.adoptTrack(this.#pc.addTrack(desc), onNativeClosed);
     }
-    const track = new NdcOutboundTrack(native, spec, this.#logger, () => this.#outbound.delete(spec.mid));
-    this.#outbound.set(spec.mid, track);
-    return track;
+    const created = new NdcOutboundTrack(native, spec, this.#logger, () => this.#outbound.delete(spec.mid));
+    track = created;
+    this.#outbound.set(spec.mid, created);
+    return created;
   }
 
   async createOffer(): Promise<string> {
@@ -212,14 +241,18 @@ class NdcPeerSession implements PeerSession {
     this.#assertOpen();
     const local = this.#pc.localDescription();
     if (!local) throw new MeridianError('INTERNAL', 'No local offer was generated');
-    return local.sdp;
+    // On loopback, no candidates: the answerer cannot reach us before our fingerprint check
+    // is armed (OffererRace.ts) and learns our address from our checks. Not elsewhere: a
+    // client behind a NAT must send checks to us first, so it needs our candidates.
+    return this.#offerWithoutCandidates ? withoutCandidates(local.sdp) : local.sdp;
   }
 
   acceptAnswer(sdp: string): void {
     this.#assertOpen();
     assertSdpShape(sdp);
     try {
-      this.#pc.setRemoteDescription(sdp, 'answer');
+      // Candidates only once the answer's fingerprint is committed (OffererRace.ts).
+      applyAnswerThenCandidates(this.#pc, sdp);
     } catch (err) {
       throw new MeridianError('VALIDATION_FAILED', `Invalid SDP answer: ${(err as Error).message}`);
     }
@@ -247,6 +280,9 @@ class NdcPeerSession implements PeerSession {
   }
 
   #handleRemoteTrack(native: NativeTrack): void {
+    let track: NdcInboundTrack | undefined;
+    // Adopted before anything else: see NativeRuntime.
+    this.#runtime.adoptTrack(native, () => track?.closeNative());
     if (this.#closed) {
       native.close();
       return;
@@ -258,9 +294,10 @@ class NdcPeerSession implements PeerSession {
       native.close();
       return;
     }
-    const track = new NdcInboundTrack(native, info, this.#logger, () => this.#inbound.delete(track));
-    this.#inbound.add(track);
-    this.#trackListener(track);
+    const inbound: NdcInboundTrack = new NdcInboundTrack(native, info, this.#logger, () => this.#inbound.delete(inbound));
+    track = inbound;
+    this.#inbound.add(inbound);
+    this.#trackListener(inbound);
   }
 
   #gathered(): Promise<void> {
@@ -305,8 +342,6 @@ class NdcInboundTrack implements InboundTrack {
     this.#logger = logger;
     this.#onClosed = onClosed;
     native.setMediaHandler(new nodeDataChannel.RtcpReceivingSession());
-    // Closed by the remote or the session: release the native callbacks too.
-    native.onClosed(() => this.closeNative());
   }
 
   get closed(): boolean {
@@ -372,7 +407,6 @@ class NdcOutboundTrack implements OutboundTrack {
     native.onOpen(() => {
       this.#open = true;
     });
-    native.onClosed(() => this.close());
   }
 
   get open(): boolean {

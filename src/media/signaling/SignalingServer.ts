@@ -40,6 +40,10 @@ export class SignalingServer {
     this.#wss = new WebSocketServer({ noServer: true, maxPayload: options.hardMaxFrameBytes, perMessageDeflate: false, clientTracking: false });
     this.#http.on('upgrade', (req, socket, head) => this.#upgrade(req, socket, head));
     this.#http.on('clientError', (_err, socket) => socket.destroy());
+    // Every socket has an 'error' listener: an unhandled one would end the process. The
+    // listener's own errors (EMFILE on accept, …) are logged; the node keeps serving.
+    this.#http.on('error', (err) => this.#options.logger.error({ err }, 'signaling listener error'));
+    this.#wss.on('error', (err) => this.#options.logger.error({ err }, 'signaling WebSocket server error'));
   }
 
   /** Open connections. */
@@ -96,12 +100,13 @@ export class SignalingServer {
   }
 
   #upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    // Before anything is written: a reset during the refusal below must not be unhandled.
+    socket.on('error', () => socket.destroy());
     const path = (req.url ?? '').split('?')[0];
     if (path !== this.#options.path || this.#closing) {
       socket.end(`HTTP/1.1 ${this.#closing ? 503 : 404} ${this.#closing ? 'Service Unavailable' : 'Not Found'}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
       return;
     }
-    socket.on('error', () => socket.destroy());
     this.#wss.handleUpgrade(req, socket, head, (ws) => {
       if (this.#closing) {
         ws.close(CloseCode.goingAway, 'node shutting down');

@@ -2,6 +2,7 @@
 import { createLogger } from '../../../../src/lib/logger.js';
 import { SfuNode, type SfuNodeOptions } from '../../../../src/media/index.js';
 import { NODE_KEY } from './tokens.js';
+import { LOOPBACK_ICE } from '../../../helpers/media.js';
 
 export async function startNode(overrides: Partial<SfuNodeOptions> = {}): Promise<SfuNode> {
   const node = new SfuNode({
@@ -13,7 +14,7 @@ export async function startNode(overrides: Partial<SfuNodeOptions> = {}): Promis
     graceMs: 200,
     nodeKey: NODE_KEY,
     logger: createLogger((process.env.TEST_LOG_LEVEL as 'silent' | undefined) ?? 'silent'),
-    ice: { bindAddress: '127.0.0.1' },
+    ice: LOOPBACK_ICE,
     ...overrides,
   });
   await node.start();
