@@ -94,12 +94,12 @@ function needsDatabase(roles: readonly Role[], config: Readonly<Config>, deploym
 }
 
 /** Creates the services of the roles that keep state in the database. */
-function createStateServices(broker: ServiceBroker, roles: readonly Role[], state: ControlState, config: Readonly<Config>, logger: Logger): void {
+function createStateServices(broker: ServiceBroker, roles: readonly Role[], state: ControlState, config: Readonly<Config>, logger: Logger, clock: Clock): void {
   const { db } = state.database;
   const { heartbeatTimeoutMs } = config.nodes;
-  if (roles.includes('regions')) broker.createService(createRegionsService({ store: new RegionStore(db, heartbeatTimeoutMs), logger }));
+  if (roles.includes('regions')) broker.createService(createRegionsService({ store: new RegionStore(db, heartbeatTimeoutMs, clock), logger }));
   if (roles.includes('auth')) broker.createService(createAuthService({ keys: new ApiKeyStore(db) }));
-  if (roles.includes('rooms')) broker.createService(createRoomsService({ store: new MeetingStore(db), tokens: state.tokens, logger, heartbeatTimeoutMs, rankCount: config.ranking.count }));
+  if (roles.includes('rooms')) broker.createService(createRoomsService({ store: new MeetingStore(db, clock), tokens: state.tokens, logger, heartbeatTimeoutMs, rankCount: config.ranking.count, clock }));
 }
 
 export async function createPlatform(opts: PlatformOptions): Promise<Platform> {
@@ -128,11 +128,11 @@ export async function createPlatform(opts: PlatformOptions): Promise<Platform> {
       const database = await deployment.openDatabase(`role ${roles.join('+')}`);
       closers.push(() => database.close());
       state = { database, tokens: await tokenIssuer(config, database) };
-      createStateServices(broker, roles, state, config, logger);
+      createStateServices(broker, roles, state, config, logger, deployment.clock);
     }
     // Without the database, only a configured master secret can mint tokens or derive keys.
     const tokens = state?.tokens ?? (config.tokens.secret ? new JoinTokenIssuer(parseMasterSecret(config.tokens.secret), config.tokens.ttlSeconds) : undefined);
-    if (has('region-provider')) broker.createService(await createRegionProviderFromConfig(config, logger));
+    if (has('region-provider')) broker.createService(await createRegionProviderFromConfig(config, logger, undefined, deployment.clock));
 
     // The autoscaler starts node processes (min per region) once the broker runs; readiness waits for them below.
     let autoscaler: ReturnType<typeof createAutoscalerRole> | undefined;
@@ -163,7 +163,7 @@ export async function createPlatform(opts: PlatformOptions): Promise<Platform> {
     let url: string | undefined;
     if (adminKey !== undefined) {
       // The demo page, its join route (http.demo) and the browser SDK bundle (/sdk/meridian.js).
-      const app = await createGateway({ broker, config, logger, adminKey, isReady: () => ready, extraRoutes: (a) => registerDemoRoutes(a, { broker, config }) });
+      const app = await createGateway({ broker, config, logger, adminKey, clock: deployment.clock, isReady: () => ready, extraRoutes: (a) => registerDemoRoutes(a, { broker, config }) });
       gateway = app;
       closers.push(() => app.close());
       if (opts.listen) {
