@@ -144,6 +144,12 @@ export class SignalingConnection {
       return;
     }
     const message = outcome.message;
+    if (message.type === 'ping' && this.#state === 'joined') {
+      // Liveness is answered at once, not behind an offer still being handled: the client
+      // takes a late pong for a hung node.
+      this.#send({ type: 'pong', id: message.id });
+      return;
+    }
     this.#queue = this.#queue
       .then(() => (this.#state === 'closed' ? undefined : this.#handle(message)))
       .catch((err: unknown) => this.#fail(err));
@@ -168,6 +174,9 @@ export class SignalingConnection {
         return;
       case 'subscribe':
         room.setSubscriptions(participant.id, message.publisherIds);
+        return;
+      case 'ping':
+        this.#send({ type: 'pong', id: message.id });
         return;
       case 'leave':
         this.#teardown('left');

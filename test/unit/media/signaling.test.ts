@@ -222,3 +222,36 @@ describe('capacity and seats', { timeout: 300_000 }, () => {
     assert.equal(joins.length, 2);
   });
 });
+
+describe('ping', { timeout: 300_000 }, () => {
+  test('answers each ping with a pong carrying the same id', PER_TEST, async () => {
+    const n = await node();
+    const c = await join(n, 'pinger');
+    for (const id of [0, 1, 7, Number.MAX_SAFE_INTEGER]) {
+      c.send({ type: 'ping', id });
+      const pong = await c.next((m) => m.type === 'pong' && m.id === id);
+      assert.equal(pong.id, id);
+    }
+  });
+
+  test('the default rate limit leaves room for pings: a burst of 40 passes unrefused', PER_TEST, async () => {
+    // The SDK pings about once a second; the default bucket (20/s, burst 50) must never cut
+    // that off, even when pings pile up behind a stalled tab and arrive together.
+    const n = await node();
+    const c = await join(n, 'steady');
+    for (let i = 0; i < 40; i++) c.send({ type: 'ping', id: i });
+    await c.next((m) => m.type === 'pong' && m.id === 39);
+    assert.equal(c.messages.filter((m) => m.type === 'pong').length, 40);
+    assert.equal(c.messages.some((m) => m.type === 'error'), false);
+  });
+
+  test('a ping before join, or with a bad id, is refused with VALIDATION_FAILED', PER_TEST, async () => {
+    const n = await node();
+    const early = await connect(n);
+    await expectRefusal(early, { type: 'ping', id: 1 }, 'VALIDATION_FAILED', 1008);
+    const c = await join(n, 'sloppy');
+    await expectRefusal(c, { type: 'ping', id: -1 }, 'VALIDATION_FAILED', 1008);
+    const c2 = await join(n, 'sloppy2');
+    await expectRefusal(c2, { type: 'ping', id: 1.5 }, 'VALIDATION_FAILED', 1008);
+  });
+});
