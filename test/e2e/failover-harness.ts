@@ -331,6 +331,21 @@ const WATCHER = String.raw`(() => {
   return w.loadId;
 })()`;
 
+/**
+ * Runs before the demo's scripts: records every RTCPeerConnection the page makes in
+ * `window.__pcs`, so a test can reach the SDK's subscribe connection (the one that answered
+ * the node's offer) without touching the SDK's private state.
+ */
+export const PC_RECORDER = String.raw`(() => {
+  const Orig = window.RTCPeerConnection;
+  if (!Orig || Orig.__recorded) return;
+  class Recorded extends Orig {
+    constructor(...args) { super(...args); (window.__pcs = window.__pcs || []).push(this); }
+  }
+  Recorded.__recorded = true;
+  window.RTCPeerConnection = Recorded;
+})()`;
+
 /** What the in-page watcher recorded. */
 export interface WatchRecord {
   loadId: string;
@@ -387,7 +402,7 @@ export class Call {
     const call = new Call(browser, meetingId, members);
     try {
       for (const [i, name] of names.entries()) {
-        const p = await openParticipant(browser, base, meetingId, name, i === 0 && opts.from ? { from: opts.from } : {});
+        const p = await openParticipant(browser, base, meetingId, name, { initScript: PC_RECORDER, ...(i === 0 && opts.from ? { from: opts.from } : {}) });
         const m = p as CallMember;
         // Full loads after the first (same-document history changes are not loads).
         m.navigations = 1;
@@ -460,7 +475,10 @@ export class Call {
       try {
         const common = await this.commonNode();
         if (!common) {
-          last = `not all connected to one node: ${JSON.stringify(await this.where())}`;
+          const w = await this.where();
+          last = `not all connected to one node: ${JSON.stringify(w)}`;
+          // 'closed' is final: the client gave up (its reconnect budget is spent, or it has none).
+          if (w.some((x) => x.state === 'closed')) break;
         } else if (opts.notOn?.includes(common.node)) {
           last = `still on ${common.node}`;
         } else {
@@ -477,7 +495,7 @@ export class Call {
       }
       await sleep(250);
     }
-    throw new Error(`the call did not become healthy within ${opts.timeoutMs ?? 45_000} ms: ${last}\n${await this.describe()}`);
+    throw new Error(`the call did not become healthy (within ${opts.timeoutMs ?? 45_000} ms, or a page closed for good): ${last}\n${await this.describe()}`);
   }
 
   /** The watcher's records, one per page (loadId undefined when the page reloaded). */
@@ -500,6 +518,19 @@ export class Call {
   async changedIds(): Promise<string[]> {
     const w = await this.where();
     return this.members.filter((m, i) => w[i]!.participantId !== m.participantId).map((m, i) => `${m.name}: ${m.participantId} → ${w[i]!.participantId}`);
+  }
+
+  /**
+   * Closes `member`'s subscribe connection from the page (the open connection whose local
+   * description is an answer: the node offers on subscribe sessions). Returns how many
+   * connections matched (1 expected).
+   */
+  async closeSubscribeConnection(member: CallMember): Promise<number> {
+    return member.page.evaluate(() => {
+      const pcs = ((window as unknown as { __pcs?: RTCPeerConnection[] }).__pcs ?? []).filter((pc) => pc.signalingState !== 'closed' && pc.currentLocalDescription?.type === 'answer');
+      for (const pc of pcs) pc.close();
+      return pcs.length;
+    });
   }
 
   /** A short account of every page for failure messages. */

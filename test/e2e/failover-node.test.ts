@@ -9,7 +9,9 @@
  * - lost with its whole region (every node of the region killed): the meeting moves to
  *   another region.
  * After each, every page decodes every other participant's video again, all on one new
- * node, as the same participants, and no page was reloaded.
+ * node, as the same participants, and no page was reloaded. And a smaller fault (issue 8): a
+ * page's subscribe connection closed under the client, which the node rebuilds and offers
+ * again under a new session number.
  *
  * Needs `npm run build` (the CLI and the browser bundles) and /usr/bin/chromium.
  */
@@ -51,6 +53,25 @@ describe('a live call survives the loss of its meeting node', { skip, timeout: 6
     t.diagnostic(`now on ${now.region}/${now.node}; new video on every page ${r.ms ?? '?'} ms after the fault (${JSON.stringify(r.perPair)})`);
     return now;
   }
+
+  test('a subscribe connection closed under the client is rebuilt by the node (new offer session): the page decodes the others again on the same node', { timeout: 120_000 }, async (t) => {
+    const { call, node } = await openCall();
+    try {
+      const ann = call.members[0]!;
+      assert.equal(await call.closeSubscribeConnection(ann), 1, 'Ann had one open subscribe connection');
+      const faultAt = Date.now();
+      const now = await call.waitHealthy({ timeoutMs: 45_000 });
+      assert.equal(now.node, node, 'still on the same node: a rebuild of one connection, not a failover');
+      const r = recoveryMs(await call.watch(), call.members.map((m) => m.participantId), faultAt);
+      assert.ok(r.perPair['0←1'] !== undefined && r.perPair['0←2'] !== undefined, `Ann shows new video tracks from both others (${JSON.stringify(r.perPair)})`);
+      const [annWatch] = await call.watch();
+      assert.deepEqual(annWatch?.reconnecting ?? [], [], 'no full reconnection was needed');
+      assert.deepEqual(await call.reloaded(), [], 'no page reloaded');
+      t.diagnostic(`Ann decodes both others again ${Math.max(r.perPair['0←1']!, r.perPair['0←2']!)} ms after her subscribe connection closed`);
+    } finally {
+      await call.close();
+    }
+  });
 
   test('SIGKILL of the meeting node: every page decodes the others again on one other node of the same region, without reloading', { timeout: 150_000 }, async (t) => {
     const { call, node, region, pid } = await openCall();
