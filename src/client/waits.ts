@@ -34,3 +34,26 @@ export function waitConnected(pc: RTCPeerConnection, timeoutMs: number, signal: 
     signal.addEventListener('abort', onAbort);
   });
 }
+
+/** An abort signal that follows any of `signals` (AbortSignal.any is newer than the SDK's browser targets). */
+export function linkedAbort(...signals: AbortSignal[]): { signal: AbortSignal; dispose: () => void } {
+  const controller = new AbortController();
+  const listeners: Array<() => void> = [];
+  const dispose = () => {
+    listeners.forEach((l, i) => signals[i]!.removeEventListener('abort', l));
+  };
+  for (const s of signals) {
+    const onAbort = () => {
+      dispose();
+      controller.abort(s.reason);
+    };
+    listeners.push(onAbort);
+    if (s.aborted) {
+      controller.abort(s.reason);
+      break;
+    }
+    s.addEventListener('abort', onAbort, { once: true });
+  }
+  if (controller.signal.aborted) dispose();
+  return { signal: controller.signal, dispose };
+}
