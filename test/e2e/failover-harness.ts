@@ -10,9 +10,10 @@
  *   connection (`getStats`) rises over a window (an element's `currentTime` is not evidence);
  * - all pages name one node (`window.meridianDemo`);
  * - no page reloaded: a random `window.__loadId` set after the first load is unchanged, and
- *   Playwright saw exactly one main-frame navigation;
+ *   Playwright saw exactly one page load;
  * - a watcher in each page (installed here, not part of the demo) timestamps every video
- *   frame presented per remote participant and track (`requestVideoFrameCallback`), and
+ *   frame presented per remote participant (`requestVideoFrameCallback`) with the track
+ *   object it came from (a new subscribe connection means new track objects), and
  *   samples the client's state every 50 ms: the benchmark reads recovery times and freeze
  *   gaps from it, the drain test reads "never disconnected" from it.
  *
@@ -289,7 +290,7 @@ export function launchFailoverChromium(): Promise<Browser> {
 /**
  * Installed in each page after it loaded. Plain JavaScript in a string so that no bundler
  * helper leaks into it. Records, per remote participant, every presented video frame as
- * `[wall-clock ms, track id]`, and the client's state every 50 ms (changes only).
+ * `[wall-clock ms, serial of the track object]`, and the client's state every 50 ms (changes only).
  */
 const WATCHER = String.raw`(() => {
   if (window.__failoverWatch) return window.__failoverWatch.loadId;
@@ -297,11 +298,19 @@ const WATCHER = String.raw`(() => {
   window.__failoverWatch = w;
   window.__loadId = w.loadId;
   const seen = new WeakSet();
+  // Track objects, not ids: a rebuilt connection may announce the same msid, so the same id.
+  const serials = new WeakMap();
+  let nextSerial = 1;
+  const serialOf = (track) => {
+    if (!track) return '';
+    if (!serials.has(track)) serials.set(track, 't' + nextSerial++);
+    return serials.get(track);
+  };
   const watch = (v) => {
     const onFrame = () => {
       const id = v.dataset.participantId || '?';
       const s = v.srcObject;
-      const track = s && s.getVideoTracks ? (s.getVideoTracks()[0] || {}).id || '' : '';
+      const track = s && s.getVideoTracks ? serialOf(s.getVideoTracks()[0]) : '';
       const list = (w.frames[id] = w.frames[id] || []);
       list.push([Date.now(), track]);
       if (list.length > 6000) list.splice(0, list.length - 6000);
