@@ -299,7 +299,7 @@ export class MeridianClient extends TypedEmitter<MeridianClientEvents> {
 
   async #measureRtt(session: NodeSession, signal: AbortSignal): Promise<number | null> {
     // The selected pair has an RTT once a connectivity check was answered; allow a moment.
-    for (let i = 0; i < 10 && !signal.aborted; i++) {
+    for (let i = 0; i < 10 && !signal.aborted && session.hasMedia; i++) {
       const rtt = await session.readRtt();
       if (rtt !== null) return rtt;
       await new Promise((r) => setTimeout(r, 100));

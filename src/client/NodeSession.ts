@@ -141,6 +141,11 @@ export class NodeSession extends TypedEmitter<NodeSessionEvents> {
     return this.#slots.slots();
   }
 
+  /** True once a peer connection exists (publishing, or receiving). */
+  get hasMedia(): boolean {
+    return this.#publishPc !== undefined || this.#subscribePc !== undefined;
+  }
+
   /** How the session ended, once it has. */
   get ended(): SessionEnd | undefined {
     return this.#ended;

@@ -20,7 +20,11 @@ export class FakeSignalingNode {
   readonly #wss: WebSocketServer;
   readonly tokens: string[] = [];
   readonly sockets = new Set<WebSocket>();
+  /** Every message received after `join`, in order. */
+  readonly received: Array<{ type: string; [k: string]: unknown }> = [];
   behaviour: JoinBehaviour;
+  /** Answer `ping` with `pong` (false: a hung node whose sockets stay open). */
+  answerPings = true;
 
   private constructor(wss: WebSocketServer, behaviour: JoinBehaviour) {
     this.#wss = wss;
@@ -29,8 +33,12 @@ export class FakeSignalingNode {
       this.sockets.add(ws);
       ws.on('close', () => this.sockets.delete(ws));
       ws.on('message', (data) => {
-        const m = JSON.parse(String(data)) as { type: string; token?: string };
-        if (m.type !== 'join') return;
+        const m = JSON.parse(String(data)) as { type: string; token?: string; id?: number };
+        if (m.type !== 'join') {
+          this.received.push(m);
+          if (m.type === 'ping' && this.answerPings) ws.send(JSON.stringify({ type: 'pong', id: m.id }));
+          return;
+        }
         this.tokens.push(m.token ?? '');
         const b = this.behaviour;
         if (b.kind === 'joined') {
@@ -52,6 +60,16 @@ export class FakeSignalingNode {
 
   get url(): string {
     return `ws://127.0.0.1:${(this.#wss.address() as AddressInfo).port}/rtc`;
+  }
+
+  /** Sends a message to every connected client. */
+  send(message: unknown): void {
+    for (const s of this.sockets) s.send(JSON.stringify(message));
+  }
+
+  /** Drops every connection without a close frame, as a crashed process does (clients see 1006). */
+  crash(): void {
+    for (const s of this.sockets) s.terminate();
   }
 
   async close(): Promise<void> {
