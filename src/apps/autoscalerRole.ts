@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import type { ServiceBroker, ServiceSchema } from 'moleculer';
 import type { Config } from '../config/index.js';
 import { ConfigError } from '../config/index.js';
-import { Actions } from '../contracts/index.js';
+import { Actions, Events, type EventMap } from '../contracts/index.js';
 import { call } from '../fabric/index.js';
 import type { Logger } from '../lib/logger.js';
 import type { JoinTokenIssuer } from '../control/auth/index.js';
@@ -54,7 +54,17 @@ export function createAutoscalerRole(o: AutoscalerRoleOptions): { service: Servi
   const regionId = o.region ?? (config.transporter ? process.env.MERIDIAN_REGION : undefined);
   if (config.transporter && !regionId) throw new ConfigError('region', 'serve --role autoscaler needs --region <id> (or MERIDIAN_REGION): one autoscaler per region');
   const provider = createNodeProvider(config.autoscaler.provider, {
-    local: () => new LocalProcessProvider({ launcher: config.transporter ? serveLauncher(config, tokens) : forkLauncher(o.broker, config, tokens), logger: o.logger }),
+    local: () =>
+      new LocalProcessProvider({
+        launcher: config.transporter ? serveLauncher(config, tokens) : forkLauncher(o.broker, config, tokens),
+        logger: o.logger,
+        // A node process that ended on its own is dead now: deregister it at once, so the next
+        // rejoin re-places its meetings instead of waiting for the heartbeat to go stale.
+        onUnexpectedExit: (spec, reason) =>
+          void call(o.broker, Actions.regions.nodeDown, { nodeId: spec.nodeId, reason: 'process-exited', detail: reason }).catch((err: unknown) =>
+            o.logger.warn({ err, nodeId: spec.nodeId }, 'could not report a node exit; its heartbeat will go stale'),
+          ),
+      }),
   });
   const { schema, handle } = createAutoscalerService({
     settings: config.autoscaler,
@@ -63,6 +73,17 @@ export function createAutoscalerRole(o: AutoscalerRoleOptions): { service: Servi
     provider,
     logger: o.logger,
   });
+  // Forked node processes have no broker: commands for them (e.g. migrate a meeting) are
+  // relayed over IPC by the provider that started them. Nodes with a broker hear them themselves.
+  schema.events = {
+    ...(schema.events ?? {}),
+    [Events.nodeCommand]: {
+      handler(ctx: { params: EventMap['nodes.command'] }) {
+        const c = ctx.params;
+        handle.provider.command?.(c.nodeId, { type: c.command, meetingId: c.meetingId, reason: c.reason, deadlineMs: c.deadlineMs });
+      },
+    },
+  };
   return { service: schema, handle };
 }
 

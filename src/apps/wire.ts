@@ -95,7 +95,7 @@ export async function createPlatform(opts: PlatformOptions): Promise<Platform> {
       tokens = new JoinTokenIssuer(parseMasterSecret(config.tokens.secret), config.tokens.ttlSeconds);
     }
 
-    if (has('regions')) broker.createService(createRegionsService({ store: new RegionStore(database!.db, config.nodes.heartbeatTimeoutMs), logger }));
+    if (has('regions')) broker.createService(createRegionsService({ store: new RegionStore(database!.db, config.nodes.heartbeatTimeoutMs), logger, heartbeatTimeoutMs: config.nodes.heartbeatTimeoutMs }));
     if (has('auth')) broker.createService(createAuthService({ keys: new ApiKeyStore(database!.db) }));
     if (has('region-provider')) broker.createService(await createRegionProviderFromConfig(config, logger));
     if (has('rooms')) {

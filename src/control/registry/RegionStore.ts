@@ -162,6 +162,16 @@ export class RegionStore {
     }
   }
 
+  /** Every node's heartbeat stamp (the health sweep reads only these). */
+  async heartbeatStamps(): Promise<Array<{ id: string; regionId: string; lastHeartbeatAt: number }>> {
+    try {
+      const rows = await this.#db.selectFrom('nodes').select(['id', 'region_id', 'last_heartbeat_at']).execute();
+      return rows.map((r) => ({ id: r.id, regionId: r.region_id, lastHeartbeatAt: Number(r.last_heartbeat_at) }));
+    } catch (err) {
+      throw toStorageError(err);
+    }
+  }
+
   async removeNode(nodeId: string): Promise<{ removed: boolean; regionId: string | null }> {
     try {
       const row = await this.#db.deleteFrom('nodes').where('id', '=', nodeId).returning(['region_id']).executeTakeFirst();

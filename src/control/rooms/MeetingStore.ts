@@ -136,6 +136,20 @@ export class MeetingStore {
     }
   }
 
+  /** Live meetings of a region or of one node (planned migration), oldest placement first. */
+  async liveOn(where: { regionId?: string | undefined; nodeId?: string | undefined }): Promise<MeetingRecord[]> {
+    if (!where.regionId && !where.nodeId) return [];
+    try {
+      let q = this.#db.selectFrom('meetings').selectAll().where('status', '=', 'live');
+      if (where.regionId) q = q.where('region_id', '=', where.regionId);
+      if (where.nodeId) q = q.where('node_id', '=', where.nodeId);
+      const rows = await q.orderBy('placed_at').execute();
+      return rows.map(toRecord);
+    } catch (err) {
+      throw toStorageError(err);
+    }
+  }
+
   /** Ends every live meeting of a region (region removal with force). */
   async endAllInRegion(regionId: string): Promise<MeetingRecord[]> {
     try {

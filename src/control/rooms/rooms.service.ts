@@ -15,13 +15,18 @@ import {
   type MeetingCreateParams,
   type MeetingEndedParams,
   type MeetingRef,
+  type MigrateParams,
   type RegionIdParams,
 } from '../../contracts/index.js';
+import { systemClock, type Clock } from '../../lib/clock.js';
 import { broadcast, call } from '../../fabric/index.js';
 import { RegionDirectory, applyRegionChange, directoryLoader } from '../directory/index.js';
 import type { JoinTokenIssuer } from '../auth/index.js';
 import { MeetingStore } from './MeetingStore.js';
 import { RoomManager } from './RoomManager.js';
+import { NodeReachability } from './NodeReachability.js';
+import { httpNodeProbe, type NodeProbe } from './NodeProbe.js';
+import { brokerNodeCommands, type NodeCommands } from './NodeCommands.js';
 
 export interface RoomsServiceDeps {
   store: MeetingStore;
@@ -31,6 +36,11 @@ export interface RoomsServiceDeps {
   rankCount: number;
   /** Full resync of the directory, ms (events keep it fresh in between). */
   resyncMs?: number;
+  /** Checks nodes that clients report unreachable (default: HTTP GET, 700 ms timeout). */
+  probe?: NodeProbe;
+  /** Reaches meeting nodes (default: `nodes.command` broadcasts). */
+  commands?: NodeCommands;
+  clock?: Clock;
 }
 
 export function createRoomsService(deps: RoomsServiceDeps): ServiceSchema {
@@ -71,6 +81,10 @@ export function createRoomsService(deps: RoomsServiceDeps): ServiceSchema {
         params: Schemas.RegionIdParams,
         handler: (ctx: Context<RegionIdParams>) => manager.liveByNode(ctx.params.id),
       },
+      migrate: {
+        params: Schemas.MigrateParams,
+        handler: (ctx: Context<MigrateParams>) => manager.migrate(ctx.params),
+      },
     },
     events: {
       [Events.regionsChanged]: {
@@ -87,6 +101,12 @@ export function createRoomsService(deps: RoomsServiceDeps): ServiceSchema {
       [Events.nodeRemoved]: {
         handler(ctx: Context<EventMap['regions.nodeRemoved']>) {
           directory.removeNode(ctx.params.nodeId);
+        },
+      },
+      [Events.nodeDown]: {
+        handler(ctx: Context<EventMap['regions.nodeDown']>) {
+          // Joins already treat it as dead (removed, or heartbeat stale); this is for the log.
+          log.info({ nodeId: ctx.params.nodeId, region: ctx.params.regionId, reason: ctx.params.reason }, 'meeting node down; its meetings move on their next join');
         },
       },
       [Events.meetingChanged]: {
@@ -107,6 +127,8 @@ export function createRoomsService(deps: RoomsServiceDeps): ServiceSchema {
         onMeetingChanged: (m) => broadcast(broker, Events.meetingChanged, { meetingId: m.id, appId: m.appId, status: m.status, regionId: m.regionId, nodeId: m.nodeId }),
         logger: deps.logger,
         rankCount: deps.rankCount,
+        reachability: new NodeReachability({ probe: deps.probe ?? httpNodeProbe(), clock: deps.clock ?? systemClock }),
+        commands: deps.commands ?? brokerNodeCommands(broker),
       });
     },
     async started(this: { broker: ServiceBroker }) {

@@ -9,7 +9,7 @@ import type { Logger } from '../../lib/logger.js';
 import { MeridianError, isMeridianError, type ErrorCode } from '../../contracts/errors.js';
 import type { JoinTokenClaims } from '../../contracts/schemas.js';
 import type { Participant } from '../sfu/Participant.js';
-import type { LeaveReason, Room } from '../sfu/Room.js';
+import type { LeaveReason, Room, RoomMigration } from '../sfu/Room.js';
 import type { RoomManager } from '../sfu/RoomManager.js';
 import { CloseCode, validateClientMessage, type ClientMessage, type ServerMessage } from './protocol.js';
 import { RateLimiter } from './RateLimiter.js';
@@ -60,6 +60,7 @@ export class SignalingConnection {
   #participant: Participant | undefined;
   #offs: Array<() => void> = [];
   #joinTimer: NodeJS.Timeout | undefined;
+  #migrateTimer: NodeJS.Timeout | undefined;
   #onClosed: () => void;
   /** Alive since the last ping round. */
   alive = true;
@@ -218,6 +219,7 @@ export class SignalingConnection {
       room.on('activeSpeaker', (id) => this.#send({ type: 'active-speaker', participantId: id })),
       participant.on('subscriberOffer', (sdp, slots, session) => this.#send({ type: 'offer', sdp, slots, session })),
       participant.on('slotsChanged', (slots) => this.#send({ type: 'subscriptions', slots })),
+      room.on('migrate', (m) => this.#migrate(m)),
     );
     room.add(participant);
     this.#send({
@@ -230,6 +232,22 @@ export class SignalingConnection {
       activeSpeaker: room.activeSpeaker,
     });
     this.#logger.info({ region: claims.rgn }, 'participant joined');
+    // Joined with a token minted before the meeting moved: move on at once.
+    if (room.migration) this.#migrate(room.migration);
+  }
+
+  /**
+   * Tells the client its meeting moved. It reconnects elsewhere and then sends `leave`;
+   * until then this node keeps forwarding. Whoever is still here at the deadline is closed
+   * with 1001 (the client then recovers as from a lost node).
+   */
+  #migrate(m: RoomMigration): void {
+    if (this.#state !== 'joined') return;
+    const remaining = Math.max(0, m.deadlineAt - Date.now());
+    this.#send({ type: 'migrate', reason: m.reason, deadlineMs: remaining });
+    if (this.#migrateTimer) clearTimeout(this.#migrateTimer);
+    this.#migrateTimer = setTimeout(() => this.close(CloseCode.goingAway, 'meeting migrated'), remaining);
+    this.#migrateTimer.unref();
   }
 
   #send(message: ServerMessage): void {
@@ -256,6 +274,8 @@ export class SignalingConnection {
     this.#state = 'closed';
     if (this.#joinTimer) clearTimeout(this.#joinTimer);
     this.#joinTimer = undefined;
+    if (this.#migrateTimer) clearTimeout(this.#migrateTimer);
+    this.#migrateTimer = undefined;
     for (const off of this.#offs) off();
     this.#offs = [];
     const room = this.#room;
