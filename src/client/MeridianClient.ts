@@ -31,7 +31,7 @@ import { realScheduler, sleepOn, type Scheduler, type TimerHandle } from './sche
 import { defaultWebSocketFactory, type WebSocketFactory } from './SignalingChannel.js';
 import type { InboundMediaStats } from './stats.js';
 import { TypedEmitter } from './TypedEmitter.js';
-import { linkedAbort } from './waits.js';
+import { abortable, linkedAbort } from './waits.js';
 
 export type * from './clientEvents.js';
 export type { MeridianClientOptions } from './clientOptions.js';
@@ -452,8 +452,7 @@ export class MeridianClient extends TypedEmitter<MeridianClientEvents> {
   /** One reconnect try: a new placement naming the lost node, its node joined, the same tracks published. */
   async #rejoin(policy: ReconnectPolicy, lost: { nodeId: string; reason: ReconnectReason }, elapsed: () => number, signal: AbortSignal): Promise<NodeSession> {
     const base: JoinRequestOptions = { reason: 'unreachable', unreachableNodeId: lost.nodeId, previousNodeId: lost.nodeId, ...(this.#participantId ? { participantId: this.#participantId } : {}) };
-    const response = await this.#source.request(base);
-    signal.throwIfAborted();
+    const response = await abortable(this.#source.request(base), signal);
     if (policy.shouldAvoid(response.node.id, lost, elapsed())) {
       throw new MeridianClientError(ClientErrorCodes.ENDPOINT_UNREACHABLE, `The join source named node ${response.node.id} again, which stopped answering; asking again`, { retryable: true });
     }
@@ -496,8 +495,7 @@ export class MeridianClient extends TypedEmitter<MeridianClientEvents> {
     const link = linkedAbort(this.#abort.signal, migration.abort.signal);
     try {
       const base: JoinRequestOptions = { reason: 'migrate', previousNodeId: from.nodeId, ...(this.#participantId ? { participantId: this.#participantId } : {}) };
-      const response = await this.#source.request(base);
-      link.signal.throwIfAborted();
+      const response = await abortable(this.#source.request(base), link.signal);
       if (response.node.id === from.nodeId) throw new MeridianClientError(ClientErrorCodes.MIGRATION_FAILED, `The join source placed the call on the same node (${from.nodeId})`);
       const connection = await connectWithFallback({
         source: this.#source,

@@ -57,3 +57,26 @@ export function linkedAbort(...signals: AbortSignal[]): { signal: AbortSignal; d
   if (controller.signal.aborted) dispose();
   return { signal: controller.signal, dispose };
 }
+
+/**
+ * Settles like `p`, or rejects with the signal's reason as soon as it aborts (the work behind
+ * `p`, e.g. a join request without a timeout, is left to finish on its own).
+ */
+export function abortable<T>(p: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return p;
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    p.then(
+      (v) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(v);
+      },
+      (err: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(err);
+      },
+    );
+  });
+}

@@ -128,6 +128,20 @@ describe('client reconnect', { timeout: 30_000 }, () => {
     assert.ok(rec.events.some(([n, p]) => n === 'error' && (p as { code: string }).code === 'RECONNECT_FAILED'));
   });
 
+  test('a join request that never answers does not outlive the budget', async () => {
+    const n1 = await node();
+    const { fn } = joinFn((_o, n) => (n === 1 ? joinResponse('n1', 'eu-central-1', n1.url) : new Promise<JoinResponse>(() => {})));
+    const clock = new ManualScheduler();
+    const client = makeClient(fn, clock, { reconnectBudgetMs: 5_000 });
+    const rec = record(client);
+    await client.connect();
+    n1.crash();
+    await runClock(clock, () => client.state === 'closed', 8_000);
+    assert.equal(client.state, 'closed');
+    assert.ok(clock.now() <= 5_200, `gave up at the budget (${clock.now()} ms)`);
+    assert.equal((rec.events.at(-1)![1] as MeridianClientEvents['disconnected']).error?.code, 'RECONNECT_FAILED');
+  });
+
   test('a refusal that asking again cannot change (meeting deleted) ends the reconnect at once', async () => {
     const n1 = await node();
     const { fn, requests } = joinFn((_o, n) => {
