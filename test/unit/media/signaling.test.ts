@@ -255,3 +255,45 @@ describe('ping', { timeout: 300_000 }, () => {
     await expectRefusal(c2, { type: 'ping', id: 1.5 }, 'VALIDATION_FAILED', 1008);
   });
 });
+
+describe('migrate', { timeout: 300_000 }, () => {
+  test('tells every participant of the meeting to move, and only that meeting', PER_TEST, async () => {
+    const n = await node();
+    const ann = await join(n, 'ann', 'standup');
+    const bob = await join(n, 'bob', 'standup');
+    const other = await join(n, 'cat', 'elsewhere');
+    assert.equal(n.migrateMeeting('standup', 'region-drain', 30_000), 2);
+    for (const c of [ann, bob]) {
+      const m = await c.next((x) => x.type === 'migrate');
+      assert.equal(m.reason, 'region-drain');
+      assert.ok((m.deadlineMs as number) > 29_000 && (m.deadlineMs as number) <= 30_000);
+    }
+    // Still served until they leave: a ping is answered after the migrate message.
+    ann.send({ type: 'ping', id: 5 });
+    await ann.next((x) => x.type === 'pong' && x.id === 5);
+    assert.equal(other.messages.some((x) => x.type === 'migrate'), false);
+    assert.equal(n.migrateMeeting('no-such-meeting', 'node-drain', 1_000), 0);
+  });
+
+  test('a participant who joins after the migrate is told at once', PER_TEST, async () => {
+    const n = await node();
+    await join(n, 'ann');
+    n.migrateMeeting('standup', 'node-drain', 30_000);
+    const late = await join(n, 'late');
+    const m = await late.next((x) => x.type === 'migrate');
+    assert.equal(m.reason, 'node-drain');
+  });
+
+  test('whoever is still there at the deadline is closed with 1001; a participant who left first got 1000', PER_TEST, async () => {
+    const n = await node();
+    const leaver = await join(n, 'leaver');
+    const straggler = await join(n, 'straggler');
+    n.migrateMeeting('standup', 'region-removed', 60_000);
+    await leaver.next((x) => x.type === 'migrate');
+    leaver.send({ type: 'leave' });
+    assert.equal(await leaver.closed, 1000);
+    // A second command with an earlier deadline (0: now) wins over the first.
+    n.migrateMeeting('standup', 'region-removed', 0);
+    assert.equal(await straggler.closed, 1001);
+  });
+});
