@@ -124,6 +124,7 @@ export async function benchFailover(opts: FailoverBenchOptions = {}): Promise<Fa
       results.push(r);
       for (let i = 0; i < trials; i++) {
         let stoppedPid: number | undefined;
+        let drained: string | undefined;
         try {
           // Full capacity again (the autoscaler replaces killed nodes) and a healthy call.
           await platform.waitNodes(perRegion, 90_000);
@@ -135,13 +136,11 @@ export async function benchFailover(opts: FailoverBenchOptions = {}): Promise<Fa
             await sleep(3_000);
             r.baselines.push(longestGapMs(await c.watch(), ids, quietFrom, Date.now()));
             const since = Date.now();
+            drained = at.region;
             const drain = await platform.admin<{ migrated?: number }>('POST', `/v1/admin/regions/${at.region}/drain`, { migrate: true });
             if (drain.status !== 200) throw new Error(`drain answered HTTP ${drain.status} ${JSON.stringify(drain.body)}`);
             const now = await c.waitHealthy({ notOn: [at.node], timeoutMs: 45_000 });
-            const gap = longestGapMs(await c.watch(), ids, since, Date.now());
-            const back = await platform.admin('PATCH', `/v1/admin/regions/${at.region}`, { status: 'active' });
-            if (back.status !== 200) notes.push(`migrate trial ${i + 1}: setting ${at.region} back to active answered HTTP ${back.status}`);
-            r.samples.push(gap);
+            r.samples.push(longestGapMs(await c.watch(), ids, since, Date.now()));
             if (now.region === at.region) r.sameRegion++;
             continue;
           }
@@ -166,6 +165,11 @@ export async function benchFailover(opts: FailoverBenchOptions = {}): Promise<Fa
           }
         } finally {
           if (stoppedPid !== undefined) resumeAndKill(stoppedPid);
+          if (drained !== undefined) {
+            // Back to active, so the next trial has a region to move to.
+            const back = await platform.admin('PATCH', `/v1/admin/regions/${drained}`, { status: 'active' });
+            if (back.status !== 200) notes.push(`migrate trial ${i + 1}: setting ${drained} back to active answered HTTP ${back.status}`);
+          }
         }
       }
       process.stderr.write(`bench failover: ${kind}: ${r.samples.length} ok, ${r.failures.length} failed\n`);
@@ -195,10 +199,11 @@ function render(joinToFirstFrame: number[], kinds: KindResult[], notes: string[]
     const ratio = (v: number) => (Number.isFinite(b) && b > 0 ? fmt(v / b, 2) : '–');
     const target = TARGET[k.kind];
     const p95 = s.length ? percentile(s, 95) : NaN;
+    const stayed = k.kind === 'migrate' ? 'n/a (drained)' : `${k.sameRegion}/${s.length}`;
     const verdict = target === undefined ? 'none set' : !s.length ? 'no data' : `≤ ${fmt(target)} ms: ${p95 <= target ? '**met**' : '**not met**'}`;
     lines.push(
       s.length
-        ? `| ${LABEL[k.kind]} | ${s.length}/${s.length + k.failures.filter((f) => f.startsWith('trial')).length} | ${fmt(Math.min(...s))} | ${fmt(median(s))} | ${fmt(Math.max(...s))} | ${fmt(percentile(s, 50))} | ${fmt(p95)} | ${ratio(Math.min(...s))} / ${ratio(median(s))} / ${ratio(Math.max(...s))} | ${k.sameRegion}/${s.length} | ${verdict} |`
+        ? `| ${LABEL[k.kind]} | ${s.length}/${s.length + k.failures.filter((f) => f.startsWith('trial')).length} | ${fmt(Math.min(...s))} | ${fmt(median(s))} | ${fmt(Math.max(...s))} | ${fmt(percentile(s, 50))} | ${fmt(p95)} | ${ratio(Math.min(...s))} / ${ratio(median(s))} / ${ratio(Math.max(...s))} | ${stayed} | ${verdict} |`
         : `| ${LABEL[k.kind]} | 0/${k.failures.length} | – | – | – | – | – | – | – | ${verdict} |`,
     );
   }
