@@ -17,6 +17,12 @@ export interface LivenessOptions {
   readonly pongTimeoutMs?: number;
   /** How long a peer connection may stay `disconnected` before it counts as lost. Default 1500 ms. */
   readonly disconnectedGraceMs?: number;
+  /**
+   * How long a `failed` subscribe connection waits for the node's rebuild (a new `offer`
+   * session) before it counts as lost. The node rebuilds a failed subscribe connection by
+   * itself (libdatachannel's offerer race fails a few handshakes). Default 3000 ms.
+   */
+  readonly subscribeRebuildGraceMs?: number;
 }
 
 /** Defaults of {@link LivenessOptions}. */
@@ -24,6 +30,7 @@ export const LIVENESS_DEFAULTS = {
   pingIntervalMs: 500,
   pongTimeoutMs: 2_500,
   disconnectedGraceMs: 1_500,
+  subscribeRebuildGraceMs: 3_000,
 } as const;
 
 /** Which of the two peer connections. */
@@ -43,6 +50,7 @@ export class LivenessMonitor {
   readonly #intervalMs: number;
   readonly #timeoutMs: number;
   readonly #graceMs: number;
+  readonly #rebuildGraceMs: number;
   /** Unanswered pings: id → when sent. Ids count up, so the first entry is the oldest. */
   readonly #outstanding = new Map<number, number>();
   readonly #graceTimers = new Map<PeerRole, TimerHandle>();
@@ -64,6 +72,7 @@ export class LivenessMonitor {
     this.#intervalMs = Math.max(1, options.pingIntervalMs ?? LIVENESS_DEFAULTS.pingIntervalMs);
     this.#timeoutMs = Math.max(1, options.pongTimeoutMs ?? LIVENESS_DEFAULTS.pongTimeoutMs);
     this.#graceMs = Math.max(0, options.disconnectedGraceMs ?? LIVENESS_DEFAULTS.disconnectedGraceMs);
+    this.#rebuildGraceMs = Math.max(0, options.subscribeRebuildGraceMs ?? LIVENESS_DEFAULTS.subscribeRebuildGraceMs);
   }
 
   /** Starts pinging (call after `joined`: the node refuses `ping` before it). */
@@ -80,22 +89,32 @@ export class LivenessMonitor {
     this.#armDeadline();
   }
 
-  /** A peer connection changed state: `failed` is a loss at once, `disconnected` after the grace period. */
+  /**
+   * A peer connection changed state. A `failed` publish connection is a loss at once; a
+   * `failed` subscribe connection after {@link LivenessOptions.subscribeRebuildGraceMs} unless
+   * the node offers a new one meanwhile ({@link forgetPeer}); `disconnected` after the grace period.
+   */
   peerState(role: PeerRole, state: string): void {
     if (this.#lost) return;
-    if (state === 'failed') {
+    if (state === 'failed' && role === 'publish') {
       this.#report({ reason: 'media-failed', message: `The ${role} connection to the node failed (ICE/DTLS)` });
       return;
     }
     const timer = this.#graceTimers.get(role);
-    if (state === 'disconnected') {
-      if (timer !== undefined) return;
+    if (state === 'disconnected' || state === 'failed') {
+      const failed = state === 'failed';
+      if (timer !== undefined && !failed) return;
+      if (timer !== undefined) this.#scheduler.clearTimeout(timer);
+      const waitMs = failed ? this.#rebuildGraceMs : this.#graceMs;
       this.#graceTimers.set(
         role,
         this.#scheduler.setTimeout(() => {
           this.#graceTimers.delete(role);
-          this.#report({ reason: 'media-failed', message: `The ${role} connection to the node stayed disconnected for ${this.#graceMs} ms` });
-        }, this.#graceMs),
+          this.#report({
+            reason: 'media-failed',
+            message: failed ? `The ${role} connection to the node failed (ICE/DTLS) and was not rebuilt within ${waitMs} ms` : `The ${role} connection to the node stayed disconnected for ${waitMs} ms`,
+          });
+        }, waitMs),
       );
       return;
     }

@@ -16,7 +16,7 @@ function monitor(opts: { socketOpen?: () => boolean } = {}) {
       return true;
     },
     (l) => losses.push(l),
-    { pingIntervalMs: 500, pongTimeoutMs: 2_500, disconnectedGraceMs: 1_500 },
+    { pingIntervalMs: 500, pongTimeoutMs: 2_500, disconnectedGraceMs: 1_500, subscribeRebuildGraceMs: 3_000 },
   );
   return { clock, pings, losses, m };
 }
@@ -80,12 +80,31 @@ describe('liveness monitor', () => {
     assert.deepEqual(other.losses, []);
   });
 
-  test('a failed peer connection is a media loss at once', () => {
+  test('a failed publish connection is a media loss at once', () => {
     const { losses, m } = monitor();
-    m.peerState('subscribe', 'failed');
+    m.peerState('publish', 'failed');
     assert.equal(losses.length, 1);
     assert.equal(losses[0]!.reason, 'media-failed');
-    assert.match(losses[0]!.message, /subscribe/);
+    assert.match(losses[0]!.message, /publish/);
+  });
+
+  test('a failed subscribe connection waits 3 s for the node to rebuild it under a new session', () => {
+    const rebuilt = monitor();
+    rebuilt.m.peerState('subscribe', 'failed');
+    rebuilt.clock.advance(800);
+    rebuilt.m.forgetPeer('subscribe'); // the node's offer with a new session arrived
+    rebuilt.clock.advance(10_000);
+    assert.equal(rebuilt.losses.length, 0);
+
+    const never = monitor();
+    never.m.peerState('subscribe', 'disconnected');
+    never.clock.advance(1_000);
+    never.m.peerState('subscribe', 'failed'); // failed replaces the disconnected grace
+    never.clock.advance(2_999);
+    assert.equal(never.losses.length, 0);
+    never.clock.advance(1);
+    assert.equal(never.losses[0]?.reason, 'media-failed');
+    assert.match(never.losses[0]!.message, /not rebuilt within 3000 ms/);
   });
 
   test('a peer connection disconnected past the 1.5 s grace is a media loss; one that reconnects in time is not', () => {
