@@ -38,6 +38,7 @@ import {
   resumeAndKill,
   signal,
   sleep,
+  slowestStepMs,
 } from '../test/e2e/failover-harness.js';
 
 export type FailoverKind = 'sigkill' | 'sigstop' | 'region' | 'migrate';
@@ -60,6 +61,13 @@ export interface KindResult {
   baselines: number[];
   /** Where each successful trial ended: same region or another. */
   sameRegion: number;
+  /**
+   * Steps of each successful trial, ms after the fault (or the drain request), for the
+   * slowest page: the SDK noticed (`reconnecting`/`migrating`) and joined the new node
+   * (`reconnected`/`migrated`).
+   */
+  noticed: number[];
+  rejoined: number[];
 }
 
 export interface FailoverBenchResult {
@@ -79,6 +87,9 @@ const LABEL: Record<FailoverKind, string> = {
 /** Targets from the issue (ms, p95). */
 const TARGET: Partial<Record<FailoverKind, number>> = { sigkill: 5_000, sigstop: 6_000, migrate: 500 };
 
+const pushStep = (list: number[], v: number | undefined) => {
+  if (v !== undefined) list.push(v);
+};
 const fmt = (n: number, digits = 0) => n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 const median = (v: readonly number[]) => percentile(v, 50);
 
@@ -120,7 +131,7 @@ export async function benchFailover(opts: FailoverBenchOptions = {}): Promise<Fa
     call = await fresh();
 
     for (const kind of kinds) {
-      const r: KindResult = { kind, samples: [], failures: [], baselines: [], sameRegion: 0 };
+      const r: KindResult = { kind, samples: [], failures: [], baselines: [], sameRegion: 0, noticed: [], rejoined: [] };
       results.push(r);
       for (let i = 0; i < trials; i++) {
         let stoppedPid: number | undefined;
@@ -140,7 +151,10 @@ export async function benchFailover(opts: FailoverBenchOptions = {}): Promise<Fa
             const drain = await platform.admin<{ migrated?: number }>('POST', `/v1/admin/regions/${at.region}/drain`, { migrate: true });
             if (drain.status !== 200) throw new Error(`drain answered HTTP ${drain.status} ${JSON.stringify(drain.body)}`);
             const now = await c.waitHealthy({ notOn: [at.node], timeoutMs: 45_000 });
-            r.samples.push(longestGapMs(await c.watch(), ids, since, Date.now()));
+            const watch = await c.watch();
+            r.samples.push(longestGapMs(watch, ids, since, Date.now()));
+            pushStep(r.noticed, slowestStepMs(watch, 'migrating', since));
+            pushStep(r.rejoined, slowestStepMs(watch, 'migrated', since));
             if (now.region === at.region) r.sameRegion++;
             continue;
           }
@@ -150,9 +164,12 @@ export async function benchFailover(opts: FailoverBenchOptions = {}): Promise<Fa
           for (const pid of pids) signal(pid, kind === 'sigstop' ? 'SIGSTOP' : 'SIGKILL');
           if (kind === 'sigstop') stoppedPid = pids[0];
           const now = await c.waitHealthy({ notOn: victims, timeoutMs: 45_000 });
-          const rec = recoveryMs(await c.watch(), ids, faultAt);
+          const watch = await c.watch();
+          const rec = recoveryMs(watch, ids, faultAt);
           if (rec.ms === undefined) throw new Error(`healthy on ${now.node}, but some pair shows no frame on a new track: ${JSON.stringify(rec.perPair)}`);
           r.samples.push(rec.ms);
+          pushStep(r.noticed, slowestStepMs(watch, 'reconnecting', faultAt));
+          pushStep(r.rejoined, slowestStepMs(watch, 'reconnected', faultAt));
           if (now.region === at.region) r.sameRegion++;
         } catch (err) {
           r.failures.push(`trial ${i + 1}: ${(err as Error).message.split('\n')[0]!.slice(0, 300)}`);
@@ -205,6 +222,18 @@ function render(joinToFirstFrame: number[], kinds: KindResult[], notes: string[]
       s.length
         ? `| ${LABEL[k.kind]} | ${s.length}/${s.length + k.failures.filter((f) => f.startsWith('trial')).length} | ${fmt(Math.min(...s))} | ${fmt(median(s))} | ${fmt(Math.max(...s))} | ${fmt(percentile(s, 50))} | ${fmt(p95)} | ${ratio(Math.min(...s))} / ${ratio(median(s))} / ${ratio(Math.max(...s))} | ${stayed} | ${verdict} |`
         : `| ${LABEL[k.kind]} | 0/${k.failures.length} | – | – | – | – | – | – | – | ${verdict} |`,
+    );
+  }
+  const stepRows = kinds.filter((k) => k.samples.length);
+  if (stepRows.length) {
+    const cell = (v: number[]) => (v.length ? `${fmt(percentile(v, 50))} / ${fmt(percentile(v, 95))}` : '–');
+    lines.push(
+      '',
+      'Where the time goes (ms after the fault or the drain request, for the slowest of the three pages; p50 / p95 over the trials):',
+      '',
+      '| what | SDK noticed (`reconnecting` / `migrating`) | joined the new node (`reconnected` / `migrated`) | new video on every page (last frame gap for migration) |',
+      '| --- | --- | --- | --- |',
+      ...stepRows.map((k) => `| ${k.kind} | ${cell(k.noticed)} | ${cell(k.rejoined)} | ${cell(k.samples)} |`),
     );
   }
   const mig = kinds.find((k) => k.kind === 'migrate');

@@ -294,7 +294,7 @@ export function launchFailoverChromium(): Promise<Browser> {
  */
 const WATCHER = String.raw`(() => {
   if (window.__failoverWatch) return window.__failoverWatch.loadId;
-  const w = { loadId: Date.now() + '-' + Math.random().toString(36).slice(2), frames: {}, states: [], statuses: [], disconnects: [], reconnecting: [], reconnected: [] };
+  const w = { loadId: Date.now() + '-' + Math.random().toString(36).slice(2), frames: {}, states: [], statuses: [], disconnects: [], reconnecting: [], reconnected: [], migrating: [], migrated: [] };
   window.__failoverWatch = w;
   window.__loadId = w.loadId;
   const seen = new WeakSet();
@@ -335,6 +335,8 @@ const WATCHER = String.raw`(() => {
       c.on('disconnected', (e) => w.disconnects.push([Date.now(), e && e.code, e && e.reason]));
       try { c.on('reconnecting', (e) => w.reconnecting.push([Date.now(), e && e.reason, e && e.attempt])); } catch (_) {}
       try { c.on('reconnected', (e) => w.reconnected.push([Date.now(), e && e.node && (e.node.id || e.node)])); } catch (_) {}
+      try { c.on('migrating', (e) => w.migrating.push([Date.now(), e && e.reason])); } catch (_) {}
+      try { c.on('migrated', (e) => w.migrated.push([Date.now(), e && e.node && (e.node.id || e.node)])); } catch (_) {}
     }
   }, 50);
   return w.loadId;
@@ -364,6 +366,8 @@ export interface WatchRecord {
   disconnects: Array<[number, number | undefined, string | undefined]>;
   reconnecting: Array<[number, unknown, unknown]>;
   reconnected: Array<[number, unknown]>;
+  migrating: Array<[number, unknown]>;
+  migrated: Array<[number, unknown]>;
 }
 
 /** One participant of a {@link Call}: the page, plus what it was at the start. */
@@ -594,6 +598,21 @@ export function recoveryMs(records: Array<WatchRecord | undefined>, participantI
     }
   }
   return { ms: complete ? worst : undefined, perPair };
+}
+
+/**
+ * When the slowest page reached a step after `since`: the first event of `kind` on each page
+ * (`reconnecting` = the SDK noticed the loss, `reconnected` = joined the new node, …), as ms
+ * after `since`, the latest over pages. Undefined when a page never got there.
+ */
+export function slowestStepMs(records: Array<WatchRecord | undefined>, kind: 'reconnecting' | 'reconnected' | 'migrating' | 'migrated', since: number): number | undefined {
+  let worst = 0;
+  for (const rec of records) {
+    const first = (rec?.[kind] ?? []).find(([t]) => t >= since);
+    if (!first) return undefined;
+    worst = Math.max(worst, first[0] - since);
+  }
+  return worst;
 }
 
 /** The longest gap between consecutive presented frames of any pair within [from, to]. */
