@@ -86,6 +86,10 @@ export class MeridianClient extends TypedEmitter<MeridianClientEvents> {
   #statsTimer: ReturnType<typeof setInterval> | undefined;
   #ended: DisconnectedEvent | undefined;
   #reconnects = 0;
+  /** The app's last `subscribe()` choice, sent again to every new node. */
+  #subscription: '*' | readonly string[] = '*';
+  /** A `migrate` that arrived before `connected`: handled once connected. */
+  #deferredMigrate: { session: NodeSession; message: ServerMessageOf<'migrate'>; at: number } | undefined;
 
   constructor(options: MeridianClientOptions) {
     super();
@@ -189,7 +193,8 @@ export class MeridianClient extends TypedEmitter<MeridianClientEvents> {
 
   /** Receives only these participants (`'*'`: everyone, the default). */
   subscribe(publisherIds: '*' | readonly string[]): void {
-    this.#session?.subscribe(publisherIds);
+    this.#subscription = publisherIds === '*' ? '*' : [...publisherIds];
+    this.#session?.subscribe(this.#subscription);
   }
 
   /** Mutes or unmutes the microphone (the track keeps flowing as silence). */
@@ -259,6 +264,7 @@ export class MeridianClient extends TypedEmitter<MeridianClientEvents> {
     this.#state = 'connected';
     this.#startStatsTimer();
     this.emit('connected', connected);
+    this.#runDeferredMigrate();
     return connected;
   }
 
@@ -353,15 +359,29 @@ export class MeridianClient extends TypedEmitter<MeridianClientEvents> {
       this.#activeSpeaker = participantId;
       this.emit('active-speaker', { participantId });
     });
-    session.on('migrate', (m) => active() && void this.#migrate(session, m));
+    session.on('migrate', (m) => {
+      if (!active()) return;
+      if (this.#state === 'connected') void this.#migrate(session, m);
+      else this.#deferredMigrate = { session, message: m, at: this.#scheduler.now() };
+    });
     session.on('error', (e) => active() && this.emit('error', e));
     session.on('end', (end) => this.#onSessionEnd(session, end));
     return session;
   }
 
+  /** Starts a move the node asked for while the client was still connecting. */
+  #runDeferredMigrate(): void {
+    const d = this.#deferredMigrate;
+    this.#deferredMigrate = undefined;
+    if (!d || d.session !== this.#session || d.session.ended) return;
+    const left = d.message.deadlineMs - (this.#scheduler.now() - d.at);
+    if (left > 0) void this.#migrate(d.session, { ...d.message, deadlineMs: Math.round(left) });
+  }
+
   /** Makes `session` the one the app sees. */
   #adopt(session: NodeSession): void {
     this.#session = session;
+    if (this.#subscription !== '*') session.subscribe(this.#subscription);
     this.#participantId = session.joined.participantId;
     this.#view.adopt(session, session.joined.participantId);
     if (session.activeSpeaker !== this.#activeSpeaker) {
@@ -422,6 +442,7 @@ export class MeridianClient extends TypedEmitter<MeridianClientEvents> {
           this.#connected = connected;
           this.#state = 'connected';
           this.emit('reconnected', { ...connected, reason: end.reason, reconnectAttempts: attempt, elapsedMs: Math.round(elapsed()), previousNodeId: lost.nodeId });
+          this.#runDeferredMigrate();
           return;
         } catch (err) {
           if (this.#abort.signal.aborted) return;

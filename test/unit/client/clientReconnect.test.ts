@@ -86,6 +86,23 @@ describe('client reconnect', { timeout: 30_000 }, () => {
     assert.equal((rec.events[3]![1] as MeridianClientEvents['reconnecting']).attempt, 1);
   });
 
+  test('the app’s subscribe() choice is sent again to the new node', async () => {
+    const [n1, n2] = [await node(), await node()];
+    const { fn } = joinFn((_o, n) => (n === 1 ? joinResponse('n1', 'eu-central-1', n1.url) : joinResponse('n2', 'eu-central-1', n2.url)));
+    const client = makeClient(fn, new ManualScheduler());
+    const rec = record(client);
+    await client.connect();
+    client.subscribe(['p2']);
+    const reconnected = rec.next('reconnected');
+    n1.crash();
+    await reconnected;
+    await new Promise((r) => setTimeout(r, 50));
+    assert.deepEqual(
+      n2.received.filter((m) => m.type === 'subscribe'),
+      [{ type: 'subscribe', publisherIds: ['p2'] }],
+    );
+  });
+
   test('a hung node (pings unanswered for 2.5 s) is left and the call moves on; its socket is closed', async () => {
     const [n1, n2] = [await node(), await node()];
     n1.answerPings = false;
@@ -216,6 +233,20 @@ describe('client migration', { timeout: 30_000 }, () => {
     assert.ok(n1.received.some((x) => x.type === 'leave'), 'left the old node before its deadline');
     assert.ok(clock.now() < 30_000, `left before the old node's 30 s deadline (seen at ${clock.now()} ms)`);
     assert.deepEqual(rec.names(), ['participant-joined', 'participant-joined', 'connected', 'migrating', 'migrated'], 'no participant churn');
+  });
+
+  test('a `migrate` that arrives while still connecting is carried out once connected', async () => {
+    const [n1, n2] = [await node(), await node()];
+    n1.afterJoined = [{ type: 'migrate', reason: 'rebalance', deadlineMs: 30_000 }];
+    const { fn, requests } = joinFn((_o, n) => (n === 1 ? joinResponse('n1', 'eu-west-1', n1.url) : joinResponse('n2', 'eu-central-1', n2.url)));
+    const client = makeClient(fn, new ManualScheduler());
+    const rec = record(client);
+    const migrated = rec.next('migrated');
+    await client.connect();
+    const m = (await migrated) as MeridianClientEvents['migrated'];
+    assert.equal(m.node.id, 'n2');
+    assert.equal(requests[1]!.reason, 'migrate');
+    assert.deepEqual(rec.names().filter((n) => n === 'connected' || n === 'migrating' || n === 'migrated'), ['connected', 'migrating', 'migrated']);
   });
 
   test('when the new node cannot be reached the call stays on the old one (MIGRATION_FAILED, not final)', async () => {

@@ -25,6 +25,8 @@ export class FakeSignalingNode {
   behaviour: JoinBehaviour;
   /** Answer `ping` with `pong` (false: a hung node whose sockets stay open). */
   answerPings = true;
+  /** Messages sent right after `joined` (and the usual `participant-joined`). */
+  afterJoined: unknown[] = [];
 
   private constructor(wss: WebSocketServer, behaviour: JoinBehaviour) {
     this.#wss = wss;
@@ -44,6 +46,7 @@ export class FakeSignalingNode {
         if (b.kind === 'joined') {
           ws.send(JSON.stringify({ type: 'joined', participantId: 'p1', meetingId: 'm1', name: 'P1', participants: [{ id: 'p0', name: 'P0' }], tracks: [], activeSpeaker: null }));
           ws.send(JSON.stringify({ type: 'participant-joined', participant: { id: 'p2', name: 'P2' } }));
+          for (const extra of this.afterJoined) ws.send(JSON.stringify(extra));
         } else if (b.kind === 'error') {
           ws.send(JSON.stringify({ type: 'error', code: b.code, message: `refused: ${b.code}` }));
           ws.close(b.close, b.code);
