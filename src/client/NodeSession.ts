@@ -133,10 +133,12 @@ export class NodeSession extends TypedEmitter<NodeSessionEvents> {
     return new Set([...this.#tracks.values()].map((t) => t.participantId));
   }
 
+  /** The loudest participant as this node last said. */
   get activeSpeaker(): string | null {
     return this.#activeSpeaker;
   }
 
+  /** The subscribe slots as this node last described them. */
   get slots(): readonly SlotInfo[] {
     return this.#slots.slots();
   }

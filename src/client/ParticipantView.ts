@@ -51,6 +51,7 @@ export class ParticipantView<Stream> {
     return this.#records.values();
   }
 
+  /** True while the app knows this participant (waiting ones included). */
   has(id: string): boolean {
     return this.#records.has(id);
   }
