@@ -458,6 +458,8 @@ export class MeridianClient extends TypedEmitter<MeridianClientEvents> {
     } finally {
       this.#scheduler.clearTimeout(budgetTimer);
       link.dispose();
+      // Its pictures stayed up (frozen) until the new node's streams replaced them.
+      lost.releaseMedia();
     }
     const why = last && !(last.code === ClientErrorCodes.CLOSED && budget.signal.aborted) ? `: ${last.code}: ${last.message}` : '';
     const final = last !== undefined && isFinalReconnectError(last.code) && !budget.signal.aborted;

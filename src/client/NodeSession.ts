@@ -239,14 +239,20 @@ export class NodeSession extends TypedEmitter<NodeSessionEvents> {
 
   /** Tells the node this client leaves, then closes. Idempotent. */
   leave(reason = 'left'): void {
-    if (this.#ended) return;
+    if (this.#ended) {
+      this.releaseMedia();
+      return;
+    }
     this.#channel.send({ type: 'leave' });
     this.close(reason);
   }
 
   /** Closes the socket and both connections without `leave`; no `end` event. Idempotent. */
   close(reason = 'closed'): void {
-    if (this.#ended) return;
+    if (this.#ended) {
+      this.releaseMedia();
+      return;
+    }
     this.#ended = { kind: 'ended', close: { code: NodeCloseCode.normal, reason, local: true } };
     this.#release(reason);
   }
@@ -415,18 +421,25 @@ export class NodeSession extends TypedEmitter<NodeSessionEvents> {
   #end(end: SessionEnd): void {
     if (this.#ended) return;
     this.#ended = end;
-    this.#release(end.kind === 'lost' ? end.reason : 'ended');
+    // A lost session keeps its subscribe connection open (unused) until the client is done
+    // recovering: the remote videos then show their last picture, not black.
+    this.#release(end.kind === 'lost' ? end.reason : 'ended', end.kind === 'lost');
     this.emit('end', end);
   }
 
-  #release(reason: string): void {
+  /** Closes what a lost session kept for the frozen pictures (idempotent). */
+  releaseMedia(): void {
+    this.#subscribePc?.close();
+  }
+
+  #release(reason: string, keepSubscribe = false): void {
     this.#liveness.stop();
     this.#abort.abort(new MeridianClientError(ClientErrorCodes.CLOSED, 'The session with the node ended'));
     this.#awaitAnswer?.reject(this.#endedError());
     this.#awaitAnswer = undefined;
     this.#channel.close(NodeCloseCode.normal, reason);
     this.#publishPc?.close();
-    this.#subscribePc?.close();
+    if (!keepSubscribe) this.#subscribePc?.close();
     this.#subscribeWaiters = [];
   }
 }
