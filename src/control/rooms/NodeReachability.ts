@@ -37,6 +37,12 @@ export class NodeReachability {
     return this.#probes;
   }
 
+  /** True while a failed probe of `nodeId` stands: placement leaves the node out meanwhile. */
+  knownUnreachable(nodeId: string): boolean {
+    const v = this.#verdicts.get(nodeId);
+    return !!v && !v.alive && v.until > this.#o.clock.now();
+  }
+
   /** True when `nodeId` (at `url`) answers; cached and single-flight. */
   async isReachable(nodeId: string, url: string): Promise<boolean> {
     const now = this.#o.clock.now();

@@ -293,7 +293,8 @@ export class RoomManager {
     let bestLoad = Infinity;
     if (this.#d.directory.region(regionId)?.status !== 'active') return undefined;
     for (const n of this.#d.directory.availableNodes(regionId)) {
-      if (n.id === excludeNode) continue;
+      // Also skip a node that failed the control plane's probe moments ago (it may still heartbeat).
+      if (n.id === excludeNode || this.#d.reachability?.knownUnreachable(n.id)) continue;
       const used = n.load.participants + (this.#pending.get(n.id) ?? 0);
       if (used >= n.capacity) continue;
       const load = used / n.capacity;

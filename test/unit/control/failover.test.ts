@@ -111,6 +111,10 @@ describe('re-placement', () => {
       assert.equal(late.node.id, 'ap-south-1-n2');
       assert.equal(late.placed, false);
       assert.equal(hung.connections(), 1);
+      // While the failed probe stands, a new meeting is not placed on the hung node either,
+      // although its heartbeat is fresh (it was registered first, so it would win the tie).
+      await create('after-hung');
+      assert.equal((await join('after-hung', 'p0')).node.id, 'ap-south-1-n2');
     } finally {
       await call(p.broker, Actions.regions.deregisterNode, { nodeId: 'ap-south-1-hung' });
       await hung.close();
