@@ -22,12 +22,12 @@ import { connectWithFallback, placementOf, type Connection, type PlacementInfo }
 import { ClientErrorCodes, MeridianClientError, toClientError } from './errors.js';
 import { resolveJoinSource, type JoinRequestOptions, type JoinSource, type ResolvedJoinSource } from './JoinSource.js';
 import type { MeridianClientOptions } from './clientOptions.js';
-import { everyoneMoved, MIGRATION_DEFAULTS, oldNodeLeaveAt } from './MigrationPolicy.js';
+import { lingerOnOldNode, MIGRATION_DEFAULTS } from './MigrationPolicy.js';
 import { NodeSession, type SessionEnd } from './NodeSession.js';
 import { ParticipantView } from './ParticipantView.js';
 import { NodeCloseCode, type MediaKind, type ServerMessageOf, type SlotInfo, type TrackInfo } from './protocol.js';
 import { isFinalReconnectError, ReconnectPolicy, RECONNECT_DEFAULTS, type ReconnectReason } from './ReconnectPolicy.js';
-import { realScheduler, sleepOn, type Scheduler, type TimerHandle } from './scheduler.js';
+import { realScheduler, sleepOn, type Scheduler } from './scheduler.js';
 import { defaultWebSocketFactory, type WebSocketFactory } from './SignalingChannel.js';
 import type { InboundMediaStats } from './stats.js';
 import { TypedEmitter } from './TypedEmitter.js';
@@ -74,7 +74,7 @@ export class MeridianClient extends TypedEmitter<MeridianClientEvents> {
   #session: NodeSession | undefined;
   #migration: Migration | undefined;
   /** Old sessions kept after a migration switched, until the others have moved too. */
-  readonly #lingering = new Set<NodeSession>();
+  readonly #lingering = new Map<NodeSession, () => void>();
   #connected: ConnectedEvent | undefined;
   #participantId: string | undefined;
   #localStream: MediaStream | undefined;
@@ -438,6 +438,11 @@ export class MeridianClient extends TypedEmitter<MeridianClientEvents> {
         try {
           const session = await this.#rejoin(policy, { nodeId: lost.nodeId, reason: end.reason }, elapsed, link.signal);
           this.#rttMs = await session.readRtt().catch(() => null);
+          if (session.ended) {
+            // Lost again in the moment before the switch to `connected`: this try failed too.
+            if (this.#session === session) this.#session = undefined;
+            throw new MeridianClientError(ClientErrorCodes.SIGNALING_CLOSED, `Node ${session.nodeId} was lost right after rejoining`, { retryable: true });
+          }
           const connected = this.#connectedEvent(session);
           this.#connected = connected;
           this.#state = 'connected';
@@ -541,7 +546,14 @@ export class MeridianClient extends TypedEmitter<MeridianClientEvents> {
       this.#migration = undefined;
       this.#adopt(pending);
       this.#connected = this.#connectedEvent(pending);
-      this.#linger(from, pending, deadlineAt);
+      // The old node's session stays (publishing there, unseen) until the others publish on the new node too.
+      this.#lingering.set(
+        from,
+        lingerOnOldNode(from, pending, deadlineAt, this.#scheduler, () => {
+          this.#lingering.delete(from);
+          from.leave('migrated');
+        }),
+      );
       this.emit('migrated', { ...this.#connected, reason: m.reason, elapsedMs: Math.round(this.#scheduler.now() - startedAt), previousNodeId: from.nodeId });
     } catch (err) {
       if (this.#migration === migration) this.#migration = undefined;
@@ -554,33 +566,6 @@ export class MeridianClient extends TypedEmitter<MeridianClientEvents> {
       this.#scheduler.clearTimeout(timer);
       link.dispose();
     }
-  }
-
-  /** Keeps the old node's session (publishing there, unseen) until the others publish on the new node too. */
-  #linger(old: NodeSession, next: NodeSession, deadlineAt: number): void {
-    this.#lingering.add(old);
-    let allMovedSince: number | undefined;
-    let timer: TimerHandle | undefined;
-    const offs: Array<() => void> = [];
-    const done = () => {
-      if (timer !== undefined) this.#scheduler.clearTimeout(timer);
-      for (const off of offs.splice(0)) off();
-      this.#lingering.delete(old);
-      old.leave('migrated');
-    };
-    const evaluate = () => {
-      if (old.ended) return done();
-      const now = this.#scheduler.now();
-      const view = { onOldNode: [...old.participants.keys()], publishingOnNewNode: next.publishers, oldDeadlineAt: deadlineAt };
-      allMovedSince = everyoneMoved(view) ? (allMovedSince ?? now) : undefined;
-      const at = oldNodeLeaveAt({ ...view, allMovedSince }, now);
-      if (timer !== undefined) this.#scheduler.clearTimeout(timer);
-      timer = undefined;
-      if (at <= now) return done();
-      timer = this.#scheduler.setTimeout(evaluate, at - now);
-    };
-    offs.push(old.on('participant-left', evaluate), old.on('end', done), next.on('track-published', evaluate), next.on('end', done));
-    evaluate();
   }
 
   // ------------------------------------------------------------------ ending
@@ -596,7 +581,10 @@ export class MeridianClient extends TypedEmitter<MeridianClientEvents> {
     this.#statsTimer = undefined;
     this.#session?.close(info.reason);
     this.#migration?.pending?.leave(info.reason);
-    for (const s of [...this.#lingering]) s.leave(info.reason);
+    for (const [s, cancel] of this.#lingering) {
+      cancel();
+      s.leave(info.reason);
+    }
     this.#lingering.clear();
     if (this.#ownsLocalStream) for (const t of this.#localStream?.getTracks() ?? []) t.stop();
     this.#view.clear();
