@@ -16,9 +16,9 @@
  *   the figure is the time from the signal to the first frame, on a new track (a new
  *   subscribe connection), of the last (page, remote participant) pair to get one;
  * - planned migration (`POST /v1/admin/regions/:id/drain {"migrate":true}`, the region set
- *   back to active once the call moved, so the next trial has somewhere to go): the longest
- *   gap between presented frames of any pair, from the request until all are healthy on
- *   the new node.
+ *   back to active once the call moved, so the next trial has somewhere to go; a fresh call
+ *   per trial): the longest gap between presented frames of any pair, from the request until
+ *   all are healthy on the new node.
  *
  * Baselines, measured in the same run with the same pages: join-to-first-frame (the page's
  * own measurement, from asking for a placement to the first remote frame shown) for the
@@ -139,7 +139,10 @@ export async function benchFailover(opts: FailoverBenchOptions = {}): Promise<Fa
         try {
           // Full capacity again (the autoscaler replaces killed nodes) and a healthy call.
           await platform.waitNodes(perRegion, 90_000);
-          const c = call ?? (await fresh());
+          // A migration trial gets a meeting of its own: a node keeps a migrated meeting's
+          // room (forwarding to whoever has not left) until its deadline, and the next drain
+          // may send the call straight back there.
+          const c = kind === 'migrate' || !call ? await fresh() : call;
           const at = await c.waitHealthy({ timeoutMs: 30_000 });
           const ids = c.members.map((m) => m.participantId);
           if (kind === 'migrate') {

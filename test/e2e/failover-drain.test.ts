@@ -7,6 +7,8 @@
  *   re-placed in another region and its participants move there make-before-break; then
  *   `DELETE /v1/admin/regions/:id` removes the (now empty) region and the call goes on.
  * - `DELETE /v1/admin/regions/:id?migrate=true`: drain, migrate and remove in one call.
+ * - drained back and forth: the call moves away and, within the first move's 30 s deadline,
+ *   back to the node it left (whose room still holds the meeting for stragglers).
  *
  * After each: every page decodes every other participant's video on one new node, as the
  * same participants, none reloaded, and no page ever showed a disconnected state (the
@@ -74,6 +76,36 @@ describe('planned maintenance moves a live call without cutting it', { skip, tim
     return now;
   }
 
+  test('drained back and forth within the migration deadline: the call returns to the node it left and is never cut', { timeout: 180_000 }, async (t) => {
+    await platform.waitNodes(1);
+    const call = await Call.open(browser, platform.base, { from: 'london' });
+    const drained = new Set<string>();
+    try {
+      const first = (await call.commonNode())!;
+      drained.add(first.region);
+      const since = Date.now();
+      const out = await platform.admin('POST', `/v1/admin/regions/${first.region}/drain`, { migrate: true });
+      assert.equal(out.status, 200, `drain answered ${JSON.stringify(out.body)}`);
+      const second = await checkMoved(call, first, since, t);
+      assert.equal((await platform.admin('PATCH', `/v1/admin/regions/${first.region}`, { status: 'active' })).status, 200);
+      // Back again, well within the 30 s the first node keeps the meeting's room for stragglers.
+      drained.add(second.region);
+      const back = await platform.admin('POST', `/v1/admin/regions/${second.region}/drain`, { migrate: true });
+      assert.equal(back.status, 200, `drain answered ${JSON.stringify(back.body)}`);
+      await checkMoved(call, second, since, t);
+      // Past the first move's deadline (30 s after it), the call must still be up, untouched.
+      const deadlinePassed = since + 30_000 + 3_000 - Date.now();
+      if (deadlinePassed > 0) await new Promise((r) => setTimeout(r, deadlinePassed));
+      await call.waitHealthy({ timeoutMs: 20_000 });
+      const watch = await call.watch();
+      assert.deepEqual(call.members.flatMap((m, i) => disconnectedMoments(m.name, watch[i], since)), [], 'never disconnected, also after the first move’s deadline');
+    } finally {
+      await call.close();
+      // The other tests need these regions active, whatever happened here.
+      for (const r of drained) await platform.admin('PATCH', `/v1/admin/regions/${r}`, { status: 'active' });
+    }
+  });
+
   test('drain with migrate, then removal, of the meeting’s region: every page moves to one node elsewhere and keeps decoding the others, never disconnected', { timeout: 180_000 }, async (t) => {
     await platform.waitNodes(1);
     const call = await Call.open(browser, platform.base, { from: 'london' });
@@ -82,7 +114,8 @@ describe('planned maintenance moves a live call without cutting it', { skip, tim
       const since = Date.now();
       const drain = await platform.admin('POST', `/v1/admin/regions/${from.region}/drain`, { migrate: true });
       assert.equal(drain.status, 200, `drain answered ${JSON.stringify(drain.body)}`);
-      assert.equal(migratedCount(drain.body), 1, `the answer says one meeting was migrated: ${JSON.stringify(drain.body)}`);
+      // At least this call's meeting (an earlier test's meeting may still be live there).
+      assert.ok((migratedCount(drain.body) ?? 0) >= 1, `the answer says how many meetings were migrated: ${JSON.stringify(drain.body)}`);
       const now = await checkMoved(call, from, since, t);
 
       const removed = await platform.admin('DELETE', `/v1/admin/regions/${from.region}`);
