@@ -61,6 +61,9 @@ const DEFAULT_MEDIA: MediaStreamConstraints = {
 /** The longest wait for the new node's first decoded frames before a migration switches anyway. */
 const MIGRATION_FRAME_WAIT_MS = 1_500;
 
+/** The longest wait for a replacing stream's first decoded frame before the app gets it anyway. */
+const SWITCH_FRAME_WAIT_MS = 1_000;
+
 /** A participant's connection to one meeting. */
 export class MeridianClient extends TypedEmitter<MeridianClientEvents> {
   readonly #options: MeridianClientOptions;
@@ -104,6 +107,9 @@ export class MeridianClient extends TypedEmitter<MeridianClientEvents> {
         track: (participant, stream, kinds) => this.emit('track', { participant, stream, kinds: [...kinds] }),
       },
       options.rejoinGraceMs ?? 10_000,
+      // A stream replacing one the app shows (after a reconnect, a move, a subscribe rebuild)
+      // is handed over once its video has decoded a frame: the old picture stays until then.
+      (id, _stream, kinds) => (kinds.includes('video') && this.#session ? this.#session.waitForVideo(id, SWITCH_FRAME_WAIT_MS) : undefined),
     );
   }
 

@@ -212,6 +212,20 @@ export class NodeSession extends TypedEmitter<NodeSessionEvents> {
     }
   }
 
+  /**
+   * Waits, at most `timeoutMs`, until a video slot carrying `participantId` on this node has
+   * decoded a frame. Never rejects. Used before replacing a stream the app shows, so the
+   * switch goes from picture to picture.
+   */
+  async waitForVideo(participantId: string, timeoutMs: number): Promise<void> {
+    const until = this.#options.scheduler.now() + timeoutMs;
+    while (!this.#ended && this.#options.scheduler.now() < until) {
+      const stats = (await this.remoteMediaStats().catch(() => [])).filter((x) => x.kind === 'video' && x.participantId === participantId);
+      if (stats.some((x) => (x.framesDecoded ?? 0) > 0)) return;
+      await new Promise<void>((resolve) => this.#options.scheduler.setTimeout(resolve, 40));
+    }
+  }
+
   /** Receives only these participants (`'*'`: everyone). */
   subscribe(publisherIds: '*' | readonly string[]): void {
     this.#channel.send({ type: 'subscribe', publisherIds: publisherIds === '*' ? '*' : [...publisherIds] });

@@ -24,6 +24,9 @@ export interface ViewSink<Stream> {
   track(info: ParticipantInfo, stream: Stream, kinds: readonly MediaKind[]): void;
 }
 
+/** Delays the replacement of a shown stream (e.g. until the new one has decoded a frame). */
+export type ReplaceGate<Stream> = (participantId: string, stream: Stream, kinds: readonly MediaKind[]) => Promise<void> | undefined;
+
 /** What the view needs to know of the current node's session. */
 export interface ViewSource<Stream> {
   readonly participants: ReadonlyMap<string, { readonly info: ParticipantInfo; readonly stream: Stream | null; readonly kinds: readonly MediaKind[] }>;
@@ -37,13 +40,21 @@ export class ParticipantView<Stream> {
   readonly #scheduler: Scheduler;
   readonly #sink: ViewSink<Stream>;
   readonly #graceMs: number;
+  readonly #beforeReplace: ReplaceGate<Stream> | undefined;
+  /** The newest stream change per participant still waiting at the gate. */
+  readonly #switching = new Map<string, symbol>();
   #selfId: string | undefined;
   #current: ViewSource<Stream> | undefined;
 
-  constructor(scheduler: Scheduler, sink: ViewSink<Stream>, graceMs: number) {
+  /**
+   * @param beforeReplace called when a participant's shown stream is about to be replaced;
+   *   a promise it returns delays the replacement until it settles (the newest stream wins).
+   */
+  constructor(scheduler: Scheduler, sink: ViewSink<Stream>, graceMs: number, beforeReplace?: ReplaceGate<Stream>) {
     this.#scheduler = scheduler;
     this.#sink = sink;
     this.#graceMs = graceMs;
+    this.#beforeReplace = beforeReplace;
   }
 
   /** Everyone the app knows, in the order they were announced. */
@@ -87,14 +98,25 @@ export class ParticipantView<Stream> {
     this.#sink.joined(info);
   }
 
-  /** A participant's received stream changed. */
+  /** A participant's received stream changed (a replacement may wait at the gate first). */
   track(info: ParticipantInfo, stream: Stream, kinds: readonly MediaKind[]): void {
     this.show(info);
     const p = this.#records.get(info.id);
     if (!p) return;
-    p.stream = stream;
-    p.kinds = [...kinds];
-    this.#sink.track(p.info, stream, kinds);
+    const token = Symbol(info.id);
+    this.#switching.set(info.id, token);
+    const gate = p.stream !== null && p.stream !== stream ? this.#beforeReplace?.(info.id, stream, kinds) : undefined;
+    const apply = () => {
+      if (this.#switching.get(info.id) !== token) return; // a newer stream came meanwhile
+      this.#switching.delete(info.id);
+      const current = this.#records.get(info.id);
+      if (!current) return; // left meanwhile
+      current.stream = stream;
+      current.kinds = [...kinds];
+      this.#sink.track(current.info, stream, kinds);
+    };
+    if (gate) gate.then(apply, apply);
+    else apply();
   }
 
   /** Keeps a participant (and its last stream) for the grace period, then drops it unless the current node has it. */
@@ -118,6 +140,7 @@ export class ParticipantView<Stream> {
     const p = this.#records.get(id);
     if (!p) return;
     this.#records.delete(id);
+    this.#switching.delete(id);
     this.#sink.left(p.info);
   }
 
@@ -125,6 +148,7 @@ export class ParticipantView<Stream> {
   clear(): void {
     for (const t of this.#awaiting.values()) this.#scheduler.clearTimeout(t);
     this.#awaiting.clear();
+    this.#switching.clear();
     this.#records.clear();
     this.#current = undefined;
   }

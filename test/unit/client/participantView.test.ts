@@ -11,7 +11,7 @@ function node(...entries: Array<[string, string | null]>): { participants: Map<s
   return { participants: new Map(entries.map(([id, stream]) => [id, { info: { id, name: id.toUpperCase() }, stream, kinds: stream ? (['audio', 'video'] as MediaKind[]) : [] }])) };
 }
 
-function setup(graceMs = 10_000) {
+function setup(graceMs = 10_000, gate?: ConstructorParameters<typeof ParticipantView<string>>[3]) {
   const clock = new ManualScheduler();
   const heard: string[] = [];
   const view = new ParticipantView<string>(
@@ -22,9 +22,19 @@ function setup(graceMs = 10_000) {
       track: (p, s) => heard.push(`track ${p.id} ${s}`),
     },
     graceMs,
+    gate,
   );
   return { clock, heard, view };
 }
+
+/** A gate whose promises the test settles. */
+function manualGate() {
+  const waiting = new Map<string, () => void>();
+  const gate = (_id: string, stream: string) => new Promise<void>((resolve) => waiting.set(stream, resolve));
+  return { gate, open: (stream: string) => waiting.get(stream)?.(), waiting };
+}
+
+const tick = () => new Promise((r) => setImmediate(r));
 
 describe('participant view', () => {
   test('the first node announces everyone already there, with their streams, but never this client itself', () => {
@@ -80,5 +90,47 @@ describe('participant view', () => {
     clock.advance(60_000);
     assert.deepEqual(heard, ['left bob']);
     assert.equal(clock.pending, 0);
+  });
+});
+
+describe('participant view: replacing a shown stream', () => {
+  test('a first stream is handed over at once; a replacement waits at the gate (the old picture stays)', async () => {
+    const g = manualGate();
+    const { heard, view } = setup(10_000, g.gate);
+    view.adopt(node(['bob', 's1']), 'me');
+    assert.deepEqual(heard, ['joined bob', 'track bob s1']);
+    assert.equal(g.waiting.size, 0, 'no gate for a first stream');
+    view.track({ id: 'bob', name: 'BOB' }, 's2', ['video']);
+    await tick();
+    assert.deepEqual(heard, ['joined bob', 'track bob s1']);
+    assert.equal([...view.records()][0]!.stream, 's1');
+    g.open('s2');
+    await tick();
+    assert.deepEqual(heard.slice(2), ['track bob s2']);
+  });
+
+  test('the newest replacement wins; one that waited longer is dropped', async () => {
+    const g = manualGate();
+    const { heard, view } = setup(10_000, g.gate);
+    view.adopt(node(['bob', 's1']), 'me');
+    view.track({ id: 'bob', name: 'BOB' }, 's2', ['video']);
+    view.track({ id: 'bob', name: 'BOB' }, 's3', ['video']);
+    g.open('s3');
+    await tick();
+    g.open('s2');
+    await tick();
+    assert.deepEqual(heard.slice(2), ['track bob s3']);
+  });
+
+  test('a participant who leaves while its new stream waits is not brought back', async () => {
+    const g = manualGate();
+    const { heard, view } = setup(10_000, g.gate);
+    view.adopt(node(['bob', 's1']), 'me');
+    view.track({ id: 'bob', name: 'BOB' }, 's2', ['video']);
+    view.drop('bob');
+    g.open('s2');
+    await tick();
+    assert.deepEqual(heard.slice(2), ['left bob']);
+    assert.equal(view.has('bob'), false);
   });
 });
