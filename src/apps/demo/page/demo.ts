@@ -59,6 +59,10 @@ interface DemoState {
   events: DemoEvent[];
   /** Presented frames per remote participant id. */
   frames: Record<string, FrameCounter>;
+  /** The current node id, region id and this page's participant id (null before joining). */
+  readonly node: string | null;
+  readonly region: string | null;
+  readonly participantId: string | null;
 }
 
 declare global {
@@ -79,6 +83,15 @@ const state: DemoState = {
   reconnecting: null,
   events: [],
   frames: {},
+  get node() {
+    return this.connection?.node.id ?? null;
+  },
+  get region() {
+    return this.connection?.region.id ?? null;
+  },
+  get participantId() {
+    return this.client?.participantId ?? null;
+  },
 };
 window.meridianDemo = state;
 
