@@ -12,7 +12,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Browser } from 'playwright-core';
 import { Cluster } from './distributed-harness.js';
-import { Call, chromiumMissing, launchFailoverChromium, recoveryMs } from './failover-harness.js';
+import { Call, chromiumMissing, launchFailoverChromium, recoveryMs, slowestStepMs } from './failover-harness.js';
 
 const skip = chromiumMissing();
 
@@ -47,8 +47,11 @@ describe('distributed mode: a live call survives SIGKILL of its sfu process', { 
       assert.equal(now.region, 'eu-central-1', 'same region first: it has another healthy node');
       assert.deepEqual(await call.reloaded(), [], 'no page reloaded');
       assert.deepEqual(await call.changedIds(), [], 'every page is still the same participant');
-      const r = recoveryMs(await call.watch(), call.members.map((m) => m.participantId), faultAt);
-      t.diagnostic(`${at.node} → ${now.node}; new video on every page ${r.ms ?? '?'} ms after SIGKILL (${JSON.stringify(r.perPair)})`);
+      const watch = await call.watch();
+      const r = recoveryMs(watch, call.members.map((m) => m.participantId), faultAt);
+      t.diagnostic(
+        `${at.node} → ${now.node}; every page noticed by +${slowestStepMs(watch, 'reconnecting', faultAt) ?? '?'} ms, rejoined by +${slowestStepMs(watch, 'reconnected', faultAt) ?? '?'} ms, new video on every page by +${r.ms ?? '?'} ms (${JSON.stringify(r.perPair)})`,
+      );
     } catch (err) {
       throw new Error(`${(err as Error).message}\n--- process output ---\n${cluster.logs(1_500)}`);
     } finally {

@@ -294,7 +294,7 @@ export function launchFailoverChromium(): Promise<Browser> {
  */
 const WATCHER = String.raw`(() => {
   if (window.__failoverWatch) return window.__failoverWatch.loadId;
-  const w = { loadId: Date.now() + '-' + Math.random().toString(36).slice(2), frames: {}, states: [], statuses: [], disconnects: [], reconnecting: [], reconnected: [], migrating: [], migrated: [] };
+  const w = { loadId: Date.now() + '-' + Math.random().toString(36).slice(2), frames: {}, states: [], statuses: [], disconnects: [], reconnecting: [], reconnected: [], migrating: [], migrated: [], firstSeen: {} };
   window.__failoverWatch = w;
   window.__loadId = w.loadId;
   const seen = new WeakSet();
@@ -303,7 +303,11 @@ const WATCHER = String.raw`(() => {
   let nextSerial = 1;
   const serialOf = (track) => {
     if (!track) return '';
-    if (!serials.has(track)) serials.set(track, 't' + nextSerial++);
+    if (!serials.has(track)) {
+      const serial = 't' + nextSerial++;
+      serials.set(track, serial);
+      w.firstSeen[serial] = Date.now();
+    }
     return serials.get(track);
   };
   const watch = (v) => {
@@ -320,7 +324,12 @@ const WATCHER = String.raw`(() => {
   };
   const hooked = new WeakSet();
   setInterval(() => {
-    for (const v of document.querySelectorAll('video.remote')) if (!seen.has(v)) { seen.add(v); watch(v); }
+    for (const v of document.querySelectorAll('video.remote')) {
+      if (!seen.has(v)) { seen.add(v); watch(v); }
+      // Every track the element holds, shown or not, gets its serial (and first-seen time) now.
+      const src = v.srcObject;
+      if (src && src.getTracks) for (const tr of src.getTracks()) serialOf(tr);
+    }
     const d = window.meridianDemo;
     const c = d && d.client;
     const state = c ? c.state : null;
@@ -368,6 +377,8 @@ export interface WatchRecord {
   reconnected: Array<[number, unknown]>;
   migrating: Array<[number, unknown]>;
   migrated: Array<[number, unknown]>;
+  /** When each track object (by serial) was first seen in a remote video element. */
+  firstSeen: Record<string, number>;
 }
 
 /** One participant of a {@link Call}: the page, plus what it was at the start. */
@@ -577,7 +588,7 @@ export class Call {
 
 /**
  * Recovery after a fault at wall-clock `faultAt`: for every page and remote participant, the
- * first frame presented on a video track that was not seen before the fault (a new
+ * first frame presented on a video track the page first held after the fault (a new
  * subscribe connection); the figure is the latest of those, minus `faultAt`. Undefined when
  * some pair never got a new track.
  */
@@ -589,8 +600,9 @@ export function recoveryMs(records: Array<WatchRecord | undefined>, participantI
     for (const [j, id] of participantIds.entries()) {
       if (i === j) continue;
       const frames = rec?.frames[id] ?? [];
-      const old = new Set(frames.filter(([t]) => t <= faultAt).map(([, track]) => track));
-      const first = frames.find(([t, track]) => t > faultAt && !old.has(track));
+      // A track counts as new when the page first held it after the fault (a new connection).
+      const isNew = (track: string) => (rec?.firstSeen[track] ?? 0) > faultAt;
+      const first = frames.find(([t, track]) => t > faultAt && isNew(track));
       const key = `${i}←${j}`;
       perPair[key] = first ? first[0] - faultAt : undefined;
       if (!first) complete = false;

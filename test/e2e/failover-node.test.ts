@@ -18,7 +18,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Browser } from 'playwright-core';
-import { Call, Platform, chromiumMissing, launchFailoverChromium, recoveryMs, resumeAndKill, signal } from './failover-harness.js';
+import { Call, Platform, chromiumMissing, launchFailoverChromium, recoveryMs, resumeAndKill, signal, slowestStepMs } from './failover-harness.js';
 
 const skip = chromiumMissing();
 
@@ -49,8 +49,11 @@ describe('a live call survives the loss of its meeting node', { skip, timeout: 6
     const now = await call.waitHealthy({ notOn: dead, timeoutMs: 45_000 });
     assert.deepEqual(await call.reloaded(), [], 'no page reloaded');
     assert.deepEqual(await call.changedIds(), [], 'every page is still the same participant');
-    const r = recoveryMs(await call.watch(), call.members.map((m) => m.participantId), faultAt);
-    t.diagnostic(`now on ${now.region}/${now.node}; new video on every page ${r.ms ?? '?'} ms after the fault (${JSON.stringify(r.perPair)})`);
+    const watch = await call.watch();
+    const r = recoveryMs(watch, call.members.map((m) => m.participantId), faultAt);
+    t.diagnostic(
+      `now on ${now.region}/${now.node}; every page noticed by +${slowestStepMs(watch, 'reconnecting', faultAt) ?? '?'} ms, rejoined by +${slowestStepMs(watch, 'reconnected', faultAt) ?? '?'} ms, new video on every page by +${r.ms ?? '?'} ms (${JSON.stringify(r.perPair)})`,
+    );
     return now;
   }
 
