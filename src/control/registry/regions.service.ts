@@ -221,7 +221,7 @@ export function createRegionsService({ store, logger, heartbeatTimeoutMs, sweepI
   async function drainFirst(ctx: Context, id: string, status: string) {
     if (status === 'active') {
       const drained = await store.update({ id, status: 'draining' });
-      broadcast(ctx as unknown as Broadcaster, Events.regionsChanged, { regionId: id, change: 'drained', region: drained });
+      broadcast(ctx, Events.regionsChanged, { regionId: id, change: 'drained', region: drained });
       return drained;
     }
     return store.get(id);
