@@ -49,6 +49,9 @@ describe('distributed mode: a live call survives SIGKILL of its sfu process', { 
       assert.deepEqual(await call.changedIds(), [], 'every page is still the same participant');
       const watch = await call.watch();
       const r = recoveryMs(watch, call.members.map((m) => m.participantId), faultAt);
+      for (const [i, w] of watch.entries()) {
+        t.diagnostic(`${call.members[i]!.name}: reconnecting ${JSON.stringify(w?.reconnecting.map(([x, r]) => [x - faultAt, r]))} reconnected ${JSON.stringify(w?.reconnected.map(([x, n]) => [x - faultAt, n]))} states ${JSON.stringify(w?.states.map(([x, st]) => [x - faultAt, st]))}`);
+      }
       t.diagnostic(
         `${at.node} → ${now.node}; every page noticed by +${slowestStepMs(watch, 'reconnecting', faultAt) ?? '?'} ms, rejoined by +${slowestStepMs(watch, 'reconnected', faultAt) ?? '?'} ms, new video on every page by +${r.ms ?? '?'} ms (${JSON.stringify(r.perPair)})`,
       );

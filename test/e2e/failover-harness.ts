@@ -323,7 +323,7 @@ const WATCHER = String.raw`(() => {
     v.requestVideoFrameCallback(onFrame);
   };
   const hooked = new WeakSet();
-  setInterval(() => {
+  const tick = () => {
     for (const v of document.querySelectorAll('video.remote')) {
       if (!seen.has(v)) { seen.add(v); watch(v); }
       // Every track the element holds, shown or not, gets its serial (and first-seen time) now.
@@ -347,7 +347,11 @@ const WATCHER = String.raw`(() => {
       try { c.on('migrating', (e) => w.migrating.push([Date.now(), e && e.reason])); } catch (_) {}
       try { c.on('migrated', (e) => w.migrated.push([Date.now(), e && e.node && (e.node.id || e.node)])); } catch (_) {}
     }
-  }, 50);
+  };
+  // At once (so the tracks held now are known, and the client's events hooked, before any
+  // fault), then every 50 ms.
+  tick();
+  setInterval(tick, 50);
   return w.loadId;
 })()`;
 
@@ -440,6 +444,12 @@ export class Call {
         m.loadId = (await m.page.evaluate(WATCHER)) as string;
         m.participantId = (await where(m)).participantId!;
       }
+      // A history before any fault: every page has presented frames of every other participant.
+      const ids = members.map((m) => m.participantId);
+      await until('the watcher saw frames of every other participant on every page', 15_000, async () => {
+        const recs = await call.watch();
+        return recs.every((r, i) => ids.every((id, j) => i === j || (r?.frames[id]?.length ?? 0) >= 5)) ? true : undefined;
+      });
       return call;
     } catch (err) {
       await call.close();
