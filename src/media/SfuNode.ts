@@ -157,7 +157,8 @@ export class SfuNode {
       this.#logger.info({ meetingId, reason }, 'migrate for a meeting not hosted here; nothing to do');
       return 0;
     }
-    return room.migrate({ reason, deadlineAt: Date.now() + deadlineMs });
+    const now = Date.now();
+    return room.migrate({ reason, startedAt: now, deadlineAt: now + deadlineMs });
   }
 
   /** True while the node sheds video because the event loop lags. */

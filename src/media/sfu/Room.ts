@@ -46,6 +46,8 @@ export interface RoomOptions {
 /** A migration under way: why, and when (ms since epoch) the node closes whoever is left. */
 export interface RoomMigration {
   readonly reason: 'region-drain' | 'node-drain' | 'region-removed' | 'rebalance';
+  /** When the command arrived (ms since epoch). */
+  readonly startedAt: number;
   readonly deadlineAt: number;
 }
 
@@ -83,6 +85,16 @@ export class Room extends SafeEmitter<RoomEvents> {
   /** The migration under way, if the control plane moved this meeting elsewhere. */
   get migration(): RoomMigration | undefined {
     return this.#migration;
+  }
+
+  /**
+   * The meeting was placed here again after it had moved away (a join token minted after the
+   * migration): newcomers stay. Participants already told to move still do.
+   */
+  endMigration(): void {
+    if (!this.#migration) return;
+    this.#logger.info('meeting placed here again after a migration: newcomers stay');
+    this.#migration = undefined;
   }
 
   /**

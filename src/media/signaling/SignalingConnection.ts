@@ -232,8 +232,11 @@ export class SignalingConnection {
       activeSpeaker: room.activeSpeaker,
     });
     this.#logger.info({ region: claims.rgn }, 'participant joined');
-    // Joined with a token minted before the meeting moved: move on at once.
-    if (room.migration) this.#migrate(room.migration);
+    // A token minted before the meeting moved (iat has second precision: the same second
+    // counts as before): move on at once. A newer one means the meeting was placed here again.
+    const migration = room.migration;
+    if (migration && claims.iat * 1000 < migration.startedAt + 1000) this.#migrate(migration);
+    else if (migration) room.endMigration();
   }
 
   /**

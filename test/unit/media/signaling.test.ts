@@ -284,6 +284,18 @@ describe('migrate', { timeout: 300_000 }, () => {
     assert.equal(m.reason, 'node-drain');
   });
 
+  test('a participant with a token minted after the migrate stays: the meeting was placed here again', PER_TEST, async () => {
+    const n = await node();
+    await join(n, 'ann');
+    n.migrateMeeting('standup', 'node-drain', 30_000);
+    const later = Math.floor(Date.now() / 1000) + 5;
+    const { client: back } = await TestClient.join(n.url, mintToken({ sub: 'back', mtg: 'standup', aud: NODE_ID, iat: later } as never));
+    cleanups.push(() => back.close());
+    back.send({ type: 'ping', id: 1 });
+    await back.next((m) => m.type === 'pong');
+    assert.equal(back.messages.some((m) => m.type === 'migrate'), false);
+  });
+
   test('whoever is still there at the deadline is closed with 1001; a participant who left first got 1000', PER_TEST, async () => {
     const n = await node();
     const leaver = await join(n, 'leaver');
