@@ -79,6 +79,7 @@ const markdownBenches: Array<{ name: string; title: string; load: () => Promise<
   { name: 'forwarding', title: 'SFU forwarding capacity (one node process, one core)', load: async () => (await import('./forwarding.bench.js')).benchForwarding() },
   { name: 'distributed', title: 'Distributed mode vs embedded', load: async () => (await import('./distributed.bench.js')).benchDistributed() },
   { name: 'autoscaler', title: 'Autoscaler policies on replayed load traces (simulated time)', load: async () => (await import('./autoscaler.bench.js')).benchAutoscaler() },
+  { name: 'failover', title: 'Live-call failover and migration (three Chromium participants)', load: async () => (await import('./failover.bench.js')).benchFailover() },
 ];
 for (const m of markdownBenches) {
   benches.push({ name: m.name, run: async () => ({ title: m.title, body: (await m.load()).markdown }) });

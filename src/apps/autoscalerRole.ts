@@ -5,6 +5,8 @@
  */
 import type { ServiceBroker, ServiceSchema } from 'moleculer';
 import type { Config } from '../config/index.js';
+import { Actions, Events, type EventMap } from '../contracts/index.js';
+import { call } from '../fabric/index.js';
 import type { Logger } from '../lib/logger.js';
 import type { JoinTokenIssuer } from '../tokens/index.js';
 import { LocalProcessProvider, KNOWN_PROVIDERS, createAutoscalerService, createNodeProvider, createScalingPolicy, type AutoscalerHandle } from '../control/autoscaler/index.js';
@@ -31,7 +33,17 @@ export function checkAutoscalerConfig(config: Readonly<Config>): void {
 export function createAutoscalerRole(o: AutoscalerRoleOptions): { service: ServiceSchema; handle: AutoscalerHandle } {
   const { config, tokens, region } = o;
   const provider = createNodeProvider(config.autoscaler.provider, {
-    local: () => new LocalProcessProvider({ launcher: o.deployment.nodeLauncher({ broker: o.broker, tokens }), logger: o.logger }),
+    local: () =>
+      new LocalProcessProvider({
+        launcher: o.deployment.nodeLauncher({ broker: o.broker, tokens }),
+        logger: o.logger,
+        // A node process that ended on its own is dead now: deregister it at once, so the next
+        // rejoin re-places its meetings instead of waiting for the heartbeat to go stale.
+        onUnexpectedExit: (spec, reason) =>
+          void call(o.broker, Actions.regions.nodeDown, { nodeId: spec.nodeId, reason: 'process-exited', detail: reason }).catch((err: unknown) =>
+            o.logger.warn({ err, nodeId: spec.nodeId }, 'could not report a node exit; its heartbeat will go stale'),
+          ),
+      }),
   });
   const { schema, handle } = createAutoscalerService({
     settings: config.autoscaler,
@@ -40,5 +52,16 @@ export function createAutoscalerRole(o: AutoscalerRoleOptions): { service: Servi
     provider,
     logger: o.logger,
   });
+  // Forked node processes have no broker: commands for them (e.g. migrate a meeting) are
+  // relayed over IPC by the provider that started them. Nodes with a broker hear them themselves.
+  schema.events = {
+    ...(schema.events ?? {}),
+    [Events.nodeCommand]: {
+      handler(ctx: { params: EventMap['nodes.command'] }) {
+        const c = ctx.params;
+        handle.provider.command?.(c.nodeId, { type: c.command, meetingId: c.meetingId, reason: c.reason, deadlineMs: c.deadlineMs });
+      },
+    },
+  };
   return { service: schema, handle };
 }

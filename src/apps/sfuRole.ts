@@ -8,7 +8,7 @@
 import type { ServiceBroker } from 'moleculer';
 import type { Config } from '../config/index.js';
 import { ConfigError } from '../config/index.js';
-import { Actions } from '../contracts/index.js';
+import { Actions, Events, Services, type EventMap } from '../contracts/index.js';
 import { call } from '../fabric/index.js';
 import type { Logger } from '../lib/logger.js';
 import { SfuNode, SfuNodeSettingsError } from '../media/index.js';
@@ -78,6 +78,20 @@ export async function startSfuNodes(broker: ServiceBroker, config: Readonly<Conf
       nodes.push(node);
       await node.start();
     }
+    // Control-plane commands for these nodes (broadcast; each holder acts on its own nodes).
+    const byId = new Map(nodes.map((n) => [n.settings.nodeId, n]));
+    broker.createService({
+      name: Services.sfu,
+      events: {
+        [Events.nodeCommand]: {
+          handler(ctx: { params: EventMap['nodes.command'] }) {
+            const c = ctx.params;
+            const told = byId.get(c.nodeId)?.migrateMeeting(c.meetingId, c.reason, c.deadlineMs);
+            if (told !== undefined) logger.info({ nodeId: c.nodeId, meetingId: c.meetingId, participants: told }, 'migrate command handled');
+          },
+        },
+      },
+    });
   } catch (err) {
     await close();
     // A node setting out of range is the operator's configuration: report it as such.

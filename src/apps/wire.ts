@@ -97,7 +97,7 @@ function needsDatabase(roles: readonly Role[], config: Readonly<Config>, deploym
 function createStateServices(broker: ServiceBroker, roles: readonly Role[], state: ControlState, config: Readonly<Config>, logger: Logger, clock: Clock): void {
   const { db } = state.database;
   const { heartbeatTimeoutMs } = config.nodes;
-  if (roles.includes('regions')) broker.createService(createRegionsService({ store: new RegionStore(db, heartbeatTimeoutMs, clock), logger }));
+  if (roles.includes('regions')) broker.createService(createRegionsService({ store: new RegionStore(db, heartbeatTimeoutMs, clock), logger, heartbeatTimeoutMs, clock }));
   if (roles.includes('auth')) broker.createService(createAuthService({ keys: new ApiKeyStore(db) }));
   if (roles.includes('rooms')) broker.createService(createRoomsService({ store: new MeetingStore(db, clock), tokens: state.tokens, logger, heartbeatTimeoutMs, rankCount: config.ranking.count, clock }));
 }

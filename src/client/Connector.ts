@@ -5,9 +5,10 @@
  */
 import type { MeridianClientError } from './errors.js';
 import { decideAfterFailure, sameNodeRetryDelayMs } from './FallbackPolicy.js';
-import type { JoinResponse, RegionInfo, ResolvedJoinSource } from './JoinSource.js';
+import type { JoinRequestOptions, JoinResponse, RegionInfo, ResolvedJoinSource } from './JoinSource.js';
 import type { ServerMessageOf } from './protocol.js';
 import { ReachError, SignalingChannel, type WebSocketFactory } from './SignalingChannel.js';
+import { abortable } from './waits.js';
 
 /** A placement as the `fallback` event describes it. */
 export interface PlacementInfo {
@@ -41,6 +42,10 @@ export interface ConnectorOptions {
   readonly signal?: AbortSignal;
   readonly onFallback?: (e: FallbackEvent) => void;
   readonly onAttemptFailed?: (e: AttemptFailure) => void;
+  /** A join response already obtained: tried first instead of asking the source. */
+  readonly initial?: JoinResponse;
+  /** Fields sent with every request to the source (a reconnect's `reason`, `participantId`, `previousNodeId`). */
+  readonly requestOptions?: JoinRequestOptions;
   /** Replaceable for tests. */
   readonly sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
 }
@@ -85,7 +90,8 @@ export function abortableSleep(ms: number, signal?: AbortSignal): Promise<void> 
  */
 export async function connectWithFallback(opts: ConnectorOptions): Promise<Connection> {
   const sleep = opts.sleep ?? abortableSleep;
-  let response = await opts.source.request({});
+  const base = opts.requestOptions ?? {};
+  let response = opts.initial ?? (await abortable(opts.source.request(base), opts.signal));
   let sameNodeStreak = 0;
   for (let attempt = 1; ; attempt++) {
     opts.signal?.throwIfAborted();
@@ -99,7 +105,7 @@ export async function connectWithFallback(opts: ConnectorOptions): Promise<Conne
       opts.onAttemptFailed?.({ attempt, placement: placementOf(response), error: cause });
       if (decision.action === 'fail') throw decision.error;
       opts.signal?.throwIfAborted();
-      const next = await opts.source.request(decision.unreachableNodeId === undefined ? {} : { unreachableNodeId: decision.unreachableNodeId });
+      const next = await abortable(opts.source.request(decision.unreachableNodeId === undefined ? base : { ...base, unreachableNodeId: decision.unreachableNodeId }), opts.signal);
       if (next.node.id === response.node.id) {
         // The room manager still believes in this node (its heartbeat is fresh): try it again
         // after a pause; if it has died, a later request moves the meeting.

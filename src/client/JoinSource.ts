@@ -50,10 +50,33 @@ export interface JoinResponse {
   readonly placement?: string;
 }
 
+/** Why the SDK asks again during a call (absent on the first join and on join-time fallback). */
+export type JoinRequestReason =
+  /** The node of the running call was lost (socket closed, no pong, media failed): `unreachableNodeId` names it. */
+  | 'unreachable'
+  /** The node told the client to move (`migrate`): the control plane has already re-placed the meeting. */
+  | 'migrate';
+
 /** What the SDK passes when it asks for a (new) placement. */
 export interface JoinRequestOptions {
   /** The node the client could not reach on its previous attempt. */
   readonly unreachableNodeId?: string;
+  /** Set when a running call reconnects or migrates. */
+  readonly reason?: JoinRequestReason;
+  /** This client's participant id so far: rejoin as the same participant. */
+  readonly participantId?: string;
+  /** The node the call was on before this request. */
+  readonly previousNodeId?: string;
+}
+
+/** The JSON body the URL form POSTs: the fields of {@link JoinRequestOptions} that are set. */
+export function joinRequestBody(opts: JoinRequestOptions): Record<string, string> {
+  const body: Record<string, string> = {};
+  if (opts.unreachableNodeId !== undefined) body.unreachableNodeId = opts.unreachableNodeId;
+  if (opts.reason !== undefined) body.reason = opts.reason;
+  if (opts.participantId !== undefined) body.participantId = opts.participantId;
+  if (opts.previousNodeId !== undefined) body.previousNodeId = opts.previousNodeId;
+  return body;
 }
 
 /** A function that asks the app's backend for a join response. */
@@ -75,7 +98,7 @@ export type FetchLike = (url: string, init: { method: string; headers: Record<st
   json(): Promise<unknown>;
 }>;
 
-/** Makes any join source uniform. A URL is POSTed `{ unreachableNodeId? }` as JSON. */
+/** Makes any join source uniform. A URL is POSTed `{ unreachableNodeId?, reason?, participantId?, previousNodeId? }` as JSON. */
 export function resolveJoinSource(source: JoinSource, fetchImpl?: FetchLike): ResolvedJoinSource {
   if (typeof source === 'function') {
     return {
@@ -98,8 +121,7 @@ export function resolveJoinSource(source: JoinSource, fetchImpl?: FetchLike): Re
       request: async (opts) => {
         const doFetch = fetchImpl ?? (globalThis.fetch as unknown as FetchLike | undefined);
         if (!doFetch) throw new MeridianClientError(ClientErrorCodes.UNSUPPORTED, 'fetch is not available');
-        const body: Record<string, string> = {};
-        if (opts.unreachableNodeId !== undefined) body.unreachableNodeId = opts.unreachableNodeId;
+        const body = joinRequestBody(opts);
         let res: Awaited<ReturnType<FetchLike>>;
         try {
           res = await doFetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), credentials: 'same-origin' });

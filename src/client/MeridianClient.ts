@@ -4,71 +4,37 @@
  * microphone on one peer connection (the client offers), receives everyone else on a second
  * one (the node offers), and reports what happens as typed events.
  *
+ * A running call survives its node: when the node's socket closes, it stops answering
+ * `ping`, or a peer connection fails, the client rejoins through its join source (state
+ * `reconnecting`) as the same participant with the same local tracks; when the node says
+ * `migrate`, it moves make-before-break. The app keeps the same object throughout.
+ *
  * ```ts
  * const client = new MeridianClient({ join: '/api/meetings/standup/join' });
  * client.on('track', ({ participant, stream }) => attach(participant.id, stream));
  * client.on('participant-left', ({ participant }) => detach(participant.id));
+ * client.on('reconnecting', ({ reason }) => showBanner(`Reconnecting… (${reason})`));
  * const { region, node, rttMs } = await client.connect();
  * ```
  */
-import { connectWithFallback, placementOf, type FallbackEvent, type PlacementInfo } from './Connector.js';
+import type { ConnectedEvent, DisconnectedEvent, MeridianClientEvents, ClientState } from './clientEvents.js';
+import { connectWithFallback, placementOf, type Connection, type PlacementInfo } from './Connector.js';
 import { ClientErrorCodes, MeridianClientError, toClientError } from './errors.js';
-import { waitForIceGathering } from './iceGathering.js';
-import { waitConnected, withTimeout } from './waits.js';
-import { resolveJoinSource, type ClientLocationInfo, type FallbackRegion, type JoinResponse, type JoinSource, type RegionInfo, type ResolvedJoinSource } from './JoinSource.js';
-import { NodeCloseCode, type MediaKind, type ParticipantInfo, type ServerMessage, type SlotInfo, type TrackInfo } from './protocol.js';
-import { defaultWebSocketFactory, type ChannelClose, type SignalingChannel, type WebSocketFactory } from './SignalingChannel.js';
-import { changedParticipants, SlotTable } from './SlotTable.js';
-import { rttFromStats, summarizeInbound, type InboundMediaStats } from './stats.js';
+import { resolveJoinSource, type JoinRequestOptions, type JoinSource, type ResolvedJoinSource } from './JoinSource.js';
+import type { MeridianClientOptions } from './clientOptions.js';
+import { lingerOnOldNode, MIGRATION_DEFAULTS } from './MigrationPolicy.js';
+import { NodeSession, type SessionEnd } from './NodeSession.js';
+import { ParticipantView } from './ParticipantView.js';
+import { NodeCloseCode, type MediaKind, type ServerMessageOf, type SlotInfo, type TrackInfo } from './protocol.js';
+import { isFinalReconnectError, ReconnectPolicy, RECONNECT_DEFAULTS, type ReconnectReason } from './ReconnectPolicy.js';
+import { realScheduler, sleepOn, type Scheduler } from './scheduler.js';
+import { defaultWebSocketFactory, type WebSocketFactory } from './SignalingChannel.js';
+import type { InboundMediaStats } from './stats.js';
 import { TypedEmitter } from '../lib/TypedEmitter.js';
+import { abortable, linkedAbort } from './waits.js';
 
-/** Options of {@link MeridianClient}. */
-export interface MeridianClientOptions {
-  /**
-   * The join response from the app's backend; or the URL of a backend route that returns
-   * one (POSTed `{ unreachableNodeId? }` as JSON, with the page's cookies); or a function
-   * returning one. Only a URL or a function allows fallback to another node.
-   */
-  readonly join: JoinSource;
-  /** How long the node's WebSocket may take to open and answer `joined`. Default 5000 ms. */
-  readonly connectTimeoutMs?: number;
-  /** Connection attempts in total, fallbacks included. Default 8. */
-  readonly maxAttempts?: number;
-  /** Publish camera and microphone. Default true; false joins to watch and listen only. */
-  readonly publish?: boolean;
-  /** getUserMedia constraints. Default: microphone, and camera at 640×480. */
-  readonly media?: MediaStreamConstraints;
-  /** A stream to publish instead of opening camera and microphone (its tracks are not stopped on leave). */
-  readonly localStream?: MediaStream;
-  /** ICE servers for both peer connections (the node announces its own addresses; none needed on a LAN). */
-  readonly iceServers?: RTCIceServer[];
-  /** Longest wait for ICE gathering before an offer or answer is sent anyway. Default 3000 ms. */
-  readonly iceGatheringTimeoutMs?: number;
-  /** How long the publish connection may take to connect after `joined`. Default 15000 ms. */
-  readonly mediaTimeoutMs?: number;
-  /** How often the RTT to the node is read (`rtt` event). Default 2000 ms; 0 = never. */
-  readonly statsIntervalMs?: number;
-  /** Replaces the WebSocket constructor (tests). */
-  readonly webSocketFactory?: WebSocketFactory;
-}
-
-/** Where the client is connected. Payload of `connected` and the result of `connect()`. */
-export interface ConnectedEvent {
-  readonly meetingId: string;
-  /** This client's participant id in the meeting. */
-  readonly participantId: string;
-  readonly region: RegionInfo;
-  readonly node: { readonly id: string; readonly url: string };
-  readonly endpoint: string;
-  /** Measured round-trip time to the node (selected ICE pair), or null when not measured yet. */
-  readonly rttMs: number | null;
-  /** The next regions of the client's ranked list, as the join API returned them. */
-  readonly fallbacks: readonly FallbackRegion[];
-  /** Where the join API located the client. */
-  readonly location: ClientLocationInfo;
-  /** Connection attempts it took (1 = the first node answered). */
-  readonly attempts: number;
-}
+export type * from './clientEvents.js';
+export type { MeridianClientOptions } from './clientOptions.js';
 
 /** A remote participant and what is received from it. */
 export interface RemoteParticipant {
@@ -80,45 +46,11 @@ export interface RemoteParticipant {
   readonly kinds: readonly MediaKind[];
 }
 
-/** Why the client left the meeting. */
-export interface DisconnectedEvent {
-  /** WebSocket close code (1000 after `leave()`; see docs/signaling.md for the node's codes). */
-  readonly code: number;
-  readonly reason: string;
-  /** The node's or the SDK's error that ended the session, if any. */
-  readonly error?: { readonly code: string; readonly message: string };
-}
-
-/** Event name → payload. */
-export interface MeridianClientEvents {
-  /** The local camera/microphone stream is ready (before the node is reached). */
-  'local-stream': { readonly stream: MediaStream };
-  /** Joined and publishing; carries the region, node and RTT. */
-  connected: ConnectedEvent;
-  /** Someone is in the meeting (also fired for those already there when this client joins). */
-  'participant-joined': { readonly participant: ParticipantInfo };
-  'participant-left': { readonly participant: ParticipantInfo };
-  /** A participant's received stream changed: attach `stream` to its element. */
-  track: { readonly participant: ParticipantInfo; readonly stream: MediaStream; readonly kinds: readonly MediaKind[] };
-  /** The loudest participant (null when nobody is speaking or the speaker left). */
-  'active-speaker': { readonly participantId: string | null };
-  /** A new RTT reading to the node. */
-  rtt: { readonly rttMs: number };
-  /** The node of a placement could not be reached; the SDK moved to another one. */
-  fallback: FallbackEvent;
-  /** The session ended (after `leave()`, or the node closed it). Fired once. */
-  disconnected: DisconnectedEvent;
-  /** Something failed; `code` is an SDK code or a platform error code. */
-  error: { readonly code: string; readonly message: string };
-}
-
-/** Lifecycle of a client. A closed client cannot connect again: make a new one. */
-export type ClientState = 'idle' | 'connecting' | 'connected' | 'closed';
-
-interface ParticipantRecord {
-  info: ParticipantInfo;
-  stream: MediaStream | null;
-  kinds: MediaKind[];
+/** A move to another node in progress. */
+interface Migration {
+  readonly from: NodeSession;
+  readonly abort: AbortController;
+  pending: NodeSession | undefined;
 }
 
 const DEFAULT_MEDIA: MediaStreamConstraints = {
@@ -126,37 +58,59 @@ const DEFAULT_MEDIA: MediaStreamConstraints = {
   video: { width: { ideal: 640 }, height: { ideal: 480 }, frameRate: { ideal: 24 } },
 };
 
+/** The longest wait for the new node's first decoded frames before a migration switches anyway. */
+const MIGRATION_FRAME_WAIT_MS = 1_500;
+
+/** The longest wait for a replacing stream's first decoded frame before the app gets it anyway. */
+const SWITCH_FRAME_WAIT_MS = 1_000;
+
 /** A participant's connection to one meeting. */
 export class MeridianClient extends TypedEmitter<MeridianClientEvents> {
   readonly #options: MeridianClientOptions;
   readonly #source: ResolvedJoinSource;
+  readonly #scheduler: Scheduler;
   readonly #abort = new AbortController();
   #state: ClientState = 'idle';
   #connecting: Promise<ConnectedEvent> | undefined;
   #leaving: Promise<void> | undefined;
-  #channel: SignalingChannel | undefined;
-  #response: JoinResponse | undefined;
+  /** The session the app sees. */
+  #session: NodeSession | undefined;
+  #migration: Migration | undefined;
+  /** Old sessions kept after a migration switched, until the others have moved too. */
+  readonly #lingering = new Map<NodeSession, () => void>();
   #connected: ConnectedEvent | undefined;
   #participantId: string | undefined;
   #localStream: MediaStream | undefined;
   #ownsLocalStream = false;
-  #publishPc: RTCPeerConnection | undefined;
-  #subscribePc: RTCPeerConnection | undefined;
-  #subscribeQueue: Promise<void> = Promise.resolve();
-  #awaitAnswer: { resolve: (sdp: string) => void; reject: (err: unknown) => void } | undefined;
-  readonly #participants = new Map<string, ParticipantRecord>();
-  readonly #tracks = new Map<string, TrackInfo>();
-  readonly #slots = new SlotTable<MediaStreamTrack>();
-  #assigned = new Map<string, MediaStreamTrack[]>();
+  /** The remote participants as the app has been told. */
+  readonly #view: ParticipantView<MediaStream>;
   #activeSpeaker: string | null = null;
   #rttMs: number | null = null;
   #statsTimer: ReturnType<typeof setInterval> | undefined;
   #ended: DisconnectedEvent | undefined;
+  #reconnects = 0;
+  /** The app's last `subscribe()` choice, sent again to every new node. */
+  #subscription: '*' | readonly string[] = '*';
+  /** A `migrate` that arrived before `connected`: handled once connected. */
+  #deferredMigrate: { session: NodeSession; message: ServerMessageOf<'migrate'>; at: number } | undefined;
 
   constructor(options: MeridianClientOptions) {
     super();
     this.#options = options;
     this.#source = resolveJoinSource(options.join);
+    this.#scheduler = options.scheduler ?? realScheduler;
+    this.#view = new ParticipantView<MediaStream>(
+      this.#scheduler,
+      {
+        joined: (participant) => this.emit('participant-joined', { participant }),
+        left: (participant) => this.emit('participant-left', { participant }),
+        track: (participant, stream, kinds) => this.emit('track', { participant, stream, kinds: [...kinds] }),
+      },
+      options.rejoinGraceMs ?? 10_000,
+      // A stream replacing one the app shows (after a reconnect, a move, a subscribe rebuild)
+      // is handed over once its video has decoded a frame: the old picture stays until then.
+      (id, _stream, kinds) => (kinds.includes('video') && this.#session ? this.#session.waitForVideo(id, SWITCH_FRAME_WAIT_MS) : undefined),
+    );
   }
 
   /** Where the client is in its lifecycle. */
@@ -164,17 +118,17 @@ export class MeridianClient extends TypedEmitter<MeridianClientEvents> {
     return this.#state;
   }
 
-  /** Placement and RTT once connected. */
+  /** Placement and RTT once connected (the current node after a reconnect or migration). */
   get connection(): ConnectedEvent | undefined {
     return this.#connected;
   }
 
-  /** This client's participant id (after `joined`). */
+  /** This client's participant id (after `joined`); kept across reconnects. */
   get participantId(): string | undefined {
     return this.#participantId;
   }
 
-  /** The published camera/microphone stream. */
+  /** The published camera/microphone stream (the same across reconnects). */
   get localStream(): MediaStream | undefined {
     return this.#localStream;
   }
@@ -189,14 +143,29 @@ export class MeridianClient extends TypedEmitter<MeridianClientEvents> {
     return this.#activeSpeaker;
   }
 
-  /** Everyone else in the meeting, with their received streams. */
-  get participants(): RemoteParticipant[] {
-    return [...this.#participants.values()].map((p) => ({ id: p.info.id, name: p.info.name, stream: p.stream, kinds: [...p.kinds] }));
+  /** How many times the call was rejoined after losing its node. */
+  get reconnectCount(): number {
+    return this.#reconnects;
   }
 
-  /** Tracks published in the meeting (by anyone else), as the node announced them. */
+  /** Everyone else in the meeting, with their received streams. */
+  get participants(): RemoteParticipant[] {
+    return [...this.#view.records()].map((p) => ({ id: p.info.id, name: p.info.name, stream: p.stream, kinds: [...p.kinds] }));
+  }
+
+  /** Tracks published in the meeting (by anyone else), as the current node announced them. */
   get publishedTracks(): TrackInfo[] {
-    return [...this.#tracks.values()];
+    return [...(this.#session?.tracks.values() ?? [])];
+  }
+
+  /** The placement currently used (for diagnostics). */
+  get placement(): PlacementInfo | undefined {
+    return this.#session ? placementOf(this.#session.response) : undefined;
+  }
+
+  /** The subscribe slots as the current node last described them. */
+  get slots(): readonly SlotInfo[] {
+    return this.#session?.slots ?? [];
   }
 
   /**
@@ -214,10 +183,10 @@ export class MeridianClient extends TypedEmitter<MeridianClientEvents> {
     return this.#connecting;
   }
 
-  /** Leaves the meeting: tells the node, closes both connections and the socket, stops local tracks. Idempotent. */
+  /** Leaves the meeting: tells the node, closes both connections and the socket, stops local tracks. Idempotent; also stops a reconnect. */
   leave(): Promise<void> {
     this.#leaving ??= (async () => {
-      if (this.#channel?.open) this.#channel.send({ type: 'leave' });
+      this.#session?.leave();
       this.#teardown({ code: NodeCloseCode.normal, reason: 'left' });
     })();
     return this.#leaving;
@@ -230,7 +199,8 @@ export class MeridianClient extends TypedEmitter<MeridianClientEvents> {
 
   /** Receives only these participants (`'*'`: everyone, the default). */
   subscribe(publisherIds: '*' | readonly string[]): void {
-    this.#channel?.send({ type: 'subscribe', publisherIds: publisherIds === '*' ? '*' : [...publisherIds] });
+    this.#subscription = publisherIds === '*' ? '*' : [...publisherIds];
+    this.#session?.subscribe(this.#subscription);
   }
 
   /** Mutes or unmutes the microphone (the track keeps flowing as silence). */
@@ -243,17 +213,14 @@ export class MeridianClient extends TypedEmitter<MeridianClientEvents> {
     for (const t of this.#localStream?.getVideoTracks() ?? []) t.enabled = enabled;
   }
 
-  /** Raw WebRTC statistics of both connections. */
+  /** Raw WebRTC statistics of both connections to the current node. */
   async getStats(): Promise<{ publish?: RTCStatsReport; subscribe?: RTCStatsReport }> {
-    const [publish, subscribe] = await Promise.all([this.#publishPc?.getStats(), this.#subscribePc?.getStats()]);
-    return { ...(publish ? { publish } : {}), ...(subscribe ? { subscribe } : {}) };
+    return (await this.#session?.getStats()) ?? {};
   }
 
-  /** Inbound media per subscribe slot, attributed to participants (packets, frames decoded, audio samples). */
+  /** Inbound media per subscribe slot of the current node, attributed to participants (counters restart on a new node). */
   async remoteMediaStats(): Promise<InboundMediaStats[]> {
-    const pc = this.#subscribePc;
-    if (!pc) return [];
-    return summarizeInbound(await pc.getStats(), this.#slots.slots());
+    return (await this.#session?.remoteMediaStats()) ?? [];
   }
 
   // ------------------------------------------------------------------ connecting
@@ -263,7 +230,6 @@ export class MeridianClient extends TypedEmitter<MeridianClientEvents> {
     if (this.#leaving) return new MeridianClientError(ClientErrorCodes.CLOSED, 'left before the connection was established');
     const ended = this.#ended;
     if (ended) {
-      // The node closed the session while media was being set up; #onChannelClose reported it.
       return ended.error
         ? new MeridianClientError(ended.error.code as never, ended.error.message)
         : new MeridianClientError(ClientErrorCodes.SIGNALING_CLOSED, `The node closed the connection (${ended.code}${ended.reason ? `: ${ended.reason}` : ''})`);
@@ -275,16 +241,13 @@ export class MeridianClient extends TypedEmitter<MeridianClientEvents> {
   }
 
   async #connect(): Promise<ConnectedEvent> {
-    const webSocket = this.#options.webSocketFactory ?? defaultWebSocketFactory();
-    if (!webSocket || typeof RTCPeerConnection === 'undefined') throw new MeridianClientError(ClientErrorCodes.UNSUPPORTED, 'This browser lacks WebSocket or WebRTC');
+    const webSocket = this.#webSocket();
     const signal = this.#abort.signal;
-    const publish = this.#options.publish ?? true;
-    if (publish) {
+    if ((this.#options.publish ?? true) && !this.#localStream) {
       this.#localStream = await this.#openLocalMedia();
       signal.throwIfAborted();
       this.emit('local-stream', { stream: this.#localStream });
     }
-
     const connection = await connectWithFallback({
       source: this.#source,
       connectTimeoutMs: this.#options.connectTimeoutMs ?? 5_000,
@@ -297,40 +260,24 @@ export class MeridianClient extends TypedEmitter<MeridianClientEvents> {
       connection.channel.close(NodeCloseCode.normal, 'left');
       signal.throwIfAborted();
     }
-    const { channel, joined, response } = connection;
-    this.#channel = channel;
-    this.#response = response;
-    this.#participantId = joined.participantId;
-    this.#activeSpeaker = joined.activeSpeaker;
-    for (const t of joined.tracks) this.#tracks.set(t.trackId, t);
-    channel.listen({
-      message: (m) => this.#onMessage(m),
-      close: (c) => this.#onChannelClose(c),
-      protocolError: (reason) => this.emit('error', { code: ClientErrorCodes.PROTOCOL_ERROR, message: `Unreadable message from the node: ${reason}` }),
-    });
-    for (const p of joined.participants) this.#addParticipant(p);
-    if (joined.activeSpeaker) this.emit('active-speaker', { participantId: joined.activeSpeaker });
-
-    if (this.#localStream) await this.#publish(this.#localStream, channel);
-    this.#rttMs = await this.#measureRtt(signal);
+    const session = this.#newSession(connection);
+    this.#adopt(session);
+    await session.start(this.#options.mediaTimeoutMs ?? 15_000, signal);
+    this.#rttMs = await this.#measureRtt(session, signal);
     signal.throwIfAborted();
-
-    const connected: ConnectedEvent = {
-      meetingId: joined.meetingId,
-      participantId: joined.participantId,
-      region: response.region,
-      node: response.node,
-      endpoint: response.endpoint,
-      rttMs: this.#rttMs,
-      fallbacks: response.fallbacks,
-      location: response.location,
-      attempts: connection.attempts,
-    };
+    const connected = this.#connectedEvent(session);
     this.#connected = connected;
     this.#state = 'connected';
     this.#startStatsTimer();
     this.emit('connected', connected);
+    this.#runDeferredMigrate();
     return connected;
+  }
+
+  #webSocket(): WebSocketFactory {
+    const webSocket = this.#options.webSocketFactory ?? defaultWebSocketFactory();
+    if (!webSocket || typeof RTCPeerConnection === 'undefined') throw new MeridianClientError(ClientErrorCodes.UNSUPPORTED, 'This browser lacks WebSocket or WebRTC');
+    return webSocket;
   }
 
   async #openLocalMedia(): Promise<MediaStream> {
@@ -347,32 +294,25 @@ export class MeridianClient extends TypedEmitter<MeridianClientEvents> {
     }
   }
 
-  /** The publish connection: this client offers its tracks; the node answers. */
-  async #publish(stream: MediaStream, channel: SignalingChannel): Promise<void> {
-    const pc = new RTCPeerConnection({ bundlePolicy: 'max-bundle', iceServers: this.#options.iceServers ?? [] });
-    this.#publishPc = pc;
-    pc.addEventListener('connectionstatechange', () => {
-      if (pc.connectionState === 'failed' && this.#state === 'connected') this.#fail(ClientErrorCodes.MEDIA_FAILED, 'The publish connection to the node failed');
-    });
-    for (const track of stream.getTracks()) pc.addTransceiver(track, { direction: 'sendonly', streams: [stream] });
-    await pc.setLocalDescription(await pc.createOffer());
-    await waitForIceGathering(pc, this.#options.iceGatheringTimeoutMs ?? 3_000);
-    const answer = new Promise<string>((resolve, reject) => {
-      this.#awaitAnswer = { resolve, reject };
-    });
-    if (!channel.send({ type: 'offer', sdp: pc.localDescription!.sdp })) throw new MeridianClientError(ClientErrorCodes.SIGNALING_CLOSED, 'The node closed the connection before the offer was sent');
-    const timeoutMs = this.#options.mediaTimeoutMs ?? 15_000;
-    const sdp = await withTimeout(answer, timeoutMs, () => new MeridianClientError(ClientErrorCodes.MEDIA_FAILED, `The node did not answer the publish offer within ${timeoutMs} ms`));
-    await pc.setRemoteDescription({ type: 'answer', sdp });
-    await waitConnected(pc, timeoutMs, this.#abort.signal);
+  #connectedEvent(session: NodeSession): ConnectedEvent {
+    const { joined, response } = session;
+    return {
+      meetingId: joined.meetingId,
+      participantId: joined.participantId,
+      region: response.region,
+      node: response.node,
+      endpoint: response.endpoint,
+      rttMs: this.#rttMs,
+      fallbacks: response.fallbacks,
+      location: response.location,
+      attempts: session.attempts,
+    };
   }
 
-  async #measureRtt(signal: AbortSignal): Promise<number | null> {
-    const pc = this.#publishPc ?? this.#subscribePc;
-    if (!pc) return null;
+  async #measureRtt(session: NodeSession, signal: AbortSignal): Promise<number | null> {
     // The selected pair has an RTT once a connectivity check was answered; allow a moment.
-    for (let i = 0; i < 10 && !signal.aborted; i++) {
-      const rtt = rttFromStats(await pc.getStats());
+    for (let i = 0; i < 10 && !signal.aborted && session.hasMedia; i++) {
+      const rtt = await session.readRtt();
       if (rtt !== null) return rtt;
       await new Promise((r) => setTimeout(r, 100));
     }
@@ -381,14 +321,13 @@ export class MeridianClient extends TypedEmitter<MeridianClientEvents> {
 
   #startStatsTimer(): void {
     const every = this.#options.statsIntervalMs ?? 2_000;
-    if (every <= 0) return;
+    if (every <= 0 || this.#statsTimer) return;
     this.#statsTimer = setInterval(() => {
-      const pc = this.#publishPc ?? this.#subscribePc;
-      if (!pc || this.#state !== 'connected') return;
-      pc.getStats().then(
-        (report) => {
-          const rtt = rttFromStats(report);
-          if (rtt === null || this.#state !== 'connected') return;
+      const session = this.#session;
+      if (!session || this.#state !== 'connected') return;
+      session.readRtt().then(
+        (rtt) => {
+          if (rtt === null || this.#state !== 'connected' || session !== this.#session) return;
           this.#rttMs = rtt;
           this.emit('rtt', { rttMs: rtt });
         },
@@ -397,122 +336,245 @@ export class MeridianClient extends TypedEmitter<MeridianClientEvents> {
     }, every);
   }
 
-  // ------------------------------------------------------------------ node messages
+  // ------------------------------------------------------------------ sessions and what the app sees
 
-  #onMessage(m: ServerMessage): void {
-    switch (m.type) {
-      case 'answer':
-        this.#awaitAnswer?.resolve(m.sdp);
-        this.#awaitAnswer = undefined;
-        return;
-      case 'offer':
-        // Slot updates go through the same queue as answers, so they apply in message order.
-        this.#enqueueSubscribe(() => this.#answerSubscribeOffer(m.sdp, m.slots));
-        return;
-      case 'subscriptions':
-        // Applied after any offer still being answered, so new mids have their receivers.
-        this.#enqueueSubscribe(async () => {
-          this.#slots.setSlots(m.slots);
-          this.#refreshStreams();
-        });
-        return;
-      case 'participant-joined':
-        this.#addParticipant(m.participant);
-        return;
-      case 'participant-left': {
-        const p = this.#participants.get(m.participantId);
-        if (!p) return;
-        this.#participants.delete(m.participantId);
-        this.#assigned.delete(m.participantId);
-        for (const [id, t] of this.#tracks) if (t.participantId === m.participantId) this.#tracks.delete(id);
-        this.emit('participant-left', { participant: p.info });
-        return;
+  /** A session with handlers that act only while it is the one the app sees. */
+  #newSession(connection: Connection): NodeSession {
+    const session = new NodeSession({
+      connection,
+      localStream: this.#localStream,
+      iceServers: this.#options.iceServers ?? [],
+      iceGatheringTimeoutMs: this.#options.iceGatheringTimeoutMs ?? 3_000,
+      scheduler: this.#scheduler,
+      liveness: this.#options,
+    });
+    const active = () => session === this.#session;
+    session.on('participant-joined', ({ participant }) => active() && this.#view.show(participant));
+    session.on('participant-left', ({ participant }) => {
+      if (!active()) return;
+      // While moving, someone leaving the old node has usually moved ahead of this client.
+      if (this.#migration) this.#view.await(participant.id);
+      else {
+        if (this.#activeSpeaker === participant.id) this.#activeSpeaker = null;
+        this.#view.drop(participant.id);
       }
-      case 'track-published':
-        this.#tracks.set(m.track.trackId, m.track);
-        return;
-      case 'track-unpublished':
-        this.#tracks.delete(m.trackId);
-        return;
-      case 'active-speaker':
-        this.#activeSpeaker = m.participantId;
-        this.emit('active-speaker', { participantId: m.participantId });
-        return;
-      case 'error':
-        // The node closes the socket next; #onChannelClose reports the end.
-        this.emit('error', { code: m.code, message: m.message });
-        return;
-      case 'joined':
-        return;
+    });
+    session.on('track', (e) => active() && this.#view.track(e.participant, e.stream, e.kinds));
+    session.on('active-speaker', ({ participantId }) => {
+      if (!active()) return;
+      this.#activeSpeaker = participantId;
+      this.emit('active-speaker', { participantId });
+    });
+    session.on('migrate', (m) => {
+      if (!active()) return;
+      if (this.#state === 'connected') void this.#migrate(session, m);
+      else this.#deferredMigrate = { session, message: m, at: this.#scheduler.now() };
+    });
+    session.on('error', (e) => active() && this.emit('error', e));
+    session.on('end', (end) => this.#onSessionEnd(session, end));
+    return session;
+  }
+
+  /** Starts a move the node asked for while the client was still connecting. */
+  #runDeferredMigrate(): void {
+    const d = this.#deferredMigrate;
+    this.#deferredMigrate = undefined;
+    if (!d || d.session !== this.#session || d.session.ended) return;
+    const left = d.message.deadlineMs - (this.#scheduler.now() - d.at);
+    if (left > 0) void this.#migrate(d.session, { ...d.message, deadlineMs: Math.round(left) });
+  }
+
+  /** Makes `session` the one the app sees. */
+  #adopt(session: NodeSession): void {
+    this.#session = session;
+    if (this.#subscription !== '*') session.subscribe(this.#subscription);
+    this.#participantId = session.joined.participantId;
+    this.#view.adopt(session, session.joined.participantId);
+    if (session.activeSpeaker !== this.#activeSpeaker) {
+      this.#activeSpeaker = session.activeSpeaker;
+      this.emit('active-speaker', { participantId: this.#activeSpeaker });
     }
   }
 
-  #addParticipant(info: ParticipantInfo): void {
-    if (info.id === this.#participantId || this.#participants.has(info.id)) return;
-    this.#participants.set(info.id, { info, stream: null, kinds: [] });
-    this.emit('participant-joined', { participant: info });
-    this.#refreshStreams();
+  #onSessionEnd(session: NodeSession, end: SessionEnd): void {
+    if (session !== this.#session || this.#state === 'closed') return;
+    // A session being started by a reconnect: the reconnect loop sees its start() reject.
+    if (this.#state === 'reconnecting') return;
+    const canReconnect = this.#state === 'connected' && end.kind === 'lost' && this.#source.canReplace && (this.#options.reconnectBudgetMs ?? RECONNECT_DEFAULTS.budgetMs) > 0;
+    if (canReconnect) void this.#reconnect(session, end);
+    else this.#endCall(end);
   }
 
-  #enqueueSubscribe(job: () => Promise<void>): void {
-    this.#subscribeQueue = this.#subscribeQueue
-      .then(() => (this.#state === 'closed' ? undefined : job()))
-      .catch((err: unknown) => {
-        if (this.#state !== 'closed') this.#fail(ClientErrorCodes.MEDIA_FAILED, toClientError(err, ClientErrorCodes.MEDIA_FAILED, 'Answering the node\'s subscribe offer failed').message);
-      });
-  }
-
-  /** The subscribe connection: the node offers one m-line per slot; this client answers. */
-  async #answerSubscribeOffer(sdp: string, slots: readonly SlotInfo[]): Promise<void> {
-    this.#slots.setSlots(slots);
-    let pc = this.#subscribePc;
-    if (!pc) {
-      const created = new RTCPeerConnection({ bundlePolicy: 'max-bundle', iceServers: this.#options.iceServers ?? [] });
-      created.addEventListener('connectionstatechange', () => {
-        if (created.connectionState === 'failed' && this.#state !== 'closed') this.#fail(ClientErrorCodes.MEDIA_FAILED, 'The subscribe connection to the node failed');
-      });
-      this.#subscribePc = pc = created;
+  /** Reports a session end that is not recovered from and closes the client. */
+  #endCall(end: SessionEnd): void {
+    const close = end.close;
+    if (end.kind === 'lost') {
+      const error = { code: end.reason === 'signaling-closed' ? ClientErrorCodes.SIGNALING_CLOSED : ClientErrorCodes.MEDIA_FAILED, message: end.message };
+      this.emit('error', error);
+      this.#teardown({ code: close?.code ?? NodeCloseCode.normal, reason: close?.reason ?? 'client error', error });
+      return;
     }
-    await pc.setRemoteDescription({ type: 'offer', sdp });
-    for (const t of pc.getTransceivers()) if (t.mid) this.#slots.setReceiver(t.mid, t.receiver.track);
-    await pc.setLocalDescription(await pc.createAnswer());
-    await waitForIceGathering(pc, this.#options.iceGatheringTimeoutMs ?? 3_000);
-    if (this.#state === 'closed') return;
-    this.#channel?.send({ type: 'answer', sdp: pc.localDescription!.sdp });
-    this.#refreshStreams();
+    const quiet = end.close.code === NodeCloseCode.normal || end.close.error !== undefined;
+    if (!quiet) this.emit('error', { code: ClientErrorCodes.SIGNALING_CLOSED, message: `The node closed the connection (${end.close.code}${end.close.reason ? `: ${end.close.reason}` : ''})` });
+    this.#teardown({ code: end.close.code, reason: end.close.reason, ...(end.close.error ? { error: end.close.error } : {}) });
   }
 
-  /** Rebuilds the stream of every participant whose slots changed and announces it. */
-  #refreshStreams(): void {
-    const next = this.#slots.assignments((id) => this.#participants.has(id));
-    const changed = changedParticipants(this.#assigned, next);
-    this.#assigned = next;
-    for (const id of changed) {
-      const p = this.#participants.get(id);
-      if (!p) continue;
-      const tracks = next.get(id) ?? [];
-      p.stream = new MediaStream(tracks);
-      p.kinds = tracks.map((t) => t.kind as MediaKind);
-      this.emit('track', { participant: p.info, stream: p.stream, kinds: [...p.kinds] });
+  // ------------------------------------------------------------------ reconnect
+
+  /** Rejoins after the node of the running call was lost, until it works, a final error, or the budget is spent. */
+  async #reconnect(lost: NodeSession, end: Extract<SessionEnd, { kind: 'lost' }>): Promise<void> {
+    this.#migration?.abort.abort(new MeridianClientError(ClientErrorCodes.MIGRATION_FAILED, 'The old node was lost during the move'));
+    this.#state = 'reconnecting';
+    this.#session = undefined;
+    this.#reconnects++;
+    const policy = new ReconnectPolicy({ budgetMs: this.#options.reconnectBudgetMs ?? RECONNECT_DEFAULTS.budgetMs });
+    const startedAt = this.#scheduler.now();
+    const elapsed = () => this.#scheduler.now() - startedAt;
+    const from = placementOf(lost.response);
+    const budget = new AbortController();
+    const budgetTimer = this.#scheduler.setTimeout(
+      () => budget.abort(new MeridianClientError(ClientErrorCodes.RECONNECT_FAILED, `No node could be joined within ${policy.budgetMs} ms`)),
+      policy.budgetMs,
+    );
+    const link = linkedAbort(this.#abort.signal, budget.signal);
+    let last: MeridianClientError | undefined;
+    try {
+      for (let attempt = 1; ; attempt++) {
+        this.emit('reconnecting', { reason: end.reason, attempt, message: end.message, from });
+        try {
+          const session = await this.#rejoin(policy, { nodeId: lost.nodeId, reason: end.reason }, elapsed, link.signal);
+          this.#rttMs = await session.readRtt().catch(() => null);
+          if (session.ended) {
+            // Lost again in the moment before the switch to `connected`: this try failed too.
+            if (this.#session === session) this.#session = undefined;
+            throw new MeridianClientError(ClientErrorCodes.SIGNALING_CLOSED, `Node ${session.nodeId} was lost right after rejoining`, { retryable: true });
+          }
+          const connected = this.#connectedEvent(session);
+          this.#connected = connected;
+          this.#state = 'connected';
+          this.emit('reconnected', { ...connected, reason: end.reason, reconnectAttempts: attempt, elapsedMs: Math.round(elapsed()), previousNodeId: lost.nodeId });
+          this.#runDeferredMigrate();
+          return;
+        } catch (err) {
+          if (this.#abort.signal.aborted) return;
+          last = toClientError(err, ClientErrorCodes.SIGNALING_CLOSED, 'Rejoining failed');
+          if (budget.signal.aborted || isFinalReconnectError(last.code)) break;
+          const delay = policy.delayAfter(attempt, elapsed());
+          if (delay === null) break;
+          await sleepOn(this.#scheduler, delay, link.signal).catch(() => {});
+          if (this.#abort.signal.aborted) return;
+          if (budget.signal.aborted) break;
+        }
+      }
+    } finally {
+      this.#scheduler.clearTimeout(budgetTimer);
+      link.dispose();
+      // Its pictures stayed up (frozen) until the new node's streams replaced them.
+      lost.releaseMedia();
+    }
+    const why = last && !(last.code === ClientErrorCodes.CLOSED && budget.signal.aborted) ? `: ${last.code}: ${last.message}` : '';
+    const final = last !== undefined && isFinalReconnectError(last.code) && !budget.signal.aborted;
+    const error = new MeridianClientError(
+      ClientErrorCodes.RECONNECT_FAILED,
+      final ? `Rejoining the call was refused${why}` : `Could not rejoin the call within ${policy.budgetMs} ms after losing node ${lost.nodeId} (${end.reason})${why}`,
+      { cause: last },
+    );
+    this.emit('error', { code: error.code, message: error.message });
+    this.#teardown({ code: end.close?.code ?? NodeCloseCode.normal, reason: 'reconnect failed', error: { code: error.code, message: error.message } });
+  }
+
+  /** One reconnect try: a new placement naming the lost node, its node joined, the same tracks published. */
+  async #rejoin(policy: ReconnectPolicy, lost: { nodeId: string; reason: ReconnectReason }, elapsed: () => number, signal: AbortSignal): Promise<NodeSession> {
+    const base: JoinRequestOptions = { reason: 'unreachable', unreachableNodeId: lost.nodeId, previousNodeId: lost.nodeId, ...(this.#participantId ? { participantId: this.#participantId } : {}) };
+    const response = await abortable(this.#source.request(base), signal);
+    if (policy.shouldAvoid(response.node.id, lost, elapsed())) {
+      throw new MeridianClientError(ClientErrorCodes.ENDPOINT_UNREACHABLE, `The join source named node ${response.node.id} again, which stopped answering; asking again`, { retryable: true });
+    }
+    const remaining = Math.max(1, policy.remainingMs(elapsed()));
+    const connection = await connectWithFallback({
+      source: this.#source,
+      initial: response,
+      requestOptions: base,
+      connectTimeoutMs: Math.min(this.#options.connectTimeoutMs ?? 5_000, remaining),
+      maxAttempts: this.#options.maxAttempts ?? 8,
+      webSocket: this.#webSocket(),
+      signal,
+      onFallback: (e) => this.emit('fallback', e),
+      sleep: (ms, s) => sleepOn(this.#scheduler, ms, s),
+    });
+    const session = this.#newSession(connection);
+    this.#adopt(session);
+    try {
+      await session.start(Math.min(this.#options.mediaTimeoutMs ?? 15_000, Math.max(1, policy.remainingMs(elapsed()))), signal);
+    } catch (err) {
+      if (this.#session === session) this.#session = undefined;
+      session.close('reconnect try failed');
+      throw err;
+    }
+    return session;
+  }
+
+  // ------------------------------------------------------------------ migration
+
+  /** Moves to the node the control plane re-placed the meeting on, make-before-break. */
+  async #migrate(from: NodeSession, m: ServerMessageOf<'migrate'>): Promise<void> {
+    if (this.#migration || this.#state !== 'connected' || !this.#source.canReplace) return;
+    const migration: Migration = { from, abort: new AbortController(), pending: undefined };
+    this.#migration = migration;
+    const startedAt = this.#scheduler.now();
+    const deadlineAt = startedAt + m.deadlineMs;
+    const left = () => Math.max(1, deadlineAt - MIGRATION_DEFAULTS.deadlineMarginMs - this.#scheduler.now());
+    this.emit('migrating', { reason: m.reason, deadlineMs: m.deadlineMs, from: placementOf(from.response) });
+    const timer = this.#scheduler.setTimeout(() => migration.abort.abort(new MeridianClientError(ClientErrorCodes.MIGRATION_FAILED, `The move did not finish within ${m.deadlineMs} ms`)), left());
+    const link = linkedAbort(this.#abort.signal, migration.abort.signal);
+    try {
+      const base: JoinRequestOptions = { reason: 'migrate', previousNodeId: from.nodeId, ...(this.#participantId ? { participantId: this.#participantId } : {}) };
+      const response = await abortable(this.#source.request(base), link.signal);
+      if (response.node.id === from.nodeId) throw new MeridianClientError(ClientErrorCodes.MIGRATION_FAILED, `The join source placed the call on the same node (${from.nodeId})`);
+      const connection = await connectWithFallback({
+        source: this.#source,
+        initial: response,
+        requestOptions: base,
+        connectTimeoutMs: Math.min(this.#options.connectTimeoutMs ?? 5_000, left()),
+        maxAttempts: 3,
+        webSocket: this.#webSocket(),
+        signal: link.signal,
+        sleep: (ms, s) => sleepOn(this.#scheduler, ms, s),
+      });
+      const pending = this.#newSession(connection);
+      migration.pending = pending;
+      await pending.start(Math.min(this.#options.mediaTimeoutMs ?? 15_000, left()), link.signal);
+      await pending.waitForReceiving(Math.min(this.#options.mediaTimeoutMs ?? 15_000, left()), link.signal);
+      await pending.waitForFrames(Math.min(MIGRATION_FRAME_WAIT_MS, left()), link.signal);
+      link.signal.throwIfAborted();
+      if (this.#session !== from || from.ended || pending.ended) throw new MeridianClientError(ClientErrorCodes.MIGRATION_FAILED, 'A node was lost during the move');
+      // Switch: the app sees the new node's streams; the old node is left once the others moved too.
+      this.#migration = undefined;
+      this.#adopt(pending);
+      this.#connected = this.#connectedEvent(pending);
+      // The old node's session stays (publishing there, unseen) until the others publish on the new node too.
+      this.#lingering.set(
+        from,
+        lingerOnOldNode(from, pending, deadlineAt, this.#scheduler, () => {
+          this.#lingering.delete(from);
+          from.leave('migrated');
+        }),
+      );
+      this.emit('migrated', { ...this.#connected, reason: m.reason, elapsedMs: Math.round(this.#scheduler.now() - startedAt), previousNodeId: from.nodeId });
+    } catch (err) {
+      if (this.#migration === migration) this.#migration = undefined;
+      migration.pending?.leave('migration failed');
+      if (this.#abort.signal.aborted || this.#state !== 'connected') return;
+      const error = toClientError(err, ClientErrorCodes.MIGRATION_FAILED, 'Moving to the new node failed');
+      // The call stays on the old node; when that one closes, the normal reconnect follows.
+      this.emit('error', { code: ClientErrorCodes.MIGRATION_FAILED, message: `${error.code === ClientErrorCodes.MIGRATION_FAILED ? '' : `${error.code}: `}${error.message}` });
+    } finally {
+      this.#scheduler.clearTimeout(timer);
+      link.dispose();
     }
   }
 
   // ------------------------------------------------------------------ ending
-
-  #onChannelClose(c: ChannelClose): void {
-    if (c.local || this.#state === 'closed') return;
-    const quiet = c.code === NodeCloseCode.normal || c.error !== undefined;
-    if (!quiet) this.emit('error', { code: ClientErrorCodes.SIGNALING_CLOSED, message: `The node closed the connection (${c.code}${c.reason ? `: ${c.reason}` : ''})` });
-    this.#awaitAnswer?.reject(new MeridianClientError(ClientErrorCodes.SIGNALING_CLOSED, `The node closed the connection (${c.code})`));
-    this.#teardown({ code: c.code, reason: c.reason, ...(c.error ? { error: c.error } : {}) });
-  }
-
-  #fail(code: string, message: string): void {
-    if (this.#state === 'closed') return;
-    this.emit('error', { code, message });
-    this.#channel?.send({ type: 'leave' });
-    this.#teardown({ code: NodeCloseCode.normal, reason: 'client error', error: { code, message } });
-  }
 
   /** Releases everything once; reports `disconnected` if a session had started. */
   #teardown(info: DisconnectedEvent): void {
@@ -523,26 +585,15 @@ export class MeridianClient extends TypedEmitter<MeridianClientEvents> {
     this.#abort.abort(new MeridianClientError(ClientErrorCodes.CLOSED, 'The client was closed'));
     if (this.#statsTimer) clearInterval(this.#statsTimer);
     this.#statsTimer = undefined;
-    this.#awaitAnswer?.reject(new MeridianClientError(ClientErrorCodes.CLOSED, 'The client was closed'));
-    this.#awaitAnswer = undefined;
-    this.#channel?.close(NodeCloseCode.normal, info.reason);
-    this.#publishPc?.close();
-    this.#subscribePc?.close();
+    this.#session?.close(info.reason);
+    this.#migration?.pending?.leave(info.reason);
+    for (const [s, cancel] of this.#lingering) {
+      cancel();
+      s.leave(info.reason);
+    }
+    this.#lingering.clear();
     if (this.#ownsLocalStream) for (const t of this.#localStream?.getTracks() ?? []) t.stop();
-    this.#participants.clear();
-    this.#assigned.clear();
-    this.#tracks.clear();
-    this.#slots.clear();
+    this.#view.clear();
     if (hadStarted) this.emit('disconnected', info);
-  }
-
-  /** The placement currently used (for diagnostics). */
-  get placement(): PlacementInfo | undefined {
-    return this.#response ? placementOf(this.#response) : undefined;
-  }
-
-  /** The subscribe slots as the node last described them. */
-  get slots(): readonly SlotInfo[] {
-    return this.#slots.slots();
   }
 }

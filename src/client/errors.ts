@@ -22,8 +22,12 @@ export const ClientErrorCodes = {
   MEDIA_FAILED: 'MEDIA_FAILED',
   /** The node sent something the SDK does not understand. */
   PROTOCOL_ERROR: 'PROTOCOL_ERROR',
-  /** The signaling connection closed unexpectedly after joining. */
+  /** The signaling connection closed unexpectedly after joining (and was not reconnected). */
   SIGNALING_CLOSED: 'SIGNALING_CLOSED',
+  /** The node of a running call was lost and no new node could be joined within `reconnectBudgetMs`, or a final error stopped the reconnect. */
+  RECONNECT_FAILED: 'RECONNECT_FAILED',
+  /** A planned move to another node (`migrate` from the node) failed; the call stays on the old node, and reconnects when that one closes. Not final. */
+  MIGRATION_FAILED: 'MIGRATION_FAILED',
   /** `leave()`/`close()` was called while connecting. */
   CLOSED: 'CLOSED',
   /** This browser lacks WebRTC, WebSocket or getUserMedia. */

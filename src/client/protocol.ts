@@ -1,9 +1,15 @@
 /**
  * The client's view of the signaling protocol (the node side and the full description are
- * in `src/media/signaling/protocol.ts` and `docs/signaling.md`). These types are written
- * out here rather than imported so that the browser bundle depends on nothing of the
- * node; a unit test checks that they stay assignable from the node's own types.
+ * in `src/media/signaling/protocol.ts` and `docs/signaling.md`). Close codes and the shapes
+ * of `ping`/`pong`/`migrate` come from the dependency-free shared contract
+ * (`src/contracts/signaling.ts`); the rest is written out here so that the browser bundle
+ * depends on nothing of the node, and a unit test checks that it stays assignable from the
+ * node's own types.
  */
+import { NodeCloseCode, type MigrateMessage, type PingMessage, type PongMessage } from '../contracts/signaling.js';
+
+export { NodeCloseCode };
+export type { MigrateMessage, MigrateReason } from '../contracts/signaling.js';
 
 /** Kind of a media track. */
 export type MediaKind = 'audio' | 'video';
@@ -33,8 +39,10 @@ export interface SlotInfo {
 export type ClientMessage =
   | { type: 'join'; token: string }
   | { type: 'offer'; sdp: string }
-  | { type: 'answer'; sdp: string }
+  /** `session`: the subscribe-connection session of the `offer` answered (echoed). */
+  | { type: 'answer'; sdp: string; session?: number }
   | { type: 'subscribe'; publisherIds: '*' | string[] }
+  | PingMessage
   | { type: 'leave' };
 
 /** Messages the node sends. */
@@ -49,32 +57,21 @@ export type ServerMessage =
       activeSpeaker: string | null;
     }
   | { type: 'answer'; sdp: string }
-  | { type: 'offer'; sdp: string; slots: SlotInfo[] }
+  /** `session`: a number other than the current subscribe connection's means "answer on a new one". */
+  | { type: 'offer'; sdp: string; slots: SlotInfo[]; session?: number }
   | { type: 'subscriptions'; slots: SlotInfo[] }
   | { type: 'participant-joined'; participant: ParticipantInfo }
   | { type: 'participant-left'; participantId: string }
   | { type: 'track-published'; track: TrackInfo }
   | { type: 'track-unpublished'; trackId: string; participantId: string }
   | { type: 'active-speaker'; participantId: string | null }
+  | PongMessage
+  | MigrateMessage
   | { type: 'error'; code: string; message: string };
 
 /** A node message of one type. */
 export type ServerMessageOf<T extends ServerMessage['type']> = Extract<ServerMessage, { type: T }>;
 
-/** WebSocket close codes of the node (see `docs/signaling.md`). */
-export const NodeCloseCode = {
-  normal: 1000,
-  goingAway: 1001,
-  /** The browser's code for "closed without a close frame" (connection refused, dropped). */
-  abnormal: 1006,
-  policyViolation: 1008,
-  tooLarge: 1009,
-  internalError: 1011,
-  tryAgainLater: 1013,
-  tokenRefused: 4401,
-  replaced: 4409,
-  transportLost: 4410,
-} as const;
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const isString = (v: unknown): v is string => typeof v === 'string';
@@ -83,6 +80,7 @@ const isNullableString = (v: unknown): v is string | null => v === null || typeo
 const isParticipant = (v: unknown): v is ParticipantInfo => isObject(v) && isString(v.id) && isString(v.name);
 const isTrack = (v: unknown): v is TrackInfo => isObject(v) && isString(v.trackId) && isString(v.participantId) && isKind(v.kind);
 const isSlot = (v: unknown): v is SlotInfo => isObject(v) && isString(v.mid) && isKind(v.kind) && isNullableString(v.participantId) && isNullableString(v.trackId);
+const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
 const isArrayOf = <T>(v: unknown, check: (x: unknown) => x is T): v is T[] => Array.isArray(v) && v.every(check);
 
 const CHECKS: { [T in ServerMessage['type']]: (m: Record<string, unknown>) => boolean } = {
@@ -94,15 +92,19 @@ const CHECKS: { [T in ServerMessage['type']]: (m: Record<string, unknown>) => bo
     isArrayOf(m.tracks, isTrack) &&
     isNullableString(m.activeSpeaker),
   answer: (m) => isString(m.sdp),
-  offer: (m) => isString(m.sdp) && isArrayOf(m.slots, isSlot),
+  offer: (m) => isString(m.sdp) && isArrayOf(m.slots, isSlot) && (m.session === undefined || isCount(m.session)),
   subscriptions: (m) => isArrayOf(m.slots, isSlot),
   'participant-joined': (m) => isParticipant(m.participant),
   'participant-left': (m) => isString(m.participantId),
   'track-published': (m) => isTrack(m.track),
   'track-unpublished': (m) => isString(m.trackId) && isString(m.participantId),
   'active-speaker': (m) => isNullableString(m.participantId),
+  pong: (m) => isCount(m.id),
+  // An unknown reason from a newer node is still a migration request.
+  migrate: (m) => isString(m.reason) && isCount(m.deadlineMs),
   error: (m) => isString(m.code) && isString(m.message),
 };
+
 
 /** Outcome of {@link parseServerMessage}. */
 export type ParseOutcome = { ok: true; message: ServerMessage } | { ok: false; reason: string };

@@ -34,3 +34,49 @@ export function waitConnected(pc: RTCPeerConnection, timeoutMs: number, signal: 
     signal.addEventListener('abort', onAbort);
   });
 }
+
+/** An abort signal that follows any of `signals` (AbortSignal.any is newer than the SDK's browser targets). */
+export function linkedAbort(...signals: AbortSignal[]): { signal: AbortSignal; dispose: () => void } {
+  const controller = new AbortController();
+  const listeners: Array<() => void> = [];
+  const dispose = () => {
+    listeners.forEach((l, i) => signals[i]!.removeEventListener('abort', l));
+  };
+  for (const s of signals) {
+    const onAbort = () => {
+      dispose();
+      controller.abort(s.reason);
+    };
+    listeners.push(onAbort);
+    if (s.aborted) {
+      controller.abort(s.reason);
+      break;
+    }
+    s.addEventListener('abort', onAbort, { once: true });
+  }
+  if (controller.signal.aborted) dispose();
+  return { signal: controller.signal, dispose };
+}
+
+/**
+ * Settles like `p`, or rejects with the signal's reason as soon as it aborts (the work behind
+ * `p`, e.g. a join request without a timeout, is left to finish on its own).
+ */
+export function abortable<T>(p: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return p;
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    p.then(
+      (v) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(v);
+      },
+      (err: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(err);
+      },
+    );
+  });
+}

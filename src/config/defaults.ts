@@ -50,6 +50,7 @@ export const DEFAULTS: Config = {
     scaleDownCooldownMs: 120_000,
     nodeStartTimeoutMs: 60_000,
     drainStaleMs: 180_000,
+    migrateOnScaleDown: false,
     predictive: { horizonMs: 120_000, alpha: 0.5, beta: 0.2, stabilisationMs: 60_000, profileSlotMs: 60_000, profileDecay: 0.9 },
     // Kubernetes' HorizontalPodAutoscaler defaults.
     reactive: { tolerance: 0.1, stabilisationMs: 300_000 },

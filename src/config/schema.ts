@@ -108,6 +108,8 @@ export const ConfigSchema = Type.Object(
       nodeStartTimeoutMs: Type.Integer({ minimum: 1_000, maximum: 3_600_000 }),
       /** A cordoned node reporting no participant for this long is stopped even if stale meeting rows still name it. */
       drainStaleMs: Type.Integer({ minimum: 1_000, maximum: 86_400_000 }),
+      /** Empty a node cordoned for scale-down by migrating its meetings (participants move without a cut) instead of waiting for them to end. */
+      migrateOnScaleDown: Type.Boolean(),
       predictive: Section({
         /** How far ahead the forecast looks: at least the time a node takes to become ready plus one sync. */
         horizonMs: Type.Integer({ minimum: 0, maximum: 86_400_000 }),

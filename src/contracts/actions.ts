@@ -11,6 +11,8 @@ export const Services = {
   rooms: 'rooms',
   auth: 'auth',
   autoscaler: 'autoscaler',
+  /** Holders of meeting nodes (sfu role); they only listen to `nodes.command`. */
+  sfu: 'sfu',
 } as const;
 
 /** Fully qualified action names, grouped by service. */
@@ -25,6 +27,8 @@ export const Actions = {
     heartbeat: 'regions.heartbeat',
     deregisterNode: 'regions.deregisterNode',
     cordonNode: 'regions.cordonNode',
+    nodeDown: 'regions.nodeDown',
+    drainNode: 'regions.drainNode',
   },
   regionProvider: {
     rank: 'regionProvider.rank',
@@ -37,6 +41,7 @@ export const Actions = {
     countLive: 'rooms.countLive',
     endInRegion: 'rooms.endInRegion',
     liveByNode: 'rooms.liveByNode',
+    migrate: 'rooms.migrate',
   },
   auth: {
     createKey: 'auth.createKey',
@@ -57,6 +62,13 @@ export const Events = {
   nodeUpdated: 'regions.nodeUpdated',
   /** A node was removed or cordoned. */
   nodeRemoved: 'regions.nodeRemoved',
+  /**
+   * A node is known dead: its process exited (it was deregistered), or its heartbeat went
+   * stale (it stays registered and comes back with its next heartbeat).
+   */
+  nodeDown: 'regions.nodeDown',
+  /** A command for one meeting node (e.g. migrate a meeting); the holder of that node acts. */
+  nodeCommand: 'nodes.command',
   /** A meeting was placed, moved or ended. */
   meetingChanged: 'rooms.meetingChanged',
   /** A meeting was announced to the autoscalers (start time and expected size). */
@@ -67,13 +79,15 @@ export const Events = {
 export interface ActionMap {
   'regions.add': { params: S.RegionAddParams; result: S.Region };
   'regions.update': { params: S.RegionUpdateParams; result: S.Region };
-  'regions.drain': { params: S.RegionIdParams; result: S.Region };
+  'regions.drain': { params: S.RegionDrainParams; result: S.RegionDrainResult };
   'regions.remove': { params: S.RegionRemoveParams; result: S.RegionRemoveResult };
   'regions.list': { params: Record<string, never>; result: S.RegionList };
   'regions.get': { params: S.RegionIdParams; result: S.Region };
   'regions.heartbeat': { params: S.NodeHeartbeatParams; result: S.NodeInfo };
   'regions.deregisterNode': { params: S.NodeIdParams; result: { removed: boolean } };
   'regions.cordonNode': { params: S.NodeCordonParams; result: S.NodeInfo };
+  'regions.nodeDown': { params: S.NodeDownParams; result: { removed: boolean } };
+  'regions.drainNode': { params: S.NodeDrainParams; result: S.NodeDrainResult };
   'regionProvider.rank': { params: S.RankParams; result: S.RankResult };
   'rooms.create': { params: S.MeetingCreateParams; result: S.Meeting };
   'rooms.get': { params: S.MeetingRef; result: S.Meeting };
@@ -81,6 +95,7 @@ export interface ActionMap {
   'rooms.meetingEnded': { params: S.MeetingEndedParams; result: { ended: boolean } };
   'rooms.countLive': { params: S.RegionIdParams; result: { count: number } };
   'rooms.endInRegion': { params: S.RegionIdParams; result: { ended: number } };
+  'rooms.migrate': { params: S.MigrateParams; result: S.MigrateResult };
   'auth.createKey': { params: S.KeyCreateParams; result: S.KeyCreateResult };
   'auth.verifyKey': { params: S.KeyVerifyParams; result: S.KeyVerifyResult };
   'rooms.liveByNode': { params: S.RegionIdParams; result: S.LiveByNodeResult };
@@ -99,6 +114,8 @@ export interface EventMap {
   'regions.changed': { regionId: string; change: 'added' | 'updated' | 'drained' | 'removed'; region: S.Region | null };
   'regions.nodeUpdated': { node: S.NodeInfo };
   'regions.nodeRemoved': { nodeId: string; regionId: string };
+  'regions.nodeDown': { nodeId: string; regionId: string; reason: S.NodeDownReason };
+  'nodes.command': S.NodeCommand;
   'rooms.meetingChanged': { meetingId: string; appId: string; status: S.MeetingStatus; regionId: string | null; nodeId: string | null };
   'autoscaler.meetingScheduled': { meeting: S.ScheduledMeeting };
 }

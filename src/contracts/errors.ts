@@ -41,6 +41,9 @@ export const ERROR_CATALOG = {
   MEETING_EXISTS: { status: 409, retryable: false, message: 'A meeting with this id already exists' },
   NO_REGION_AVAILABLE: { status: 503, retryable: true, message: 'No region has a healthy node with spare capacity' },
   NODE_UNAVAILABLE: { status: 503, retryable: true, message: 'The meeting node is not reachable or is full' },
+  // --- failover and migration ------------------------------------------------
+  NO_MIGRATION_TARGET: { status: 503, retryable: true, message: 'No other node or region can take the meetings being migrated' },
+  MIGRATION_TIMEOUT: { status: 409, retryable: true, message: 'Migrated participants did not leave the old nodes in time; nothing was removed' },
   // --- platform ------------------------------------------------------------
   RATE_LIMITED: { status: 429, retryable: true, message: 'Too many requests' },
   STORAGE_UNAVAILABLE: { status: 503, retryable: true, message: 'The database is not reachable' },

@@ -5,4 +5,5 @@
 export * from './errors.js';
 export * from './actions.js';
 export * from './schemas.js';
+export * from './signaling.js';
 export * as Schemas from './schemas.js';

@@ -97,13 +97,40 @@ export const RegionIdParams = Type.Object({ id: RegionId }, { additionalProperti
 export type RegionIdParams = Static<typeof RegionIdParams>;
 
 export const RegionRemoveParams = Type.Object(
-  { id: RegionId, force: Type.Optional(Type.Boolean({ description: 'end live meetings there first' })) },
+  {
+    id: RegionId,
+    force: Type.Optional(Type.Boolean({ description: 'end live meetings there first' })),
+    migrate: Type.Optional(Type.Boolean({ description: 'move live meetings to another region first, wait for their participants to leave, then remove' })),
+  },
   { additionalProperties: false },
 );
 export type RegionRemoveParams = Static<typeof RegionRemoveParams>;
 
-export const RegionRemoveResult = Type.Object({ id: RegionId, removed: Type.Boolean(), meetingsEnded: Type.Integer(), nodesRemoved: Type.Integer() });
+export const RegionRemoveResult = Type.Object({
+  id: RegionId,
+  removed: Type.Boolean(),
+  meetingsEnded: Type.Integer(),
+  nodesRemoved: Type.Integer(),
+  /** Meetings moved to another region before removal (`migrate`). */
+  migrated: Type.Optional(Type.Integer({ minimum: 0 })),
+});
 export type RegionRemoveResult = Static<typeof RegionRemoveResult>;
+
+/** Drain a region; with `migrate`, also move its live meetings elsewhere now. */
+export const RegionDrainParams = Type.Object({ id: RegionId, migrate: Type.Optional(Type.Boolean()) }, { additionalProperties: false });
+export type RegionDrainParams = Static<typeof RegionDrainParams>;
+
+/** The drained region; `migrated` (with `migrate`) counts the meetings moved away. */
+export const RegionDrainResult = Type.Intersect([
+  Region,
+  Type.Object({
+    /** Meetings re-placed elsewhere whose participants were told to move. */
+    migrated: Type.Optional(Type.Integer({ minimum: 0 })),
+    /** Live meetings no other region could take (they stay; the region stays draining). */
+    notMigrated: Type.Optional(Type.Integer({ minimum: 0 })),
+  }),
+]);
+export type RegionDrainResult = Static<typeof RegionDrainResult>;
 
 export const RegionList = Type.Object({ regions: Type.Array(Region) });
 export type RegionList = Static<typeof RegionList>;
@@ -128,6 +155,67 @@ export type NodeIdParams = Static<typeof NodeIdParams>;
 
 export const NodeCordonParams = Type.Object({ nodeId: NodeId, cordoned: Type.Boolean() }, { additionalProperties: false });
 export type NodeCordonParams = Static<typeof NodeCordonParams>;
+
+/** How the control plane learned that a node is dead. */
+export const NodeDownReason = Type.Union([Type.Literal('process-exited'), Type.Literal('heartbeat-stale')]);
+export type NodeDownReason = Static<typeof NodeDownReason>;
+
+/** A node is dead: deregister it at once (its process exited). */
+export const NodeDownParams = Type.Object({ nodeId: NodeId, reason: NodeDownReason, detail: Type.Optional(Type.String({ maxLength: 200 })) }, { additionalProperties: false });
+export type NodeDownParams = Static<typeof NodeDownParams>;
+
+/** Drain one node (cordon); with `migrate`, also move its live meetings now. */
+export const NodeDrainParams = Type.Object({ nodeId: NodeId, migrate: Type.Optional(Type.Boolean()) }, { additionalProperties: false });
+export type NodeDrainParams = Static<typeof NodeDrainParams>;
+
+export const NodeDrainResult = Type.Intersect([
+  NodeInfo,
+  Type.Object({ migrated: Type.Optional(Type.Integer({ minimum: 0 })), notMigrated: Type.Optional(Type.Integer({ minimum: 0 })) }),
+]);
+export type NodeDrainResult = Static<typeof NodeDrainResult>;
+
+/** Why a meeting is moved (the `reason` of the signaling `migrate` message). */
+export const MigrationReason = Type.Union([Type.Literal('region-drain'), Type.Literal('node-drain'), Type.Literal('region-removed'), Type.Literal('rebalance')]);
+export type MigrationReason = Static<typeof MigrationReason>;
+
+/**
+ * Move the live meetings of a region (`regionId`) or of one node (`nodeId`) elsewhere:
+ * re-place each (epoch-guarded), then tell its old node to send `migrate` to its participants.
+ */
+export const MigrateParams = Type.Object(
+  {
+    regionId: Type.Optional(RegionId),
+    nodeId: Type.Optional(NodeId),
+    reason: MigrationReason,
+    /** How long old nodes keep forwarding before closing stragglers (1001). Default 30 000. */
+    deadlineMs: Type.Optional(Type.Integer({ minimum: 0, maximum: 600_000 })),
+  },
+  { additionalProperties: false },
+);
+export type MigrateParams = Static<typeof MigrateParams>;
+
+export const MigrateResult = Type.Object({
+  /** Meetings re-placed and whose old node was told. */
+  migrated: Type.Integer({ minimum: 0 }),
+  /** Meetings that no other node or region could take (left where they are). */
+  failed: Type.Array(MeetingId),
+  moves: Type.Array(Type.Object({ meetingId: MeetingId, fromNodeId: NodeId, toNodeId: NodeId, toRegionId: RegionId })),
+  deadlineMs: Type.Integer({ minimum: 0 }),
+});
+export type MigrateResult = Static<typeof MigrateResult>;
+
+/** A command for one meeting node, broadcast; only the holder of `nodeId` acts on it. */
+export const NodeCommand = Type.Object(
+  {
+    nodeId: NodeId,
+    command: Type.Literal('migrate'),
+    meetingId: MeetingId,
+    reason: MigrationReason,
+    deadlineMs: Type.Integer({ minimum: 0 }),
+  },
+  { additionalProperties: false },
+);
+export type NodeCommand = Static<typeof NodeCommand>;
 
 // ---------------------------------------------------------------- ranking
 export const LocationSource = Type.Union([Type.Literal('geoip'), Type.Literal('fallback')]);
@@ -224,6 +312,8 @@ export const JoinParams = Type.Object(
     admin: Type.Optional(Type.Boolean()),
     /** A node the client could not reach: the manager re-checks it before reusing it. */
     unreachableNodeId: Type.Optional(NodeId),
+    /** Why the client joins again (logged): it lost its node, or it was told to migrate. */
+    reason: Type.Optional(Type.Union([Type.Literal('unreachable'), Type.Literal('migrate')])),
   },
   { additionalProperties: false },
 );
@@ -374,3 +464,8 @@ export type AutoscalerStatus = Static<typeof AutoscalerStatus>;
 /** A Prometheus text exposition. */
 export const MetricsText = Type.Object({ contentType: Type.String(), text: Type.String() });
 export type MetricsText = Static<typeof MetricsText>;
+
+/** The broker schema and the signaling contract name the same reasons (compile-time check). */
+type SameSet<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+const reasonsInStep: SameSet<MigrationReason, import('./signaling.js').MigrateReason> = true;
+void reasonsInStep;

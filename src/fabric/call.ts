@@ -21,7 +21,12 @@ export const CALL_POLICY: Partial<Record<ActionName, CallingOptions>> = {
   // Placement is idempotent too: a retried join finds the placement the first one wrote.
   'rooms.join': { timeout: 5_000, retries: 1 },
   'rooms.create': { timeout: 5_000, retries: 0 },
-  'regions.remove': { timeout: 30_000, retries: 0 },
+  // With `migrate`, removal waits for migrated participants to leave (deadline 30 s + slack).
+  'regions.remove': { timeout: 60_000, retries: 0 },
+  'regions.drain': { timeout: 30_000, retries: 0 },
+  'regions.drainNode': { timeout: 30_000, retries: 0 },
+  'rooms.migrate': { timeout: 25_000, retries: 0 },
+  'regions.nodeDown': { timeout: 3_000, retries: 2 },
 };
 
 /** Calls an action with its typed params and result, and the action's call policy. */

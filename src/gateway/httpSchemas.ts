@@ -9,6 +9,7 @@ import {
   IpAddress,
   JoinParams,
   MeetingId,
+  NodeId,
   Participant,
   RankParams,
   RegionAddParams,
@@ -50,6 +51,8 @@ export const JoinBody = Type.Object(
     appId: Type.Optional(AppIdOrAny),
     /** A node this client could not reach on its previous attempt; the placement re-checks it. */
     unreachableNodeId: JoinParams.properties.unreachableNodeId,
+    /** Why the client joins again (`unreachable` or `migrate`); logged. */
+    reason: JoinParams.properties.reason,
   },
   strict,
 );
@@ -82,7 +85,15 @@ export const RegionPatchBody = Type.Omit(RegionUpdateParams, ['id'], { additiona
 export type RegionPatchBody = Static<typeof RegionPatchBody>;
 
 /** `DELETE /v1/admin/regions/:id?force=true`. */
-export const RegionRemoveQuery = Type.Object({ force: Type.Optional(Type.Boolean()) }, strict);
+export const RegionRemoveQuery = Type.Object({ force: Type.Optional(Type.Boolean()), migrate: Type.Optional(Type.Boolean()) }, strict);
+
+/** `POST /v1/admin/regions/:id/drain` and `/v1/admin/nodes/:id/drain` (body optional). */
+export const DrainBody = Type.Object({ migrate: Type.Optional(Type.Boolean({ description: 'also move live meetings elsewhere now' })) }, strict);
+export type DrainBody = Static<typeof DrainBody>;
+
+/** `:id` path parameter of the admin node routes. */
+export const NodePath = Type.Object({ id: NodeId }, strict);
+export type NodePath = Static<typeof NodePath>;
 export type RegionRemoveQuery = Static<typeof RegionRemoveQuery>;
 
 /** `POST /v1/admin/keys`. */

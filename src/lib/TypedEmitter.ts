@@ -12,7 +12,7 @@
  */
 
 /** The arguments a listener of an event with value `T` in the event map receives. */
-export type EventArgs<T> = T extends readonly unknown[] ? T : [payload: T];
+export type EventArgs<T> = [T] extends [readonly unknown[]] ? T : [payload: T];
 
 /** A listener of an event with value `T` in the event map. */
 export type Listener<T> = (...args: EventArgs<T>) => void;

@@ -15,7 +15,7 @@ import { announcedIceAddresses } from './engine/hostAddresses.js';
 import { LoadMonitor } from './LoadMonitor.js';
 import { resolveSfuNodeSettings, type SfuNodeSettings, type SfuNodeSettingsInput } from './SfuNodeConfig.js';
 import { Participant } from './sfu/Participant.js';
-import { Room } from './sfu/Room.js';
+import { Room, type RoomMigration } from './sfu/Room.js';
 import { RoomManager } from './sfu/RoomManager.js';
 import { createJoinTokenVerifier, decodeNodeKey } from '../tokens/index.js';
 import { SignalingServer } from './signaling/SignalingServer.js';
@@ -142,6 +142,23 @@ export class SfuNode {
   /** The room of a live meeting (tests reach forwarders through it). */
   roomForTesting(meetingId: string): Room | undefined {
     return this.#rooms.get(meetingId);
+  }
+
+  /**
+   * The control plane moved `meetingId` to another node: asks each of its participants here
+   * to move (signaling `migrate`), keeps forwarding until each leaves, and closes whoever is
+   * left with 1001 after `deadlineMs`. Returns how many participants were told (0 when the
+   * meeting is not here).
+   */
+  migrateMeeting(meetingId: string, reason: RoomMigration['reason'], deadlineMs: number): number {
+    if (this.#state !== 'started') return 0;
+    const room = this.#rooms.get(meetingId);
+    if (!room) {
+      this.#logger.info({ meetingId, reason }, 'migrate for a meeting not hosted here; nothing to do');
+      return 0;
+    }
+    const now = Date.now();
+    return room.migrate({ reason, startedAt: now, deadlineAt: now + deadlineMs });
   }
 
   /** True while the node sheds video because the event loop lags. */

@@ -61,9 +61,11 @@ export interface DemoSnapshot {
   joinToFirstFrameMs: number | null;
 }
 
-/** Opens `/?meeting=…&name=…[&from=…]` in a fresh context; the page joins at once. */
-export async function openParticipant(browser: Browser, baseUrl: string, meetingId: string, name: string, opts: { from?: string } = {}): Promise<BrowserParticipant> {
+/** Opens `/?meeting=…&name=…[&from=…]` in a fresh context (after `initScript`, if any); the page joins at once. */
+export async function openParticipant(browser: Browser, baseUrl: string, meetingId: string, name: string, opts: { from?: string; initScript?: string } = {}): Promise<BrowserParticipant> {
   const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  // Runs before the page's own scripts (e.g. the failover tests record peer connections).
+  if (opts.initScript) await context.addInitScript(opts.initScript);
   const page = await context.newPage();
   const problems: string[] = [];
   page.on('console', (m) => {

@@ -1,4 +1,6 @@
 /** Test helpers: a real embedded platform (in-memory PGlite, in-process broker). */
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { loadConfig, type ConfigOverrides } from '../../src/config/index.js';
 import { Actions, type NodeInfo } from '../../src/contracts/index.js';
 import { call } from '../../src/fabric/index.js';
@@ -32,12 +34,28 @@ export async function startTestPlatform(overrides: Record<string, unknown> = {},
   return createPlatform({ config, roles: [...EMBEDDED_ROLES], logger: createLogger('silent'), listen: false, bootstrap: opts.bootstrap ?? true });
 }
 
+let stubPort: Promise<number> | undefined;
+/**
+ * A loopback HTTP server that answers every request with 426, as a node's signaling port
+ * does: the URL of the fake nodes below, so the control plane's reachability probe finds
+ * them alive (a registered node that does not answer is treated as hung).
+ */
+export function stubNodePort(): Promise<number> {
+  return (stubPort ??= new Promise((resolve) => {
+    const server = createServer((_req, res) => res.writeHead(426, { connection: 'close' }).end());
+    server.listen(0, '127.0.0.1', () => {
+      server.unref();
+      resolve((server.address() as AddressInfo).port);
+    });
+  }));
+}
+
 /** Registers (or refreshes) a node through the real registry action. */
-export function heartbeat(p: Platform, nodeId: string, regionId: string, extra: { capacity?: number; participants?: number; meetings?: number } = {}): Promise<NodeInfo> {
+export async function heartbeat(p: Platform, nodeId: string, regionId: string, extra: { capacity?: number; participants?: number; meetings?: number } = {}): Promise<NodeInfo> {
   return call(p.broker, Actions.regions.heartbeat, {
     nodeId,
     regionId,
-    url: `ws://127.0.0.1:0/rtc/${nodeId}`,
+    url: `ws://127.0.0.1:${await stubNodePort()}/rtc/${nodeId}`,
     capacity: extra.capacity ?? 10_000,
     load: { participants: extra.participants ?? 0, meetings: extra.meetings ?? 0, tracks: 0, packetsPerSecond: 0, cpu: 0 },
   });

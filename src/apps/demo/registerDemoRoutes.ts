@@ -40,6 +40,15 @@ export const DemoJoinBody = Type.Object(
     asIfFrom: Type.Optional(Type.Union(DEMO_CITIES.map((c) => Type.Literal(c.id)))),
     /** The node the page could not reach on its previous attempt. */
     unreachableNodeId: JoinParams.properties.unreachableNodeId,
+    /**
+     * A reconnecting page keeps its participant id (so others see the same participant).
+     * Only ids this route hands out (`demo-…`) are taken: a page cannot pose as an app user.
+     */
+    participantId: Type.Optional(Type.String({ pattern: '^demo-[A-Za-z0-9_-]{1,100}$', maxLength: 105 })),
+    /** Why the page joins again: it lost its node, or the node told it to migrate. */
+    reason: JoinParams.properties.reason,
+    /** The node the page is leaving (migration), for logs. */
+    previousNodeId: JoinParams.properties.unreachableNodeId,
   },
   { additionalProperties: false },
 );
@@ -98,14 +107,16 @@ export function registerDemoRoutes(app: FastifyInstance, deps: DemoRouteDeps): v
   app.get('/demo/cities', async () => ({ cities: DEMO_CITIES.map(({ id, label }) => ({ id, label })) }));
 
   app.post<{ Body: DemoJoinBody }>('/demo/join', { schema: { body: DemoJoinBody, response: { 200: JoinResult } } }, async (request) => {
-    const { meetingId, name, asIfFrom, unreachableNodeId } = request.body;
+    const { meetingId, name, asIfFrom, unreachableNodeId, participantId, reason, previousNodeId } = request.body;
     const params: JoinParams = {
       appId,
       meetingId,
-      participant: { id: `demo-${randomBytes(9).toString('base64url')}`, name },
+      participant: { id: participantId ?? `demo-${randomBytes(9).toString('base64url')}`, name },
       ip: asIfFrom ? demoCity(asIfFrom)!.ip : clientIp(request),
     };
     if (unreachableNodeId !== undefined) params.unreachableNodeId = unreachableNodeId;
+    if (reason !== undefined) params.reason = reason;
+    if (previousNodeId !== undefined) request.log.info({ meetingId, participantId, previousNodeId, reason }, 'demo page joins again');
     try {
       return await call(broker, Actions.rooms.join, params);
     } catch (err) {

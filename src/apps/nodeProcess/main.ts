@@ -65,6 +65,7 @@ function stop(): Promise<void> {
 process.on('message', (raw) => {
   const m = raw as ParentMessage;
   if (m.type === 'start') void start(m.settings);
+  else if (m.type === 'migrate') node?.migrateMeeting(m.meetingId, m.reason, m.deadlineMs);
   else if (m.type === 'stop') {
     const stats = node?.stats();
     if (m.onlyIfEmpty && stats && (stats.participants > 0 || stats.meetings > 0 || stats.connections > 0)) {

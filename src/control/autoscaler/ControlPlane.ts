@@ -14,6 +14,8 @@ export interface RegionControlPlane {
   cordon(nodeId: string, cordoned: boolean): Promise<void>;
   /** Removes a stopped node from the registry. */
   deregister(nodeId: string): Promise<void>;
+  /** Moves the node's live meetings elsewhere now (their participants reconnect); resolves with how many moved. */
+  migrateNode?(nodeId: string): Promise<number>;
 }
 
 /** The control plane reached through the broker (`regions.*`, `rooms.liveByNode`). */
@@ -36,6 +38,9 @@ export function brokerControlPlane(broker: Caller): RegionControlPlane {
     },
     async deregister(nodeId) {
       await call(broker, Actions.regions.deregisterNode, { nodeId });
+    },
+    async migrateNode(nodeId) {
+      return (await call(broker, Actions.rooms.migrate, { nodeId, reason: 'rebalance' })).migrated;
     },
   };
 }

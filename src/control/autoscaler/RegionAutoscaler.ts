@@ -40,6 +40,11 @@ export interface RegionAutoscalerOptions {
   readonly scaleDownCooldownMs: number;
   readonly nodeStartTimeoutMs: number;
   readonly drainStaleMs: number;
+  /**
+   * Empty a node cordoned for scale-down by migrating its meetings now (reason `rebalance`)
+   * instead of waiting for them to end. Off by default.
+   */
+  readonly migrateOnScaleDown?: boolean;
   /** Announced meetings of this region. */
   readonly scheduled?: (now: number) => readonly ScheduledDemand[];
   /** A fresh node id for this region. */
@@ -346,6 +351,14 @@ export class RegionAutoscaler {
         desired,
         current,
       );
+      if (o.migrateOnScaleDown && o.controlPlane.migrateNode && m.liveMeetings > 0) {
+        try {
+          const moved = await o.controlPlane.migrateNode(m.nodeId);
+          this.#record(now, 'migrate', `moved ${moved} live meeting(s) off ${m.nodeId} (autoscaler.migrateOnScaleDown): it stops once its participants have left`, 'migrate', m.nodeId, desired, current);
+        } catch (err) {
+          this.#log.warn({ err, nodeId: m.nodeId }, 'migrating the meetings of a drained node failed; it stops when they end');
+        }
+      }
     }
   }
 

@@ -111,6 +111,7 @@ export function createAutoscalerService(deps: AutoscalerServiceDeps): { schema: 
       scaleDownCooldownMs: settings.scaleDownCooldownMs,
       nodeStartTimeoutMs: settings.nodeStartTimeoutMs,
       drainStaleMs: settings.drainStaleMs,
+      migrateOnScaleDown: settings.migrateOnScaleDown,
       scheduled: (t) => book.demand(t),
       newNodeId: () => `${regionId}-${randomBytes(3).toString('hex')}`,
       logger: deps.logger,

@@ -145,6 +145,12 @@ export class RegionStore {
     return this.#node(row, now);
   }
 
+  /** Every node's heartbeat stamp (the health sweep reads only these). */
+  async heartbeatStamps(): Promise<Array<{ id: string; regionId: string; lastHeartbeatAt: number }>> {
+    const rows = await this.#db.selectFrom('nodes').select(['id', 'region_id', 'last_heartbeat_at']).execute();
+    return rows.map((r) => ({ id: r.id, regionId: r.region_id, lastHeartbeatAt: Number(r.last_heartbeat_at) }));
+  }
+
   async removeNode(nodeId: string): Promise<{ removed: boolean; regionId: string | null }> {
     const row = await this.#db.deleteFrom('nodes').where('id', '=', nodeId).returning(['region_id']).executeTakeFirst();
     return { removed: !!row, regionId: row?.region_id ?? null };

@@ -2,6 +2,10 @@
  * The region registry (service `regions`): regions are added, updated, drained and removed
  * at runtime through these actions, and meeting nodes register and heartbeat here. Every
  * write is broadcast so caches elsewhere (provider, room manager) follow without polling.
+ *
+ * Dead nodes: a node whose process exited is deregistered at once (`nodeDown`, called by
+ * whoever saw the exit); a periodic sweep reports nodes whose heartbeat went stale
+ * (`regions.nodeDown` event) without waiting for a join to notice.
  */
 import type { Context, ServiceSchema } from 'moleculer';
 import type { Logger } from 'pino';
@@ -12,23 +16,41 @@ import {
   Services,
   Schemas,
   type NodeCordonParams,
+  type NodeDownParams,
+  type NodeDrainParams,
   type NodeHeartbeatParams,
+  type RegionDrainParams,
   type NodeIdParams,
   type RegionAddParams,
   type RegionIdParams,
   type RegionRemoveParams,
   type RegionUpdateParams,
 } from '../../contracts/index.js';
-import { broadcast, call } from '../../fabric/index.js';
+import { broadcast, call, type Broadcaster } from '../../fabric/index.js';
+import { DEFAULT_MIGRATE_DEADLINE_MS } from '../../contracts/signaling.js';
+import { systemClock, type Clock } from '../../lib/clock.js';
 import type { RegionStore } from './RegionStore.js';
+import { NodeHealthSweeper } from './NodeHealthSweeper.js';
 
 export interface RegionsServiceDeps {
   store: RegionStore;
   logger: Logger;
+  /** Heartbeat age after which the sweep reports a node down (`nodes.heartbeatTimeoutMs`); no sweep without it. */
+  heartbeatTimeoutMs?: number;
+  /** How often the sweep runs. Default 1 s. */
+  sweepIntervalMs?: number;
+  clock?: Clock;
+  /**
+   * After `remove` with `migrate`: how long beyond the migration deadline to wait for the old
+   * nodes to report no participant before giving up (MIGRATION_TIMEOUT). Default 5 s.
+   */
+  removeWaitSlackMs?: number;
 }
 
-export function createRegionsService({ store, logger }: RegionsServiceDeps): ServiceSchema {
+export function createRegionsService({ store, logger, heartbeatTimeoutMs, sweepIntervalMs, clock = systemClock, removeWaitSlackMs = 5_000 }: RegionsServiceDeps): ServiceSchema {
   const log = logger.child({ module: 'regions' });
+  let sweepTimer: NodeJS.Timeout | undefined;
+  let sweeper: NodeHealthSweeper | undefined;
   return {
     name: Services.regions,
     actions: {
@@ -51,12 +73,15 @@ export function createRegionsService({ store, logger }: RegionsServiceDeps): Ser
         },
       },
       drain: {
-        params: Schemas.RegionIdParams,
-        async handler(ctx: Context<RegionIdParams>) {
+        params: Schemas.RegionDrainParams,
+        async handler(ctx: Context<RegionDrainParams>) {
           const region = await store.update({ id: ctx.params.id, status: 'draining' });
           log.info({ region: region.id }, 'region draining: no new meetings will be placed there');
           broadcast(ctx, Events.regionsChanged, { regionId: region.id, change: 'drained', region });
-          return region;
+          if (!ctx.params.migrate) return region;
+          const moved = await call(ctx, Actions.rooms.migrate, { regionId: region.id, reason: 'region-drain' });
+          log.info({ region: region.id, migrated: moved.migrated, notMigrated: moved.failed.length }, 'region drained with migration');
+          return { ...region, migrated: moved.migrated, notMigrated: moved.failed.length };
         },
       },
       remove: {
@@ -66,8 +91,25 @@ export function createRegionsService({ store, logger }: RegionsServiceDeps): Ser
          * no new call can reach it. Live meetings block removal unless `force` ends them.
          */
         async handler(ctx: Context<RegionRemoveParams>) {
-          const { id, force } = ctx.params;
-          const region = await store.get(id);
+          const { id, force, migrate } = ctx.params;
+          let region = await store.get(id);
+          let migrated: number | undefined;
+          if (migrate) {
+            region = await drainFirst(ctx, region.id, region.status);
+            const started = clock.now();
+            const moved = await call(ctx, Actions.rooms.migrate, { regionId: id, reason: 'region-removed', deadlineMs: DEFAULT_MIGRATE_DEADLINE_MS });
+            if (moved.failed.length > 0) {
+              throw new MeridianError('NO_MIGRATION_TARGET', `${moved.failed.length} live meeting(s) of region '${id}' could not move: no other region can host them; nothing was removed`, {
+                regionId: id,
+                notMigrated: moved.failed.length,
+                migrated: moved.migrated,
+              });
+            }
+            migrated = moved.migrated;
+            // Removing deletes the nodes (and the autoscaler then stops them): only once the
+            // migrated participants have left them, so no call is cut.
+            if (migrated > 0) await waitForEmptyNodes(id, started, moved.deadlineMs + removeWaitSlackMs);
+          }
           const { count } = await call(ctx, Actions.rooms.countLive, { id });
           let meetingsEnded = 0;
           if (count > 0) {
@@ -85,8 +127,8 @@ export function createRegionsService({ store, logger }: RegionsServiceDeps): Ser
           const { removed, nodesRemoved } = await store.remove(id);
           for (const n of region.nodes) broadcast(ctx, Events.nodeRemoved, { nodeId: n.id, regionId: id });
           broadcast(ctx, Events.regionsChanged, { regionId: id, change: 'removed', region: null });
-          log.info({ region: id, meetingsEnded, nodesRemoved }, 'region removed');
-          return { id, removed, meetingsEnded, nodesRemoved };
+          log.info({ region: id, meetingsEnded, nodesRemoved, migrated }, 'region removed');
+          return { id, removed, meetingsEnded, nodesRemoved, ...(migrated !== undefined ? { migrated } : {}) };
         },
       },
       list: {
@@ -119,6 +161,31 @@ export function createRegionsService({ store, logger }: RegionsServiceDeps): Ser
           return { removed };
         },
       },
+      nodeDown: {
+        params: Schemas.NodeDownParams,
+        /** The node's process is gone (its parent saw it exit): deregister now, tell every cache. */
+        async handler(ctx: Context<NodeDownParams>) {
+          const { removed, regionId } = await store.removeNode(ctx.params.nodeId);
+          if (removed && regionId) {
+            log.warn({ nodeId: ctx.params.nodeId, region: regionId, reason: ctx.params.reason, detail: ctx.params.detail }, 'meeting node down: deregistered');
+            broadcast(ctx, Events.nodeRemoved, { nodeId: ctx.params.nodeId, regionId });
+            broadcast(ctx, Events.nodeDown, { nodeId: ctx.params.nodeId, regionId, reason: ctx.params.reason });
+          }
+          return { removed };
+        },
+      },
+      drainNode: {
+        params: Schemas.NodeDrainParams,
+        /** Cordons the node; with `migrate`, moves its live meetings now (same region first). */
+        async handler(ctx: Context<NodeDrainParams>) {
+          const node = await store.setNodeStatus(ctx.params.nodeId, 'cordoned');
+          broadcast(ctx, Events.nodeUpdated, { node });
+          log.info({ nodeId: node.id, region: node.regionId }, 'node drained: no new meetings will be placed there');
+          if (!ctx.params.migrate) return node;
+          const moved = await call(ctx, Actions.rooms.migrate, { nodeId: node.id, reason: 'node-drain' });
+          return { ...node, migrated: moved.migrated, notMigrated: moved.failed.length };
+        },
+      },
       cordonNode: {
         params: Schemas.NodeCordonParams,
         async handler(ctx: Context<NodeCordonParams>) {
@@ -129,5 +196,55 @@ export function createRegionsService({ store, logger }: RegionsServiceDeps): Ser
         },
       },
     },
-  };
+    started(this: { broker: Broadcaster }) {
+      if (heartbeatTimeoutMs === undefined) return;
+      const broker = this.broker;
+      sweeper = new NodeHealthSweeper({
+        clock,
+        heartbeatTimeoutMs,
+        stamps: () => store.heartbeatStamps(),
+        onStale: (n) => {
+          log.warn({ nodeId: n.id, region: n.regionId, silentMs: clock.now() - n.lastHeartbeatAt }, 'meeting node down: heartbeat stale');
+          broadcast(broker, Events.nodeDown, { nodeId: n.id, regionId: n.regionId, reason: 'heartbeat-stale' });
+        },
+      });
+      sweepTimer = setInterval(() => void sweeper?.sweep().catch((err: unknown) => log.debug({ err }, 'node health sweep failed')), sweepIntervalMs ?? 1_000);
+      sweepTimer.unref();
+    },
+    stopped() {
+      if (sweepTimer) clearInterval(sweepTimer);
+      sweepTimer = undefined;
+    },
+  } as ServiceSchema;
+
+  /** Drains the region unless it already is (no new meetings land while its meetings move). */
+  async function drainFirst(ctx: Context, id: string, status: string) {
+    if (status === 'active') {
+      const drained = await store.update({ id, status: 'draining' });
+      broadcast(ctx, Events.regionsChanged, { regionId: id, change: 'drained', region: drained });
+      return drained;
+    }
+    return store.get(id);
+  }
+
+  /**
+   * Waits until every node of the region that still heartbeats has reported, after
+   * `since`, that it hosts nobody (migrated participants left, or the node closed the last
+   * ones at the migration deadline). Nodes that stopped heartbeating host no reachable call.
+   */
+  async function waitForEmptyNodes(id: string, since: number, timeoutMs: number): Promise<void> {
+    const deadline = clock.now() + timeoutMs;
+    for (;;) {
+      const region = await store.get(id);
+      const busy = region.nodes.filter((n) => n.healthy && !(n.lastHeartbeatAt > since && n.load.participants === 0));
+      if (busy.length === 0) return;
+      if (clock.now() >= deadline) {
+        throw new MeridianError('MIGRATION_TIMEOUT', `Participants are still on ${busy.map((n) => n.id).join(', ')} after the migration deadline; region '${id}' was not removed (it stays draining)`, {
+          regionId: id,
+          nodes: busy.map((n) => n.id),
+        });
+      }
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
 }

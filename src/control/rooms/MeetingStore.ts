@@ -115,6 +115,16 @@ export class MeetingStore {
     return rows.filter((r) => r.node_id !== null).map((r) => ({ nodeId: r.node_id!, meetings: Number(r.n) }));
   }
 
+  /** Live meetings of a region or of one node (planned migration), oldest placement first. */
+  async liveOn(where: { regionId?: string | undefined; nodeId?: string | undefined }): Promise<MeetingRecord[]> {
+    if (!where.regionId && !where.nodeId) return [];
+    let q = this.#db.selectFrom('meetings').selectAll().where('status', '=', 'live');
+    if (where.regionId) q = q.where('region_id', '=', where.regionId);
+    if (where.nodeId) q = q.where('node_id', '=', where.nodeId);
+    const rows = await q.orderBy('placed_at').execute();
+    return rows.map(toRecord);
+  }
+
   /** Ends every live meeting of a region (region removal with force). */
   async endAllInRegion(regionId: string): Promise<MeetingRecord[]> {
     const rows = await this.#db

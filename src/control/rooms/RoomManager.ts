@@ -1,8 +1,15 @@
 /**
  * The room manager: answers "where does this participant connect?". A live meeting keeps
- * its node; a new (or orphaned) one is placed on the first region of the client's ranked
- * list (or a forced region), on that region's least-loaded healthy node. The database
- * decides races: one conditional UPDATE wins, every other joiner reads the winner.
+ * its node; a new one is placed on the first region of the client's ranked list (or a
+ * forced region), on that region's least-loaded healthy node. The database decides races:
+ * one conditional UPDATE wins, every other joiner reads the winner.
+ *
+ * Failover: a live meeting whose node is dead (deregistered, heartbeat stale, region down),
+ * or that a rejoining client reports unreachable and the control plane's own probe confirms,
+ * is re-placed once (the same epoch guard), on another node of its region when one can
+ * host, else on the next region of the client's ranked list; every rejoin after that gets
+ * the new node. Planned migration ({@link RoomManager.migrate}) re-places the live meetings
+ * of a node or region the same way and then tells the old node to move its participants.
  */
 import { LRUCache } from 'lru-cache';
 import type { Logger } from 'pino';
@@ -18,9 +25,13 @@ import {
   type RankedRegion,
   type Region,
 } from '../../contracts/index.js';
+import type { MigrateParams, MigrateResult } from '../../contracts/index.js';
 import type { RegionDirectory } from '../directory/index.js';
 import type { JoinTokenIssuer } from '../auth/index.js';
 import { publicMeeting, type MeetingRecord, type MeetingStore } from './MeetingStore.js';
+import type { NodeReachability } from './NodeReachability.js';
+import type { NodeCommands } from './NodeCommands.js';
+import { DEFAULT_MIGRATE_DEADLINE_MS } from '../../contracts/signaling.js';
 
 export interface RoomManagerDeps {
   store: MeetingStore;
@@ -34,6 +45,10 @@ export interface RoomManagerDeps {
   /** How many regions to rank (first + fallbacks). */
   rankCount: number;
   cacheSize?: number;
+  /** Checks a node that a client reports unreachable while it heartbeats; without it, only dead nodes are left. */
+  reachability?: NodeReachability;
+  /** Tells old nodes to move their participants (planned migration). */
+  commands?: NodeCommands;
 }
 
 type Placement = JoinResult['placement'];
@@ -79,12 +94,11 @@ export class RoomManager {
   async join(p: JoinParams): Promise<JoinResult> {
     if (p.forceRegion && !p.admin) throw new MeridianError('FORBIDDEN', 'Only admins may force a region per join');
     let meeting = await this.#load(p.appId, p.meetingId, false);
-    const excludeNode = p.unreachableNodeId && meeting.nodeId === p.unreachableNodeId && !this.#nodeAlive(meeting.nodeId) ? meeting.nodeId : undefined;
-    const ranked = await this.#d.rank({ ip: p.ip, count: this.#d.rankCount });
+    const [excludeNode, ranked] = await Promise.all([this.#reportedDead(meeting, p), this.#d.rank({ ip: p.ip, count: this.#d.rankCount })]);
 
     let placement: Placement = 'existing';
     let placed = false;
-    if (!this.#hostedNow(meeting)) {
+    if (!this.#hostedNow(meeting) || excludeNode !== undefined) {
       // One placement per meeting at a time in this process: a burst of first joins waits
       // for it instead of racing to the database (other copies still race there, safely).
       const inflight = this.#placing.get(p.meetingId);
@@ -129,6 +143,62 @@ export class RoomManager {
     };
   }
 
+  /**
+   * The node to leave out when a client names its meeting's node as unreachable: a node
+   * known dead at once; a node that still heartbeats only if the control plane's own probe
+   * fails too (a client's broken network must not move everyone).
+   */
+  async #reportedDead(m: MeetingRecord, p: JoinParams): Promise<string | undefined> {
+    const nodeId = p.unreachableNodeId;
+    if (!nodeId || m.nodeId !== nodeId || m.status !== 'live') return undefined;
+    if (!this.#nodeAlive(nodeId)) return nodeId;
+    const node = this.#d.directory.node(nodeId);
+    if (!node || !this.#d.reachability) return undefined;
+    const reachable = await this.#d.reachability.isReachable(nodeId, node.url);
+    this.#log.info({ meetingId: m.id, nodeId, participantId: p.participant.id, reason: p.reason ?? 'unreachable', reachable }, 'client reports meeting node unreachable; probed it');
+    return reachable ? undefined : nodeId;
+  }
+
+  /**
+   * Planned migration: re-places every live meeting of a node or region elsewhere (same
+   * region first for one node; the nearest other region for a region), then tells each
+   * old node to ask its participants to move. Meetings nobody can take stay where they are
+   * and are listed in `failed`.
+   */
+  async migrate(p: MigrateParams): Promise<MigrateResult> {
+    const deadlineMs = p.deadlineMs ?? DEFAULT_MIGRATE_DEADLINE_MS;
+    const live = await this.#d.store.liveOn({ regionId: p.regionId, nodeId: p.nodeId });
+    const moves: MigrateResult['moves'] = [];
+    const failed: string[] = [];
+    for (let m of live) {
+      const from = m.nodeId!;
+      const fromRegion = m.regionId!;
+      const candidates = this.#migrationTargets(fromRegion, p.nodeId ? 'node' : 'region');
+      try {
+        m = (await this.#place(m, candidates, undefined, from)).meeting;
+      } catch (err) {
+        if (!(err instanceof MeridianError) || err.code !== 'NO_REGION_AVAILABLE') throw err;
+        failed.push(m.id);
+        this.#log.warn({ meetingId: m.id, nodeId: from, region: fromRegion }, 'no node or region can take the meeting; it stays');
+        continue;
+      }
+      this.#d.commands?.migrateMeeting(from, m.id, p.reason, deadlineMs);
+      moves.push({ meetingId: m.id, fromNodeId: from, toNodeId: m.nodeId!, toRegionId: m.regionId! });
+      this.#log.info({ meetingId: m.id, from, to: m.nodeId, region: m.regionId, reason: p.reason }, 'meeting migrated; old node told to move its participants');
+    }
+    return { migrated: moves.length, failed, moves, deadlineMs };
+  }
+
+  /** Where a migrating meeting may go: its own region first (one node drained), then the others nearest first. */
+  #migrationTargets(fromRegionId: string, scope: 'node' | 'region'): Region[] {
+    const from = this.#d.directory.region(fromRegionId);
+    const others = this.#d.directory
+      .regions()
+      .filter((r) => r.id !== fromRegionId)
+      .sort((a, b) => (from ? distanceKm(from, a) - distanceKm(from, b) : a.id.localeCompare(b.id)));
+    return scope === 'node' && from ? [from, ...others] : others;
+  }
+
   /** A node reported that a meeting closed. */
   async meetingEnded(meetingId: string, nodeId: string): Promise<boolean> {
     const m = await this.#d.store.end(meetingId, nodeId);
@@ -166,8 +236,8 @@ export class RoomManager {
    */
   async #placeFresh(p: JoinParams, meeting: MeetingRecord, ranked: RankResult, excludeNode: string | undefined): Promise<{ meeting: MeetingRecord; placed: boolean; placement: Placement }> {
     const forced = p.forceRegion ?? meeting.forceRegion ?? undefined;
-    const candidates = forced ? [this.#forcedRegion(forced)] : this.#rankedCandidates(ranked.regions, meeting, excludeNode);
-    const result = await this.#place(meeting, candidates, ranked);
+    const candidates = forced ? [this.#forcedRegion(forced)] : this.#rankedCandidates(ranked.regions, meeting);
+    const result = await this.#place(meeting, candidates, ranked, excludeNode);
     const placement: Placement = !result.placed ? 'existing' : p.forceRegion ? 'forced-join' : meeting.forceRegion ? 'forced-meeting' : 'ranked';
     return { ...result, placement };
   }
@@ -204,21 +274,27 @@ export class RoomManager {
     return region;
   }
 
-  #rankedCandidates(ranked: RankedRegion[], m: MeetingRecord, excludeNode: string | undefined): Region[] {
+  #rankedCandidates(ranked: RankedRegion[], m: MeetingRecord): Region[] {
     const out: Region[] = [];
     for (const r of ranked) {
       const region = this.#d.directory.region(r.id);
       if (region) out.push(region);
     }
-    // A meeting whose node died moves to the next region of the list, not back to the same one.
-    if (excludeNode && m.regionId && out.length > 1) return [...out.filter((r) => r.id !== m.regionId), ...out.filter((r) => r.id === m.regionId)];
+    // A live call that lost its node stays in its region when another node there can take
+    // it (its participants chose that region, and it is the shortest move); else it goes
+    // down the client's ranked list. #place skips a region with no node that can host.
+    const home = m.status === 'live' && m.regionId ? this.#d.directory.region(m.regionId) : undefined;
+    if (home) return [home, ...out.filter((r) => r.id !== home.id)];
     return out;
   }
 
-  #pickNode(regionId: string): NodeInfo | undefined {
+  #pickNode(regionId: string, excludeNode: string | undefined): NodeInfo | undefined {
     let best: NodeInfo | undefined;
     let bestLoad = Infinity;
+    if (this.#d.directory.region(regionId)?.status !== 'active') return undefined;
     for (const n of this.#d.directory.availableNodes(regionId)) {
+      // Also skip a node that failed the control plane's probe moments ago (it may still heartbeat).
+      if (n.id === excludeNode || this.#d.reachability?.knownUnreachable(n.id)) continue;
       const used = n.load.participants + (this.#pending.get(n.id) ?? 0);
       if (used >= n.capacity) continue;
       const load = used / n.capacity;
@@ -230,13 +306,13 @@ export class RoomManager {
     return best;
   }
 
-  async #place(m: MeetingRecord, candidates: Region[], ranked: RankResult): Promise<{ meeting: MeetingRecord; placed: boolean }> {
+  async #place(m: MeetingRecord, candidates: Region[], ranked: RankResult | undefined, excludeNode: string | undefined): Promise<{ meeting: MeetingRecord; placed: boolean }> {
     const tried: string[] = [];
     let races = 0;
     for (let i = 0; i < candidates.length; ) {
       const region = candidates[i]!;
       if (!tried.includes(region.id)) tried.push(region.id);
-      const node = this.#pickNode(region.id);
+      const node = this.#pickNode(region.id, excludeNode);
       if (!node) {
         this.#log.warn({ meetingId: m.id, region: region.id }, 'no node can host in region; trying next');
         i++;
@@ -245,19 +321,28 @@ export class RoomManager {
       const won = await this.#d.store.place(m.id, m.epoch, region.id, node.id);
       if (won) {
         this.#cache.set(m.id, won);
-        this.#log.info({ meetingId: m.id, region: region.id, nodeId: node.id, client: ranked.location.city ?? ranked.location.source }, 'meeting placed');
+        this.#log.info({ meetingId: m.id, region: region.id, nodeId: node.id, previousNodeId: m.nodeId, client: ranked ? (ranked.location.city ?? ranked.location.source) : undefined }, 'meeting placed');
         this.#d.onMeetingChanged(publicMeeting(won));
         return { meeting: won, placed: true };
       }
       // Lost the race (or our copy was stale): use the winner's placement if it is hosted,
       // else try the same region again with the fresh epoch.
       const winner = await this.#load(m.appId, m.id, true);
-      if (this.#hostedNow(winner)) return { meeting: winner, placed: false };
+      if (this.#hostedNow(winner) && winner.nodeId !== excludeNode) return { meeting: winner, placed: false };
       m = winner;
       if (++races >= 3) i++;
     }
     throw new MeridianError('NO_REGION_AVAILABLE', `No region could host meeting '${m.id}' (tried: ${tried.join(', ') || 'none'})`, { meetingId: m.id, tried });
   }
+}
+
+/** Great-circle distance between two regions, km. */
+function distanceKm(a: { lat: number; lon: number }, b: { lat: number; lon: number }): number {
+  const rad = Math.PI / 180;
+  const dLat = (b.lat - a.lat) * rad;
+  const dLon = (b.lon - a.lon) * rad;
+  const h = Math.sin(dLat / 2) ** 2 + Math.cos(a.lat * rad) * Math.cos(b.lat * rad) * Math.sin(dLon / 2) ** 2;
+  return 2 * 6371 * Math.asin(Math.min(1, Math.sqrt(h)));
 }
 
 /** The ranked regions after the chosen one: where a client falls back to. */

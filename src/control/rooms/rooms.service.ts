@@ -15,14 +15,18 @@ import {
   type MeetingCreateParams,
   type MeetingEndedParams,
   type MeetingRef,
+  type MigrateParams,
   type RegionIdParams,
 } from '../../contracts/index.js';
+import { systemClock, type Clock } from '../../lib/clock.js';
 import { broadcast, call } from '../../fabric/index.js';
 import { DirectorySync, RegionDirectory, registryLoader } from '../directory/index.js';
-import { systemClock, type Clock } from '../../lib/clock.js';
 import type { JoinTokenIssuer } from '../auth/index.js';
 import { MeetingStore } from './MeetingStore.js';
 import { RoomManager } from './RoomManager.js';
+import { NodeReachability } from './NodeReachability.js';
+import { httpNodeProbe, type NodeProbe } from './NodeProbe.js';
+import { brokerNodeCommands, type NodeCommands } from './NodeCommands.js';
 
 /** Inputs of {@link createRoomsService}. */
 export interface RoomsServiceDeps {
@@ -33,7 +37,11 @@ export interface RoomsServiceDeps {
   rankCount: number;
   /** Full resync of the directory, ms (events keep it fresh in between). */
   resyncMs?: number;
-  /** Judges node heartbeat age in the room manager's directory; the system clock by default. */
+  /** Checks nodes that clients report unreachable (default: HTTP GET, 700 ms timeout). */
+  probe?: NodeProbe;
+  /** Reaches meeting nodes (default: `nodes.command` broadcasts). */
+  commands?: NodeCommands;
+  /** Judges node heartbeat age and probe results; the system clock by default. */
   clock?: Clock;
 }
 
@@ -82,9 +90,19 @@ export function createRoomsService(deps: RoomsServiceDeps): ServiceSchema {
         params: Schemas.RegionIdParams,
         handler: (ctx: Context<RegionIdParams>) => manager.liveByNode(ctx.params.id),
       },
+      migrate: {
+        params: Schemas.MigrateParams,
+        handler: (ctx: Context<MigrateParams>) => manager.migrate(ctx.params),
+      },
     },
     events: {
       ...sync.eventHandlers({ onNodeUpdated: (node) => manager.nodeReported(node.id) }),
+      [Events.nodeDown]: {
+        handler(ctx: Context<EventMap['regions.nodeDown']>) {
+          // Joins already treat it as dead (removed, or heartbeat stale); this is for the log.
+          log.info({ nodeId: ctx.params.nodeId, region: ctx.params.regionId, reason: ctx.params.reason }, 'meeting node down; its meetings move on their next join');
+        },
+      },
       [Events.meetingChanged]: {
         handler(this: { broker: ServiceBroker }, ctx: Context<EventMap['rooms.meetingChanged']>) {
           // Our own writes already updated our cache.
@@ -102,6 +120,8 @@ export function createRoomsService(deps: RoomsServiceDeps): ServiceSchema {
         onMeetingChanged: (m) => broadcast(b, Events.meetingChanged, { meetingId: m.id, appId: m.appId, status: m.status, regionId: m.regionId, nodeId: m.nodeId }),
         logger: deps.logger,
         rankCount: deps.rankCount,
+        reachability: new NodeReachability({ probe: deps.probe ?? httpNodeProbe(), clock: deps.clock ?? systemClock }),
+        commands: deps.commands ?? brokerNodeCommands(b),
       });
     },
     async started(this: { broker: ServiceBroker }) {

@@ -1,8 +1,18 @@
 /** Operator routes (admin key only): the region registry and app keys. */
 import type { FastifyInstance } from 'fastify';
-import { Actions, KeyCreateResult, Region, RegionList, RegionRemoveResult, type KeyCreateParams, type RegionRemoveParams } from '../../contracts/index.js';
+import {
+  Actions,
+  KeyCreateResult,
+  NodeDrainResult,
+  Region,
+  RegionDrainResult,
+  RegionList,
+  RegionRemoveResult,
+  type KeyCreateParams,
+  type RegionRemoveParams,
+} from '../../contracts/index.js';
 import { call } from '../../fabric/index.js';
-import { KeyCreateBody, RegionCreateBody, RegionPatchBody, RegionPath, RegionRemoveQuery } from '../httpSchemas.js';
+import { DrainBody, KeyCreateBody, NodePath, RegionCreateBody, RegionPatchBody, RegionPath, RegionRemoveQuery } from '../httpSchemas.js';
 import type { RouteDeps } from '../types.js';
 import { emptyBodyIsEmptyObject } from './meetings.js';
 
@@ -33,10 +43,16 @@ export function registerAdminRoutes(app: FastifyInstance, deps: RouteDeps): void
     async (request) => call(broker, Actions.regions.update, { ...request.body, id: request.params.id }),
   );
 
-  app.post<{ Params: RegionPath }>(
+  app.post<{ Params: RegionPath; Body: DrainBody }>(
     '/v1/admin/regions/:id/drain',
-    { schema: { params: RegionPath, response: { 200: Region } }, onRequest },
-    async (request) => call(broker, Actions.regions.drain, { id: request.params.id }),
+    { schema: { params: RegionPath, body: DrainBody, response: { 200: RegionDrainResult } }, onRequest, preValidation: emptyBodyIsEmptyObject },
+    async (request) => call(broker, Actions.regions.drain, { id: request.params.id, ...(request.body.migrate ? { migrate: true } : {}) }),
+  );
+
+  app.post<{ Params: NodePath; Body: DrainBody }>(
+    '/v1/admin/nodes/:id/drain',
+    { schema: { params: NodePath, body: DrainBody, response: { 200: NodeDrainResult } }, onRequest, preValidation: emptyBodyIsEmptyObject },
+    async (request) => call(broker, Actions.regions.drainNode, { nodeId: request.params.id, ...(request.body.migrate ? { migrate: true } : {}) }),
   );
 
   app.delete<{ Params: RegionPath; Querystring: RegionRemoveQuery }>(
@@ -45,6 +61,7 @@ export function registerAdminRoutes(app: FastifyInstance, deps: RouteDeps): void
     async (request) => {
       const params: RegionRemoveParams = { id: request.params.id };
       if (request.query.force !== undefined) params.force = request.query.force;
+      if (request.query.migrate !== undefined) params.migrate = request.query.migrate;
       return call(broker, Actions.regions.remove, params);
     },
   );

@@ -57,7 +57,7 @@ export function registerMeetingRoutes(app: FastifyInstance, deps: RouteDeps): vo
     },
     async (request) => {
       const principal = request.principal;
-      const { participant, forceRegion, appId: requested, unreachableNodeId } = request.body;
+      const { participant, forceRegion, appId: requested, unreachableNodeId, reason } = request.body;
       if (forceRegion !== undefined && principal?.kind !== 'admin') {
         throw new MeridianError('FORBIDDEN', 'forceRegion on a join needs the admin key; apps set it on the meeting at creation');
       }
@@ -72,6 +72,7 @@ export function registerMeetingRoutes(app: FastifyInstance, deps: RouteDeps): vo
         params.admin = true;
       }
       if (unreachableNodeId !== undefined) params.unreachableNodeId = unreachableNodeId;
+      if (reason !== undefined) params.reason = reason;
 
       const started = performance.now();
       try {

@@ -23,6 +23,8 @@ export interface RoomEvents {
   trackUnpublished: [track: PublishedTrack];
   /** The loudest participant changed (null: the speaker left). */
   activeSpeaker: [participantId: string | null];
+  /** The control plane moved the meeting: tell every participant to move (see {@link Room.migrate}). */
+  migrate: [migration: RoomMigration];
   /** The last participant left. */
   empty: [];
   closed: [];
@@ -39,6 +41,14 @@ export interface RoomOptions {
   readonly retransmissionMaxAgeMs: number;
   /** How often the active speaker is re-evaluated. */
   readonly activeSpeakerIntervalMs: number;
+}
+
+/** A migration under way: why, and when (ms since epoch) the node closes whoever is left. */
+export interface RoomMigration {
+  readonly reason: 'region-drain' | 'node-drain' | 'region-removed' | 'rebalance';
+  /** When the command arrived (ms since epoch). */
+  readonly startedAt: number;
+  readonly deadlineAt: number;
 }
 
 /** Public description of a participant, as sent to clients. */
@@ -58,6 +68,7 @@ export class Room extends TypedEmitter<RoomEvents> {
   readonly #speaker = new ActiveSpeakerDetector();
   #speakerTimer: NodeJS.Timeout | undefined;
   #closed = false;
+  #migration: RoomMigration | undefined;
 
   constructor(options: RoomOptions) {
     super();
@@ -69,6 +80,36 @@ export class Room extends TypedEmitter<RoomEvents> {
 
   get closed(): boolean {
     return this.#closed;
+  }
+
+  /** The migration under way, if the control plane moved this meeting elsewhere. */
+  get migration(): RoomMigration | undefined {
+    return this.#migration;
+  }
+
+  /**
+   * The meeting was placed here again after it had moved away (a join token minted after the
+   * migration): newcomers stay. Participants already told to move still do.
+   */
+  endMigration(): void {
+    if (!this.#migration) return;
+    this.#logger.info('meeting placed here again after a migration: newcomers stay');
+    this.#migration = undefined;
+  }
+
+  /**
+   * The meeting now lives on another node: every participant (and anyone who still joins
+   * here with an old token) is told to move. Forwarding goes on as before until each
+   * leaves; signaling closes whoever is left at `deadlineAt`. Returns how many were told.
+   */
+  migrate(migration: RoomMigration): number {
+    if (this.#closed) return 0;
+    // A second command (e.g. node drain, then region removal) keeps the earlier deadline.
+    if (this.#migration && this.#migration.deadlineAt <= migration.deadlineAt) return this.#participants.size;
+    this.#migration = migration;
+    this.#logger.info({ reason: migration.reason, participants: this.#participants.size, deadlineAt: new Date(migration.deadlineAt).toISOString() }, 'meeting migrating: participants told to move');
+    this.emit('migrate', migration);
+    return this.#participants.size;
   }
 
   get participantCount(): number {

@@ -9,7 +9,7 @@ import type { Logger } from '../../lib/logger.js';
 import { MeridianError, isMeridianError, type ErrorCode } from '../../contracts/errors.js';
 import type { JoinTokenClaims } from '../../contracts/schemas.js';
 import type { Participant } from '../sfu/Participant.js';
-import type { LeaveReason, Room } from '../sfu/Room.js';
+import type { LeaveReason, Room, RoomMigration } from '../sfu/Room.js';
 import type { RoomManager } from '../sfu/RoomManager.js';
 import { CloseCode, validateClientMessage, type ClientMessage, type ServerMessage } from './protocol.js';
 import { RateLimiter } from './RateLimiter.js';
@@ -60,6 +60,7 @@ export class SignalingConnection {
   #participant: Participant | undefined;
   #offs: Array<() => void> = [];
   #joinTimer: NodeJS.Timeout | undefined;
+  #migrateTimer: NodeJS.Timeout | undefined;
   #onClosed: () => void;
   /** Alive since the last ping round. */
   alive = true;
@@ -144,6 +145,12 @@ export class SignalingConnection {
       return;
     }
     const message = outcome.message;
+    if (message.type === 'ping' && this.#state === 'joined') {
+      // Liveness is answered at once, not behind an offer still being handled: the client
+      // takes a late pong for a hung node.
+      this.#send({ type: 'pong', id: message.id });
+      return;
+    }
     this.#queue = this.#queue
       .then(() => (this.#state === 'closed' ? undefined : this.#handle(message)))
       .catch((err: unknown) => this.#fail(err));
@@ -168,6 +175,9 @@ export class SignalingConnection {
         return;
       case 'subscribe':
         room.setSubscriptions(participant.id, message.publisherIds);
+        return;
+      case 'ping':
+        this.#send({ type: 'pong', id: message.id });
         return;
       case 'leave':
         this.#teardown('left');
@@ -209,6 +219,7 @@ export class SignalingConnection {
       room.on('activeSpeaker', (id) => this.#send({ type: 'active-speaker', participantId: id })),
       participant.on('subscriberOffer', (sdp, slots, session) => this.#send({ type: 'offer', sdp, slots, session })),
       participant.on('slotsChanged', (slots) => this.#send({ type: 'subscriptions', slots })),
+      room.on('migrate', (m) => this.#migrate(m)),
     );
     room.add(participant);
     this.#send({
@@ -221,6 +232,25 @@ export class SignalingConnection {
       activeSpeaker: room.activeSpeaker,
     });
     this.#logger.info({ region: claims.rgn }, 'participant joined');
+    // A token minted before the meeting moved (iat has second precision: the same second
+    // counts as before): move on at once. A newer one means the meeting was placed here again.
+    const migration = room.migration;
+    if (migration && claims.iat * 1000 < migration.startedAt + 1000) this.#migrate(migration);
+    else if (migration) room.endMigration();
+  }
+
+  /**
+   * Tells the client its meeting moved. It reconnects elsewhere and then sends `leave`;
+   * until then this node keeps forwarding. Whoever is still here at the deadline is closed
+   * with 1001 (the client then recovers as from a lost node).
+   */
+  #migrate(m: RoomMigration): void {
+    if (this.#state !== 'joined') return;
+    const remaining = Math.max(0, m.deadlineAt - Date.now());
+    this.#send({ type: 'migrate', reason: m.reason, deadlineMs: remaining });
+    if (this.#migrateTimer) clearTimeout(this.#migrateTimer);
+    this.#migrateTimer = setTimeout(() => this.close(CloseCode.goingAway, 'meeting migrated'), remaining);
+    this.#migrateTimer.unref();
   }
 
   #send(message: ServerMessage): void {
@@ -247,6 +277,8 @@ export class SignalingConnection {
     this.#state = 'closed';
     if (this.#joinTimer) clearTimeout(this.#joinTimer);
     this.#joinTimer = undefined;
+    if (this.#migrateTimer) clearTimeout(this.#migrateTimer);
+    this.#migrateTimer = undefined;
     for (const off of this.#offs) off();
     this.#offs = [];
     const room = this.#room;

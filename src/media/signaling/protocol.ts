@@ -16,6 +16,7 @@
  * | `offer`     | `sdp` (publish PC offer)                 | answered by `answer` |
  * | `answer`    | `sdp` (subscribe PC answer), `session`   | completes the node `offer` of that `session` |
  * | `subscribe` | `publisherIds`: participant ids or `"*"` | which publishers to receive (default `"*"`) |
+ * | `ping`      | `id` (integer ≥ 0)                       | answered at once by `pong` with the same `id` (after `joined` only) |
  * | `leave`     | —                                        | leaves; the node closes the socket (1000) |
  *
  * Node → client:
@@ -30,12 +31,17 @@
  * | `track-published`   | `track` {trackId, participantId, kind} |
  * | `track-unpublished` | `trackId`, `participantId` |
  * | `active-speaker`    | `participantId` (null when the speaker left) |
+ * | `pong`              | `id` of the `ping` |
+ * | `migrate`           | `reason`, `deadlineMs`: the meeting was re-placed; reconnect elsewhere, then `leave` |
  * | `error`             | `code` (error catalog code), `message` |
  *
  * Every `error` is followed by the node closing the socket: 1008 (bad input), 1009
  * (`PAYLOAD_TOO_LARGE`), 1013 (`NODE_UNAVAILABLE`, try another node), 1011 (`INTERNAL`),
  * 4401 (token refused). Other closes: 1000 after `leave`, 1001 node shutting down,
  * 4409 the same participant joined again elsewhere (`replaced`), 4410 media transport lost.
+ *
+ * Close codes, message type names and the plain shapes of `ping`/`pong`/`migrate` live in
+ * `src/contracts/signaling.ts`, shared with the browser SDK.
  */
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
@@ -46,6 +52,14 @@ import type { SlotDescriptor } from '../sfu/Participant.js';
 import type { TrackDescriptor } from '../sfu/PublishedTrack.js';
 import type { ParticipantDescriptor } from '../sfu/Room.js';
 import type { ErrorCode } from '../../contracts/errors.js';
+import {
+  CloseCode,
+  MAX_PING_ID,
+  type ClientMessageType as ContractClientMessageType,
+  type MigrateMessage,
+  type PongMessage,
+  type ServerMessageType as ContractServerMessageType,
+} from '../../contracts/signaling.js';
 
 const ParticipantIdSchema = Type.String({ pattern: '^[A-Za-z0-9_.:@-]{1,128}$' });
 const Sdp = Type.String({ minLength: 1, maxLength: MAX_SDP_BYTES });
@@ -65,6 +79,7 @@ export const ClientMessageSchemas = {
     },
     { additionalProperties: false },
   ),
+  ping: Type.Object({ type: Type.Literal('ping'), id: Type.Integer({ minimum: 0, maximum: MAX_PING_ID }) }, { additionalProperties: false }),
   leave: Type.Object({ type: Type.Literal('leave') }, { additionalProperties: false }),
 } as const;
 
@@ -73,6 +88,11 @@ export type ClientMessage = { [K in keyof typeof ClientMessageSchemas]: Static<(
 
 /** The types a client may send. */
 export type ClientMessageType = ClientMessage['type'];
+
+/** Both directions name exactly the types listed in the shared contract (compile-time check). */
+type SameSet<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+const contractInStep: SameSet<ClientMessageType, ContractClientMessageType> & SameSet<ServerMessage['type'], ContractServerMessageType> = true;
+void contractInStep;
 
 /** Messages the node sends. */
 export type ServerMessage =
@@ -93,6 +113,8 @@ export type ServerMessage =
   | { type: 'track-published'; track: TrackDescriptor }
   | { type: 'track-unpublished'; trackId: string; participantId: string }
   | { type: 'active-speaker'; participantId: string | null }
+  | PongMessage
+  | MigrateMessage
   | { type: 'error'; code: ErrorCode; message: string };
 
 /** Kind of a track in messages. */
@@ -120,15 +142,5 @@ export function validateClientMessage(value: unknown): ValidationOutcome {
   return { ok: true, message: value as ClientMessage };
 }
 
-/** WebSocket close codes the node uses. */
-export const CloseCode = {
-  normal: 1000,
-  goingAway: 1001,
-  policyViolation: 1008,
-  tooLarge: 1009,
-  internalError: 1011,
-  tryAgainLater: 1013,
-  tokenRefused: 4401,
-  replaced: 4409,
-  transportLost: 4410,
-} as const;
+/** WebSocket close codes the node uses (defined in `src/contracts/signaling.ts`). */
+export { CloseCode };

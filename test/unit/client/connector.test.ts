@@ -63,6 +63,24 @@ describe('connectWithFallback', { timeout: 20_000 }, () => {
     assert.equal(fallbacks[0]!.reason.code, 'ENDPOINT_UNREACHABLE');
   });
 
+  test('a reconnect starts from the placement it already has and sends its rejoin fields with every new request', async () => {
+    const dead = await closedPortUrl();
+    const next = await node();
+    const { fn, requests } = scripted([joinResponse('eu-central-1-n2', 'eu-central-1', next.url)]);
+    const base = { reason: 'unreachable' as const, participantId: 'demo-ann', previousNodeId: 'eu-central-1-n1', unreachableNodeId: 'eu-central-1-n1' };
+    const c = await connectWithFallback({
+      source: resolveJoinSource(fn),
+      initial: joinResponse('eu-central-1-n3', 'eu-central-1', dead),
+      requestOptions: base,
+      connectTimeoutMs: 2_000,
+      maxAttempts: 3,
+      webSocket: wsFactory,
+    });
+    cleanups.push(() => c.channel.close());
+    assert.deepEqual(requests, [{ ...base, unreachableNodeId: 'eu-central-1-n3' }], 'no request for the first placement; the next one names the node that failed now');
+    assert.equal(c.response.node.id, 'eu-central-1-n2');
+  });
+
   test('a hung node (socket never opens) times out after connectTimeoutMs and is given up', async () => {
     const hung = await HungNode.start();
     cleanups.push(() => hung.close());

@@ -1,7 +1,7 @@
 /** The three forms of the SDK's `join` option: a response, a backend URL, a function. */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { checkJoinResponse, resolveJoinSource, type FetchLike } from '../../../src/client/JoinSource.js';
+import { checkJoinResponse, joinRequestBody, resolveJoinSource, type FetchLike } from '../../../src/client/JoinSource.js';
 import { MeridianClientError } from '../../../src/client/errors.js';
 import { joinResponse } from './support/fakeNodes.js';
 
@@ -22,6 +22,22 @@ describe('join source', () => {
       { url: '/api/join', body: '{}', credentials: 'same-origin', method: 'POST' },
       { url: '/api/join', body: '{"unreachableNodeId":"ap-south-1-n1"}', credentials: 'same-origin', method: 'POST' },
     ]);
+  });
+
+  test('a reconnect or move POSTs its reason, participant id and previous node as well', async () => {
+    const bodies: unknown[] = [];
+    const fetchImpl: FetchLike = async (_url, init) => {
+      bodies.push(JSON.parse(init.body));
+      return { ok: true, status: 200, json: async () => response };
+    };
+    const source = resolveJoinSource('/api/join', fetchImpl);
+    await source.request({ reason: 'unreachable', unreachableNodeId: 'n1', previousNodeId: 'n1', participantId: 'demo-abc' });
+    await source.request({ reason: 'migrate', previousNodeId: 'n1', participantId: 'demo-abc' });
+    assert.deepEqual(bodies, [
+      { unreachableNodeId: 'n1', reason: 'unreachable', participantId: 'demo-abc', previousNodeId: 'n1' },
+      { reason: 'migrate', participantId: 'demo-abc', previousNodeId: 'n1' },
+    ]);
+    assert.deepEqual(joinRequestBody({}), {}, 'a first join sends an empty object');
   });
 
   test('an error body of the platform keeps its code; other failures are JOIN_REQUEST_FAILED', async () => {

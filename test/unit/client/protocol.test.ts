@@ -30,6 +30,9 @@ describe('client protocol', () => {
       { type: 'track-published', track: { trackId: 't2', participantId: 'c', kind: 'audio' } },
       { type: 'track-unpublished', trackId: 't2', participantId: 'c' },
       { type: 'active-speaker', participantId: null },
+      { type: 'offer', sdp: 'v=0', slots: [], session: 2 },
+      { type: 'pong', id: 7 },
+      { type: 'migrate', reason: 'region-drain', deadlineMs: 30_000 },
       { type: 'error', code: 'TOKEN_EXPIRED', message: 'The join token has expired' },
     ];
     for (const s of samples) {
@@ -40,7 +43,7 @@ describe('client protocol', () => {
   });
 
   test('rejects malformed frames and known types with wrong fields', () => {
-    for (const text of ['nope', '[]', '{"type":1}', '{"type":"offer","sdp":"v=0"}', '{"type":"joined","participantId":"a"}', '{"type":"subscriptions","slots":[{"mid":"v0","kind":"data"}]}']) {
+    for (const text of ['nope', '[]', '{"type":1}', '{"type":"offer","sdp":"v=0"}', '{"type":"offer","sdp":"v=0","slots":[],"session":"2"}', '{"type":"pong","id":-1}', '{"type":"migrate","reason":"node-drain"}', '{"type":"joined","participantId":"a"}', '{"type":"subscriptions","slots":[{"mid":"v0","kind":"data"}]}']) {
       const r = parseServerMessage(text);
       assert.equal(r.ok, false, text);
       assert.equal(isUnknownType(r), false, text);

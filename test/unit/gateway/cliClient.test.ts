@@ -91,6 +91,32 @@ describe('meridian client commands', () => {
     assert.equal(gw.state.regions.has('onprem-1'), false);
   });
 
+  test('regions drain --migrate, nodes drain --migrate and regions remove --migrate move live meetings and say how many', async () => {
+    const live = (id: string, regionId: string) =>
+      gw.state.meetings.set(id, { id, appId: 'acme', forceRegion: null, status: 'live', regionId, nodeId: `${regionId}-n1`, createdAt: '', placedAt: '' });
+    live('cli-a', 'eu-central-1');
+    live('cli-b', 'eu-central-1');
+    const d = await cli(['regions', 'drain', 'eu-central-1', '--migrate'], env);
+    assert.equal(d.failed, false, d.err);
+    assert.match(d.out, /eu-central-1 is draining: 2 live meeting\(s\) moved to other regions\n$/);
+    assert.equal(gw.state.meetings.get('cli-a')!.regionId, 'elsewhere-1');
+
+    live('cli-c', 'us-east-1');
+    const n = await cli(['nodes', 'drain', 'us-east-1-n1', '--migrate'], env);
+    assert.equal(n.failed, false, n.err);
+    assert.match(n.out, /us-east-1-n1 \(us-east-1\) is cordoned: no new meetings; 1 live meeting\(s\) moved\n$/);
+    const unknown = await cli(['nodes', 'drain', 'nope-n1'], env);
+    assert.equal(unknown.failed, true);
+    assert.match(unknown.err, /^error NODE_NOT_FOUND: /);
+
+    assert.equal((await cli(['regions', 'add', 'af-south-1'], env)).failed, false);
+    live('cli-d', 'af-south-1');
+    const rm = await cli(['regions', 'remove', 'af-south-1', '--migrate', '--json'], env);
+    assert.equal(rm.failed, false, rm.err);
+    assert.deepEqual(JSON.parse(rm.out), { id: 'af-south-1', removed: true, meetingsEnded: 0, nodesRemoved: 1, migrated: 1 });
+    assert.equal(gw.state.meetings.get('cli-d')!.status, 'live', 'moved, not ended');
+  });
+
   test('rank prints the location and the ordered regions', async () => {
     const r = await cli(['rank', '49.36.0.1', '--count', '2'], env);
     assert.equal(r.failed, false, r.err);

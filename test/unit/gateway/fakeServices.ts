@@ -85,6 +85,12 @@ export function createFakeBroker(): { broker: ServiceBroker; state: FakeState } 
     if (!r) throw new MeridianError('REGION_NOT_FOUND', `No region '${id}'`);
     return r;
   };
+  /** Planned migration, faked: live meetings matching `where` move to the `elsewhere` node. */
+  const moveLive = (where: (m: Meeting) => boolean): number => {
+    const live = [...state.meetings.values()].filter((m) => m.status === 'live' && where(m));
+    for (const m of live) state.meetings.set(m.id, { ...m, regionId: 'elsewhere-1', nodeId: 'elsewhere-1-n1' });
+    return live.length;
+  };
   broker.createService({
     name: 'regions',
     actions: {
@@ -118,22 +124,32 @@ export function createFakeBroker(): { broker: ServiceBroker; state: FakeState } 
         },
       },
       drain: {
-        params: Schemas.RegionIdParams,
-        handler(ctx: Context<{ id: string }>) {
+        params: Schemas.RegionDrainParams,
+        handler(ctx: Context<{ id: string; migrate?: boolean }>) {
           const r = { ...getRegion(ctx.params.id), status: 'draining' as const };
           state.regions.set(r.id, r);
-          return r;
+          return ctx.params.migrate ? { ...r, migrated: moveLive((m) => m.regionId === r.id), notMigrated: 0 } : r;
+        },
+      },
+      drainNode: {
+        params: Schemas.NodeDrainParams,
+        handler(ctx: Context<{ nodeId: string; migrate?: boolean }>) {
+          const node = [...state.regions.values()].flatMap((r) => r.nodes).find((n) => n.id === ctx.params.nodeId);
+          if (!node) throw new MeridianError('NODE_NOT_FOUND', `No node '${ctx.params.nodeId}'`);
+          const cordoned = { ...node, status: 'cordoned' as const };
+          return ctx.params.migrate ? { ...cordoned, migrated: moveLive((m) => m.nodeId === node.id), notMigrated: 0 } : cordoned;
         },
       },
       remove: {
         params: Schemas.RegionRemoveParams,
-        handler(ctx: Context<{ id: string; force?: boolean }>) {
+        handler(ctx: Context<{ id: string; force?: boolean; migrate?: boolean }>) {
           const r = getRegion(ctx.params.id);
+          const migrated = ctx.params.migrate ? moveLive((m) => m.regionId === r.id) : undefined;
           const live = [...state.meetings.values()].filter((m) => m.regionId === r.id && m.status === 'live');
           if (live.length > 0 && !ctx.params.force) throw new MeridianError('REGION_HAS_LIVE_MEETINGS');
           for (const m of live) state.meetings.set(m.id, { ...m, status: 'ended' });
           state.regions.delete(r.id);
-          return { id: r.id, removed: true, meetingsEnded: live.length, nodesRemoved: r.nodes.length };
+          return { id: r.id, removed: true, meetingsEnded: live.length, nodesRemoved: r.nodes.length, ...(migrated !== undefined ? { migrated } : {}) };
         },
       },
     },

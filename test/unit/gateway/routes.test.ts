@@ -128,6 +128,23 @@ describe('API routes', () => {
     assert.equal(gone.json().error.code, 'REGION_NOT_FOUND');
   });
 
+  test('drain and remove refuse a malformed migrate flag, and node drain needs the admin key', async () => {
+    const cases = [
+      { method: 'POST' as const, url: '/v1/admin/regions/us-east-1/drain', payload: { migrate: 'please' } },
+      { method: 'POST' as const, url: '/v1/admin/regions/us-east-1/drain', payload: { migrate: true, extra: 1 } },
+      { method: 'POST' as const, url: '/v1/admin/nodes/us-east-1-n1/drain', payload: { migrate: 'yes' } },
+      { method: 'POST' as const, url: '/v1/admin/nodes/bad%20id/drain', payload: {} },
+      { method: 'DELETE' as const, url: '/v1/admin/regions/us-east-1?migrate=maybe' },
+    ];
+    for (const c of cases) {
+      const res = await gw.app.inject({ ...c, headers: admin });
+      assert.equal(res.statusCode, 400, `${c.method} ${c.url}: ${res.body}`);
+      assert.equal(res.json().error.code, 'VALIDATION_FAILED');
+    }
+    const asApp = await gw.app.inject({ method: 'POST', url: '/v1/admin/nodes/us-east-1-n1/drain', headers: bearer(gw.appKey) });
+    assert.equal(asApp.statusCode, 403);
+  });
+
   test('an empty region patch gets 400 VALIDATION_FAILED', async () => {
     const res = await gw.app.inject({ method: 'PATCH', url: '/v1/admin/regions/us-east-1', headers: admin, payload: {} });
     assert.equal(res.json().error.code, 'VALIDATION_FAILED');

@@ -222,3 +222,90 @@ describe('capacity and seats', { timeout: 300_000 }, () => {
     assert.equal(joins.length, 2);
   });
 });
+
+describe('ping', { timeout: 300_000 }, () => {
+  test('answers each ping with a pong carrying the same id', PER_TEST, async () => {
+    const n = await node();
+    const c = await join(n, 'pinger');
+    for (const id of [0, 1, 7, Number.MAX_SAFE_INTEGER]) {
+      c.send({ type: 'ping', id });
+      const pong = await c.next((m) => m.type === 'pong' && m.id === id);
+      assert.equal(pong.id, id);
+    }
+  });
+
+  test('the default rate limit leaves room for pings: a burst of 40 passes unrefused', PER_TEST, async () => {
+    // The SDK pings about once a second; the default bucket (20/s, burst 50) must never cut
+    // that off, even when pings pile up behind a stalled tab and arrive together.
+    const n = await node();
+    const c = await join(n, 'steady');
+    for (let i = 0; i < 40; i++) c.send({ type: 'ping', id: i });
+    await c.next((m) => m.type === 'pong' && m.id === 39);
+    assert.equal(c.messages.filter((m) => m.type === 'pong').length, 40);
+    assert.equal(c.messages.some((m) => m.type === 'error'), false);
+  });
+
+  test('a ping before join, or with a bad id, is refused with VALIDATION_FAILED', PER_TEST, async () => {
+    const n = await node();
+    const early = await connect(n);
+    await expectRefusal(early, { type: 'ping', id: 1 }, 'VALIDATION_FAILED', 1008);
+    const c = await join(n, 'sloppy');
+    await expectRefusal(c, { type: 'ping', id: -1 }, 'VALIDATION_FAILED', 1008);
+    const c2 = await join(n, 'sloppy2');
+    await expectRefusal(c2, { type: 'ping', id: 1.5 }, 'VALIDATION_FAILED', 1008);
+  });
+});
+
+describe('migrate', { timeout: 300_000 }, () => {
+  test('tells every participant of the meeting to move, and only that meeting', PER_TEST, async () => {
+    const n = await node();
+    const ann = await join(n, 'ann', 'standup');
+    const bob = await join(n, 'bob', 'standup');
+    const other = await join(n, 'cat', 'elsewhere');
+    assert.equal(n.migrateMeeting('standup', 'region-drain', 30_000), 2);
+    for (const c of [ann, bob]) {
+      const m = await c.next((x) => x.type === 'migrate');
+      assert.equal(m.reason, 'region-drain');
+      assert.ok((m.deadlineMs as number) > 29_000 && (m.deadlineMs as number) <= 30_000);
+    }
+    // Still served until they leave: a ping is answered after the migrate message.
+    ann.send({ type: 'ping', id: 5 });
+    await ann.next((x) => x.type === 'pong' && x.id === 5);
+    assert.equal(other.messages.some((x) => x.type === 'migrate'), false);
+    assert.equal(n.migrateMeeting('no-such-meeting', 'node-drain', 1_000), 0);
+  });
+
+  test('a participant who joins after the migrate is told at once', PER_TEST, async () => {
+    const n = await node();
+    await join(n, 'ann');
+    n.migrateMeeting('standup', 'node-drain', 30_000);
+    const late = await join(n, 'late');
+    const m = await late.next((x) => x.type === 'migrate');
+    assert.equal(m.reason, 'node-drain');
+  });
+
+  test('a participant with a token minted after the migrate stays: the meeting was placed here again', PER_TEST, async () => {
+    const n = await node();
+    await join(n, 'ann');
+    n.migrateMeeting('standup', 'node-drain', 30_000);
+    const later = Math.floor(Date.now() / 1000) + 5;
+    const { client: back } = await TestClient.join(n.url, mintToken({ sub: 'back', mtg: 'standup', aud: NODE_ID, iat: later } as never));
+    cleanups.push(() => back.close());
+    back.send({ type: 'ping', id: 1 });
+    await back.next((m) => m.type === 'pong');
+    assert.equal(back.messages.some((m) => m.type === 'migrate'), false);
+  });
+
+  test('whoever is still there at the deadline is closed with 1001; a participant who left first got 1000', PER_TEST, async () => {
+    const n = await node();
+    const leaver = await join(n, 'leaver');
+    const straggler = await join(n, 'straggler');
+    n.migrateMeeting('standup', 'region-removed', 60_000);
+    await leaver.next((x) => x.type === 'migrate');
+    leaver.send({ type: 'leave' });
+    assert.equal(await leaver.closed, 1000);
+    // A second command with an earlier deadline (0: now) wins over the first.
+    n.migrateMeeting('standup', 'region-removed', 0);
+    assert.equal(await straggler.closed, 1001);
+  });
+});

@@ -36,6 +36,6 @@ export function resolveAdminKey(flags: ConnectionFlags, env: NodeJS.ProcessEnv):
 }
 
 /** An admin client for the platform the flags and environment point at. */
-export function adminClient(flags: ConnectionFlags, io: CliIo): ApiClient {
-  return new ApiClient({ baseUrl: resolveBaseUrl(flags, io.env), key: resolveAdminKey(flags, io.env), fetch: io.fetch });
+export function adminClient(flags: ConnectionFlags, io: CliIo, timeoutMs?: number): ApiClient {
+  return new ApiClient({ baseUrl: resolveBaseUrl(flags, io.env), key: resolveAdminKey(flags, io.env), fetch: io.fetch, ...(timeoutMs ? { timeoutMs } : {}) });
 }

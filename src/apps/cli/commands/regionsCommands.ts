@@ -1,6 +1,10 @@
-/** `meridian regions add|list|drain|remove`: the region registry over the admin API. */
+/**
+ * `meridian regions add|list|drain|remove` and `meridian nodes drain`: the region registry
+ * over the admin API. `--migrate` moves live calls elsewhere instead of leaving them (drain)
+ * or ending them (remove --force).
+ */
 import type { Command } from 'commander';
-import type { Region, RegionList, RegionRemoveResult } from '../../../contracts/index.js';
+import type { NodeDrainResult, RegionDrainResult, RegionList, RegionRemoveResult, Region } from '../../../contracts/index.js';
 import { findAwsRegion } from '../../../control/provider/awsRegions.js';
 import { CliError } from './CliError.js';
 import type { CliIo } from './cliIo.js';
@@ -76,26 +80,58 @@ export function registerRegionsCommands(program: Command, io: CliIo): void {
       }),
   );
 
-  withConnectionOptions(regions.command('drain <id>').description('stop placing new meetings in a region; live meetings continue').option('--json', 'print the API response as JSON')).action(
-    (id: string, flags: ConnectionFlags & { json?: boolean }) =>
-      runAction(io, async () => {
-        const region = await adminClient(flags, io).post<Region>(`${path(id)}/drain`);
-        if (flags.json) return printJson(io, region);
+  withConnectionOptions(
+    regions
+      .command('drain <id>')
+      .description('stop placing new meetings in a region; live meetings continue (or move, with --migrate)')
+      .option('--migrate', 'also move its live meetings to other regions now; participants reconnect without their call being cut')
+      .option('--json', 'print the API response as JSON'),
+  ).action((id: string, flags: ConnectionFlags & { json?: boolean; migrate?: boolean }) =>
+    runAction(io, async () => {
+      const region = await adminClient(flags, io, 60_000).post<RegionDrainResult>(`${path(id)}/drain`, flags.migrate ? { migrate: true } : undefined);
+      if (flags.json) return printJson(io, region);
+      if (flags.migrate) {
+        const left = region.notMigrated ? `; ${region.notMigrated} could not move (no capacity elsewhere) and continue here` : '';
+        io.out(`${region.id} is ${region.status}: ${region.migrated ?? 0} live meeting(s) moved to other regions${left}\n`);
+      } else {
         io.out(`${region.id} is ${region.status}: new meetings go to other regions; live meetings continue\n`);
-      }),
+      }
+    }),
   );
 
   withConnectionOptions(
     regions
       .command('remove <id>')
-      .description('remove a region (refused while it hosts live meetings unless --force)')
+      .description('remove a region (refused while it hosts live meetings unless --migrate or --force)')
+      .option('--migrate', 'move its live meetings to other regions first, wait for their participants to leave, then remove')
       .option('--force', 'end the live meetings of the region first')
       .option('--json', 'print the API response as JSON'),
-  ).action((id: string, flags: ConnectionFlags & { force?: boolean; json?: boolean }) =>
+  ).action((id: string, flags: ConnectionFlags & { force?: boolean; migrate?: boolean; json?: boolean }) =>
     runAction(io, async () => {
-      const result = await adminClient(flags, io).delete<RegionRemoveResult>(`${path(id)}${flags.force ? '?force=true' : ''}`);
+      const query = [flags.migrate ? 'migrate=true' : '', flags.force ? 'force=true' : ''].filter(Boolean).join('&');
+      const result = await adminClient(flags, io, 90_000).delete<RegionRemoveResult>(`${path(id)}${query ? `?${query}` : ''}`);
       if (flags.json) return printJson(io, result);
-      io.out(`removed ${result.id} (meetings ended: ${result.meetingsEnded}, nodes removed: ${result.nodesRemoved})\n`);
+      const moved = result.migrated !== undefined ? `meetings moved: ${result.migrated}, ` : '';
+      io.out(`removed ${result.id} (${moved}meetings ended: ${result.meetingsEnded}, nodes removed: ${result.nodesRemoved})\n`);
+    }),
+  );
+}
+
+/** `meridian nodes drain <id> [--migrate]`. */
+export function registerNodesCommands(program: Command, io: CliIo): void {
+  const nodes = program.command('nodes').description('manage meeting nodes (admin key)');
+  withConnectionOptions(
+    nodes
+      .command('drain <id>')
+      .description('stop placing new meetings on a node; live meetings continue (or move, with --migrate)')
+      .option('--migrate', 'also move its live meetings now, to another node of its region first')
+      .option('--json', 'print the API response as JSON'),
+  ).action((id: string, flags: ConnectionFlags & { json?: boolean; migrate?: boolean }) =>
+    runAction(io, async () => {
+      const node = await adminClient(flags, io, 60_000).post<NodeDrainResult>(`/v1/admin/nodes/${encodeURIComponent(id)}/drain`, flags.migrate ? { migrate: true } : undefined);
+      if (flags.json) return printJson(io, node);
+      const moved = flags.migrate ? `; ${node.migrated ?? 0} live meeting(s) moved${node.notMigrated ? `, ${node.notMigrated} could not move` : ''}` : '; live meetings continue';
+      io.out(`${node.id} (${node.regionId}) is ${node.status}: no new meetings${moved}\n`);
     }),
   );
 }

@@ -5,9 +5,31 @@
  * import external).
  *
  * Opening `/?meeting=<id>&name=<name>[&from=<city>]` joins at once.
- * `window.meridianDemo` exposes the client and timings for tests and the benchmark.
+ * `window.meridianDemo` exposes the client, its placement, reconnects and moves, and a
+ * presented-frame counter per remote participant, for tests and the benchmark.
+ *
+ * When the node of the call is lost the SDK rejoins by itself: the page shows
+ * "Reconnecting…" with the reason, then the new region and node, and the videos play again
+ * (the same `<video>` elements get the new streams). Rejoins pass this page's participant id
+ * to `/demo/join`, so the page stays the same participant.
  */
 import { MeridianClient, type ConnectedEvent, type JoinRequestOptions, type JoinResponse } from '../../../client/index.js';
+
+/** Presented video frames of one remote participant, counted on its `<video>` (across stream changes). */
+interface FrameCounter {
+  /** Frames presented so far. */
+  count: number;
+  /** performance.now() of the last one. */
+  lastAt: number | null;
+}
+
+/** One entry of the page's failover timeline. */
+interface DemoEvent {
+  /** performance.now() */
+  at: number;
+  type: 'reconnecting' | 'reconnected' | 'migrating' | 'migrated' | 'disconnected';
+  detail: string;
+}
 
 interface DemoTimings {
   /** performance.now() when joining started. */
@@ -21,9 +43,26 @@ interface DemoTimings {
 interface DemoState {
   client: MeridianClient | undefined;
   timings: DemoTimings;
+  /** The current placement (updated on reconnect and migration). */
   connection: ConnectedEvent | undefined;
   fallbacks: Array<{ from: string; to: string; reason: string }>;
   errors: Array<{ code: string; message: string }>;
+  /** Mirror of `client.state` (`connecting`, `connected`, `reconnecting`, `closed`). */
+  state: string;
+  /** Times the call was rejoined after losing its node (`reconnected` events). */
+  reconnects: number;
+  /** Planned moves completed (`migrated` events). */
+  migrations: number;
+  /** The latest `reconnecting` event while reconnecting, else null. */
+  reconnecting: { reason: string; attempt: number } | null;
+  /** Reconnect and migration timeline. */
+  events: DemoEvent[];
+  /** Presented frames per remote participant id. */
+  frames: Record<string, FrameCounter>;
+  /** The current node id, region id and this page's participant id (null before joining). */
+  readonly node: string | null;
+  readonly region: string | null;
+  readonly participantId: string | null;
 }
 
 declare global {
@@ -32,7 +71,28 @@ declare global {
   }
 }
 
-const state: DemoState = { client: undefined, timings: {}, connection: undefined, fallbacks: [], errors: [] };
+const state: DemoState = {
+  client: undefined,
+  timings: {},
+  connection: undefined,
+  fallbacks: [],
+  errors: [],
+  state: 'idle',
+  reconnects: 0,
+  migrations: 0,
+  reconnecting: null,
+  events: [],
+  frames: {},
+  get node() {
+    return this.connection?.node.id ?? null;
+  },
+  get region() {
+    return this.connection?.region.id ?? null;
+  },
+  get participantId() {
+    return this.client?.participantId ?? null;
+  },
+};
 window.meridianDemo = state;
 
 const $ = <T extends HTMLElement>(id: string): T => {
@@ -94,12 +154,18 @@ async function loadCities(): Promise<void> {
   }
 }
 
-/** Asks the demo route for a placement (and a new one, naming the unreachable node, on fallback). */
+/**
+ * Asks the demo route for a placement (and a new one, naming the unreachable node, on
+ * fallback; on a reconnect or move also as the same participant, with the reason).
+ */
 function demoJoin(meetingId: string, name: string, asIfFrom: string) {
   return async (opts: JoinRequestOptions): Promise<JoinResponse> => {
     const body: Record<string, string> = { meetingId, name };
     if (asIfFrom) body.asIfFrom = asIfFrom;
     if (opts.unreachableNodeId) body.unreachableNodeId = opts.unreachableNodeId;
+    if (opts.participantId) body.participantId = opts.participantId;
+    if (opts.reason) body.reason = opts.reason;
+    if (opts.previousNodeId) body.previousNodeId = opts.previousNodeId;
     const res = await fetch('/demo/join', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
     const payload = (await res.json().catch(() => ({}))) as JoinResponse & { error?: { code: string; message: string } };
     if (!res.ok) throw Object.assign(new Error(payload.error?.message ?? `join failed (HTTP ${res.status})`), { code: payload.error?.code ?? 'JOIN_REQUEST_FAILED' });
@@ -122,8 +188,36 @@ function tileFor(participantId: string, name: string): HTMLVideoElement {
   caption.textContent = name;
   figure.append(video, caption);
   videos.append(figure);
+  countFrames(video, participantId);
   return video;
 }
+
+/**
+ * Counts presented frames of a remote `<video>` (a frozen picture keeps `currentTime`
+ * running, so time is no proof of media). Keeps counting when the SDK hands the element a
+ * new stream after a reconnect or move.
+ */
+function countFrames(video: HTMLVideoElement, participantId: string): void {
+  if (typeof video.requestVideoFrameCallback !== 'function') return;
+  const counter = (state.frames[participantId] ??= { count: 0, lastAt: null });
+  const onFrame = (now: number) => {
+    counter.count++;
+    counter.lastAt = now;
+    if (video.isConnected) video.requestVideoFrameCallback(onFrame);
+  };
+  video.requestVideoFrameCallback(onFrame);
+}
+
+function noteEvent(type: DemoEvent['type'], detail: string): void {
+  state.events.push({ at: performance.now(), type, detail });
+  if (state.events.length > 200) state.events.splice(0, state.events.length - 200);
+}
+
+const REASON_TEXT: Record<string, string> = {
+  'signaling-closed': 'the connection to the meeting node was lost',
+  'node-unresponsive': 'the meeting node stopped answering',
+  'media-failed': 'the media connection failed',
+};
 
 function removeTile(participantId: string): void {
   videos.querySelector(`figure[data-participant-id="${CSS.escape(participantId)}"]`)?.remove();
@@ -173,6 +267,10 @@ async function join(meetingName: string, name: string, asIfFrom: string): Promis
   state.timings = { joinStartedAt: performance.now() };
   state.fallbacks = [];
   state.errors = [];
+  state.reconnects = 0;
+  state.migrations = 0;
+  state.reconnecting = null;
+  state.events = [];
   joinPanel.hidden = true;
   callPanel.hidden = false;
   $('meeting-name').textContent = meetingId;
@@ -186,6 +284,7 @@ async function join(meetingName: string, name: string, asIfFrom: string): Promis
 
   const client = new MeridianClient({ join: demoJoin(meetingId, name, asIfFrom) });
   state.client = client;
+  state.state = client.state;
   client.on('local-stream', ({ stream }) => {
     localVideo.srcObject = stream;
     setStatus('Connecting to the meeting node…');
@@ -196,7 +295,43 @@ async function join(meetingName: string, name: string, asIfFrom: string): Promis
     addLog(`fallback: ${entry.from} unreachable (${reason.code}), now ${entry.to}`);
     setStatus(`${from.region.name} could not be reached; trying ${to.region.name}…`);
   });
+  const syncState = () => {
+    state.state = client.state;
+    callPanel.dataset.state = client.state;
+  };
+  client.on('reconnecting', ({ reason, attempt, from }) => {
+    state.reconnecting = { reason, attempt };
+    syncState();
+    noteEvent('reconnecting', `${reason} (attempt ${attempt})`);
+    if (attempt === 1) addLog(`lost ${from.region.id}/${from.nodeId}: ${REASON_TEXT[reason] ?? reason}; reconnecting`);
+    setStatus(`Reconnecting… (${REASON_TEXT[reason] ?? reason}${attempt > 1 ? `, attempt ${attempt}` : ''})`);
+  });
+  client.on('reconnected', (c) => {
+    state.connection = c;
+    state.reconnects++;
+    state.reconnecting = null;
+    syncState();
+    showPlacement(c);
+    noteEvent('reconnected', `${c.region.id}/${c.node.id} after ${c.elapsedMs} ms`);
+    addLog(`reconnected to ${c.node.id} in ${c.region.id} after ${c.elapsedMs} ms (${c.reconnectAttempts} ${c.reconnectAttempts === 1 ? 'try' : 'tries'})`);
+    setStatus(`Reconnected: now in ${c.region.name} (${c.region.id}) on ${c.node.id}.`);
+  });
+  client.on('migrating', ({ reason, from }) => {
+    noteEvent('migrating', reason);
+    addLog(`${from.region.id}/${from.nodeId} asked to move (${reason})`);
+    setStatus(`Moving the call to another media server (${reason})…`);
+  });
+  client.on('migrated', (c) => {
+    state.connection = c;
+    state.migrations++;
+    syncState();
+    showPlacement(c);
+    noteEvent('migrated', `${c.region.id}/${c.node.id} after ${c.elapsedMs} ms`);
+    addLog(`moved to ${c.node.id} in ${c.region.id} in ${c.elapsedMs} ms`);
+    setStatus(`Moved: now in ${c.region.name} (${c.region.id}) on ${c.node.id}.`);
+  });
   client.on('connected', (c) => {
+    syncState();
     state.connection = c;
     state.timings.connectedAt = performance.now();
     showPlacement(c);
@@ -226,14 +361,21 @@ async function join(meetingName: string, name: string, asIfFrom: string): Promis
   client.on('error', ({ code, message }) => {
     state.errors.push({ code, message });
     addLog(`error ${code}: ${message}`);
+    // While the SDK recovers by itself, its status line stays; the log has the details.
+    if (code !== 'RECONNECT_FAILED' && (client.state === 'reconnecting' || code === 'MIGRATION_FAILED')) return;
     setStatus(`${code}: ${message}`, true);
   });
   client.on('disconnected', ({ code, reason }) => {
+    syncState();
+    state.reconnecting = null;
+    noteEvent('disconnected', `${code}${reason ? ` ${reason}` : ''}`);
     addLog(`disconnected (${code}${reason ? `, ${reason}` : ''})`);
     videos.querySelectorAll('figure.remote').forEach((tile) => tile.remove());
     localVideo.srcObject = null;
   });
-  await client.connect().catch(() => {
+  const connecting = client.connect();
+  syncState();
+  await connecting.catch(() => {
     // Reported through the `error` event.
   });
 }

@@ -14,7 +14,7 @@ import { fork, spawn, type ChildProcess } from 'node:child_process';
 import type { Logger } from 'pino';
 import type { NodeHeartbeatParams } from '../../../contracts/index.js';
 import type { NodeProvider, NodeSpec, StopOptions, StopResult } from './NodeProvider.js';
-import type { ChildMessage, NodeProcessSettings, ParentMessage } from './nodeProcessProtocol.js';
+import type { ChildMessage, NodeProcessCommand, NodeProcessSettings, ParentMessage } from './nodeProcessProtocol.js';
 
 /** One launched node process. */
 export interface LaunchedNode {
@@ -23,6 +23,8 @@ export interface LaunchedNode {
   requestStop(onlyIfEmpty: boolean): Promise<'busy' | 'stopping'>;
   /** Resolves when calls relayed for this node have finished (before it is reported gone). */
   settled(): Promise<void>;
+  /** Relays a control-plane command; absent when the node reaches the control plane itself. */
+  command?(c: NodeProcessCommand): boolean;
 }
 
 /** Starts one node process. */
@@ -37,6 +39,11 @@ export interface LocalProcessProviderOptions {
   readonly logger: Logger;
   /** After a stop request, how long before SIGKILL. Default 15 s. */
   readonly stopTimeoutMs?: number;
+  /**
+   * Called at once when a node process ends without being asked to stop (crash, SIGKILL,
+   * OOM), so the control plane deregisters it without waiting for its heartbeat to go stale.
+   */
+  readonly onUnexpectedExit?: (spec: NodeSpec, reason: string) => void;
 }
 
 /** How long the slot (port) of a node that failed on its own is left unused. */
@@ -92,6 +99,13 @@ export class LocalProcessProvider implements NodeProvider {
           entry.exitReason = signal ? `signal ${signal}` : `exit code ${code}`;
           if (!entry.stopping) this.#avoid.set(slot, Date.now() + SLOT_QUARANTINE_MS);
           log[entry.stopping ? 'info' : 'warn']({ pid: child.pid, code, signal }, entry.stopping ? 'node process ended' : 'node process ended on its own');
+          if (!entry.stopping) {
+            try {
+              this.#o.onUnexpectedExit?.(spec, entry.exitReason);
+            } catch (err) {
+              log.warn({ err }, 'reporting a node exit failed');
+            }
+          }
           resolve();
         }),
       ),
@@ -135,6 +149,16 @@ export class LocalProcessProvider implements NodeProvider {
     await e.launched.settled();
     this.#nodes.delete(nodeId);
     return 'stopped';
+  }
+
+  /**
+   * Relays a control-plane command to a running node process this provider started.
+   * False when the node is not ours, not running, or reaches the control plane itself.
+   */
+  command(nodeId: string, c: NodeProcessCommand): boolean {
+    const e = this.#nodes.get(nodeId);
+    if (!e || e.exitReason !== undefined || !e.launched.command) return false;
+    return e.launched.command(c);
   }
 
   isRunning(nodeId: string): boolean {
@@ -241,6 +265,11 @@ export function ipcLauncher(o: IpcLauncherOptions): NodeLauncher {
         },
         async settled() {
           while (pending.size > 0) await Promise.allSettled([...pending]);
+        },
+        command(c) {
+          if (!child.connected || stopping) return false;
+          child.send(c);
+          return true;
         },
       };
     },

@@ -38,6 +38,11 @@ export interface NodeProvider {
   exitReason(nodeId: string): string | undefined;
   /** Stops every node this provider started; idempotent. */
   close(): Promise<void>;
+  /**
+   * Relays a control-plane command to a node it started that has no broker of its own (a
+   * forked node process); false when it does not hold the node or the node hears commands itself.
+   */
+  command?(nodeId: string, c: import('./nodeProcessProtocol.js').NodeProcessCommand): boolean;
 }
 
 /** Names accepted by {@link createNodeProvider}. */

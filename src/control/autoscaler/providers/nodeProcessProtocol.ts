@@ -4,7 +4,7 @@
  * meetings to its parent, which relays them to the control plane. Dependency-free, so both
  * sides import it.
  */
-import type { NodeHeartbeatParams } from '../../../contracts/schemas.js';
+import type { MigrationReason, NodeHeartbeatParams } from '../../../contracts/schemas.js';
 
 /** Everything a node process needs to run its node. */
 export interface NodeProcessSettings {
@@ -28,7 +28,12 @@ export interface NodeProcessSettings {
 export type ParentMessage =
   | { readonly type: 'start'; readonly settings: NodeProcessSettings }
   /** Stop; with `onlyIfEmpty`, only if the node has no participant and no meeting right now. */
-  | { readonly type: 'stop'; readonly onlyIfEmpty: boolean };
+  | { readonly type: 'stop'; readonly onlyIfEmpty: boolean }
+  /** The control plane moved a meeting: tell its participants to move (`SfuNode.migrateMeeting`). */
+  | NodeProcessCommand;
+
+/** A control-plane command relayed to the node process. */
+export type NodeProcessCommand = { readonly type: 'migrate'; readonly meetingId: string; readonly reason: MigrationReason; readonly deadlineMs: number };
 
 /** Child → parent. */
 export type ChildMessage =

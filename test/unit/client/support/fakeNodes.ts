@@ -20,7 +20,13 @@ export class FakeSignalingNode {
   readonly #wss: WebSocketServer;
   readonly tokens: string[] = [];
   readonly sockets = new Set<WebSocket>();
+  /** Every message received after `join`, in order. */
+  readonly received: Array<{ type: string; [k: string]: unknown }> = [];
   behaviour: JoinBehaviour;
+  /** Answer `ping` with `pong` (false: a hung node whose sockets stay open). */
+  answerPings = true;
+  /** Messages sent right after `joined` (and the usual `participant-joined`). */
+  afterJoined: unknown[] = [];
 
   private constructor(wss: WebSocketServer, behaviour: JoinBehaviour) {
     this.#wss = wss;
@@ -29,13 +35,18 @@ export class FakeSignalingNode {
       this.sockets.add(ws);
       ws.on('close', () => this.sockets.delete(ws));
       ws.on('message', (data) => {
-        const m = JSON.parse(String(data)) as { type: string; token?: string };
-        if (m.type !== 'join') return;
+        const m = JSON.parse(String(data)) as { type: string; token?: string; id?: number };
+        if (m.type !== 'join') {
+          this.received.push(m);
+          if (m.type === 'ping' && this.answerPings) ws.send(JSON.stringify({ type: 'pong', id: m.id }));
+          return;
+        }
         this.tokens.push(m.token ?? '');
         const b = this.behaviour;
         if (b.kind === 'joined') {
           ws.send(JSON.stringify({ type: 'joined', participantId: 'p1', meetingId: 'm1', name: 'P1', participants: [{ id: 'p0', name: 'P0' }], tracks: [], activeSpeaker: null }));
           ws.send(JSON.stringify({ type: 'participant-joined', participant: { id: 'p2', name: 'P2' } }));
+          for (const extra of this.afterJoined) ws.send(JSON.stringify(extra));
         } else if (b.kind === 'error') {
           ws.send(JSON.stringify({ type: 'error', code: b.code, message: `refused: ${b.code}` }));
           ws.close(b.close, b.code);
@@ -52,6 +63,16 @@ export class FakeSignalingNode {
 
   get url(): string {
     return `ws://127.0.0.1:${(this.#wss.address() as AddressInfo).port}/rtc`;
+  }
+
+  /** Sends a message to every connected client. */
+  send(message: unknown): void {
+    for (const s of this.sockets) s.send(JSON.stringify(message));
+  }
+
+  /** Drops every connection without a close frame, as a crashed process does (clients see 1006). */
+  crash(): void {
+    for (const s of this.sockets) s.terminate();
   }
 
   async close(): Promise<void> {

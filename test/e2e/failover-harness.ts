@@ -1,0 +1,662 @@
+/**
+ * Live-call failover, end to end: `meridian start` as a real process (embedded mode, one
+ * autoscaler per default region forking meeting-node processes), three headless Chromium
+ * participants on the demo page, and the means to hurt the meeting's node: find its process
+ * (the node's signaling port → its listening socket in /proc/net/tcp → the process holding
+ * that socket), send it SIGKILL or SIGSTOP, drain or remove its region through the admin API.
+ *
+ * Evidence that a call survived is taken from the pages, never from the server:
+ * - every page decodes every other participant's video: `framesDecoded` of its subscribe
+ *   connection (`getStats`) rises over a window (an element's `currentTime` is not evidence);
+ * - all pages name one node (`window.meridianDemo`);
+ * - no page reloaded: a random `window.__loadId` set after the first load is unchanged, and
+ *   Playwright saw exactly one page load;
+ * - a watcher in each page (installed here, not part of the demo) timestamps every video
+ *   frame presented per remote participant (`requestVideoFrameCallback`) with the track
+ *   object it came from (a new subscribe connection means new track objects), and
+ *   samples the client's state every 50 ms: the benchmark reads recovery times and freeze
+ *   gaps from it, the drain test reads "never disconnected" from it.
+ *
+ * Not a test file: `failover-*.test.ts` and bench/failover.bench.ts import it. Every process
+ * started here (and every process stopped with SIGSTOP) is cleaned up by {@link Platform.stop}
+ * and by an exit hook: SIGCONT first, then SIGKILL.
+ */
+import { randomBytes } from 'node:crypto';
+import { readFileSync, readdirSync, readlinkSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium, type Browser } from 'playwright-core';
+import { childrenOf, freePort, spawnMeridian, waitForStatus, type Spawned } from '../helpers/process.js';
+import { CHROMIUM_ARGS, CHROMIUM_PATH, inboundMedia, openParticipant, snapshot, until, type BrowserParticipant, type DemoSnapshot } from './browser-harness.js';
+
+export { chromiumMissing, until } from './browser-harness.js';
+
+export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+// ------------------------------------------------------------------ process hygiene
+
+/** Processes this file stopped with SIGSTOP (resumed before they are killed) or must kill. */
+const stopped = new Set<number>();
+const owned = new Set<number>();
+
+/** Sends `signal` to `pid`; false when the process is already gone. */
+export function signal(pid: number, sig: NodeJS.Signals): boolean {
+  try {
+    process.kill(pid, sig);
+    if (sig === 'SIGSTOP') stopped.add(pid);
+    if (sig === 'SIGCONT' || sig === 'SIGKILL') stopped.delete(pid);
+    return true;
+  } catch {
+    stopped.delete(pid);
+    return false;
+  }
+}
+
+/** SIGCONT then SIGKILL: a stopped process cannot act on a kill until it is resumed by the kernel, so be explicit. */
+export function resumeAndKill(pid: number): void {
+  signal(pid, 'SIGCONT');
+  signal(pid, 'SIGKILL');
+}
+
+export function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    // A zombie (killed, not reaped yet) still answers signal 0.
+    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
+  }
+}
+
+function cleanupAll(): void {
+  for (const pid of [...stopped]) resumeAndKill(pid);
+  for (const pid of owned) signal(pid, 'SIGKILL');
+}
+process.once('exit', cleanupAll);
+for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(sig, () => {
+    cleanupAll();
+    process.exit(130);
+  });
+}
+
+// ------------------------------------------------------------------ node process ↔ port
+
+/** Every descendant of `pid` (children, grandchildren, …). */
+export function descendantsOf(pid: number): number[] {
+  const out: number[] = [];
+  const queue = [pid];
+  while (queue.length) {
+    for (const c of childrenOf(queue.shift()!)) {
+      out.push(c);
+      queue.push(c);
+    }
+  }
+  return out;
+}
+
+/** Socket inodes listening on TCP `port` (IPv4 and IPv6 tables). */
+function listeningInodes(port: number): Set<string> {
+  const hex = port.toString(16).toUpperCase().padStart(4, '0');
+  const inodes = new Set<string>();
+  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    let text = '';
+    try {
+      text = readFileSync(table, 'utf8');
+    } catch {
+      continue;
+    }
+    for (const line of text.split('\n').slice(1)) {
+      const f = line.trim().split(/\s+/);
+      // local_address is "ADDR:PORT", st 0A = LISTEN, inode is the 10th field.
+      if (f.length > 9 && f[1]!.endsWith(`:${hex}`) && f[3] === '0A') inodes.add(f[9]!);
+    }
+  }
+  return inodes;
+}
+
+/** The process among `candidates` that holds a socket listening on `port`, if any. */
+export function pidListeningOn(port: number, candidates: readonly number[]): number | undefined {
+  const inodes = listeningInodes(port);
+  if (inodes.size === 0) return undefined;
+  for (const pid of candidates) {
+    let fds: string[];
+    try {
+      fds = readdirSync(`/proc/${pid}/fd`);
+    } catch {
+      continue;
+    }
+    for (const fd of fds) {
+      try {
+        const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
+        if (m && inodes.has(m[1]!)) return pid;
+      } catch {
+        // fd closed meanwhile
+      }
+    }
+  }
+  return undefined;
+}
+
+// ------------------------------------------------------------------ the platform
+
+export interface NodeView {
+  id: string;
+  regionId: string;
+  url: string;
+  status: string;
+  healthy: boolean;
+}
+export interface RegionView {
+  id: string;
+  status: string;
+  nodes: NodeView[];
+}
+
+export interface PlatformOptions {
+  /** Meeting-node processes per region the autoscaler keeps (default 1). */
+  minNodes?: number;
+  /** Extra environment for `meridian start`. */
+  env?: Record<string, string>;
+}
+
+/** `meridian start` as a real process on a free port with a throw-away data directory. */
+export class Platform {
+  readonly #dataDir: string;
+  #stopped = false;
+
+  private constructor(
+    readonly base: string,
+    readonly spawned: Spawned,
+    dataDir: string,
+    readonly adminKey: string,
+  ) {
+    this.#dataDir = dataDir;
+  }
+
+  static async start(opts: PlatformOptions = {}): Promise<Platform> {
+    const port = await freePort();
+    const base = `http://127.0.0.1:${port}`;
+    const dataDir = mkdtempSync(join(tmpdir(), 'meridian-failover-'));
+    const spawned = spawnMeridian(['start'], {
+      MERIDIAN_PORT: String(port),
+      MERIDIAN_DATA_DIR: dataDir,
+      MERIDIAN_HOST: '127.0.0.1',
+      MERIDIAN_ICE_ADDRESS: '127.0.0.1',
+      MERIDIAN_LOG_LEVEL: 'warn',
+      MERIDIAN_CONFIG: '',
+      // Replace dead nodes within seconds (default 15 s), so repeated trials find capacity.
+      MERIDIAN_AUTOSCALER_SYNC_MS: '2000',
+      MERIDIAN_AUTOSCALER_MIN_NODES: String(opts.minNodes ?? 1),
+      ...opts.env,
+    });
+    owned.add(spawned.child.pid!);
+    try {
+      await waitForStatus(`${base}/readyz`, 200, 120_000, spawned);
+      const { adminKey } = JSON.parse(readFileSync(join(dataDir, 'credentials.json'), 'utf8')) as { adminKey: string };
+      const p = new Platform(base, spawned, dataDir, adminKey);
+      await p.waitNodes(opts.minNodes ?? 1);
+      return p;
+    } catch (err) {
+      spawned.child.kill('SIGKILL');
+      for (const pid of descendantsOf(spawned.child.pid!)) resumeAndKill(pid);
+      rmSync(dataDir, { recursive: true, force: true });
+      throw err;
+    }
+  }
+
+  get pid(): number {
+    return this.spawned.child.pid!;
+  }
+
+  /** An admin API call; never throws on HTTP errors (returns status 0 when unreachable). */
+  async admin<T = unknown>(method: string, path: string, body?: unknown): Promise<{ status: number; body: T }> {
+    try {
+      const res = await fetch(`${this.base}${path}`, {
+        method,
+        headers: { authorization: `Bearer ${this.adminKey}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+        signal: AbortSignal.timeout(30_000),
+      });
+      const text = await res.text();
+      let parsed: unknown = text;
+      try {
+        parsed = text ? JSON.parse(text) : undefined;
+      } catch {
+        // not JSON: keep the text
+      }
+      return { status: res.status, body: parsed as T };
+    } catch (err) {
+      return { status: 0, body: { error: { code: 'CLIENT', message: (err as Error).message } } as T };
+    }
+  }
+
+  async regions(): Promise<RegionView[]> {
+    const r = await this.admin<{ regions: RegionView[] }>('GET', '/v1/admin/regions');
+    if (r.status !== 200) throw new Error(`GET /v1/admin/regions: HTTP ${r.status} ${JSON.stringify(r.body)}`);
+    return r.body.regions;
+  }
+
+  async node(nodeId: string): Promise<NodeView | undefined> {
+    return (await this.regions()).flatMap((r) => r.nodes).find((n) => n.id === nodeId);
+  }
+
+  /** Waits until every active region lists `perRegion` healthy active nodes. */
+  async waitNodes(perRegion: number, timeoutMs = 90_000): Promise<void> {
+    await until(`${perRegion} healthy node(s) in every region`, timeoutMs, async () => {
+      const regions = (await this.regions()).filter((r) => r.status === 'active');
+      return regions.length > 0 && regions.every((r) => r.nodes.filter((n) => n.healthy && n.status === 'active').length >= perRegion) ? true : undefined;
+    }, 300);
+  }
+
+  /** The OS process of meeting node `nodeId`: the descendant of `meridian start` listening on its signaling port. */
+  async nodePid(nodeId: string): Promise<number> {
+    const n = await this.node(nodeId);
+    if (!n) throw new Error(`node ${nodeId} is not in the registry`);
+    const port = Number(new URL(n.url).port);
+    const pid = pidListeningOn(port, descendantsOf(this.pid));
+    if (pid === undefined) throw new Error(`no process under meridian start (pid ${this.pid}) listens on ${port} (node ${nodeId}, ${n.url})`);
+    return pid;
+  }
+
+  output(tail = 4_000): string {
+    return this.spawned.output().slice(-tail);
+  }
+
+  /** SIGTERM (then SIGKILL after 15 s); stopped node processes are resumed and killed first. */
+  async stop(): Promise<void> {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    const nodes = descendantsOf(this.pid);
+    for (const pid of nodes) if (stopped.has(pid)) resumeAndKill(pid);
+    this.spawned.child.kill('SIGTERM');
+    const code = await Promise.race([this.spawned.exited, sleep(15_000).then(() => 'timeout' as const)]);
+    if (code === 'timeout') this.spawned.child.kill('SIGKILL');
+    for (const pid of nodes) if (alive(pid)) resumeAndKill(pid);
+    owned.delete(this.pid);
+    rmSync(this.#dataDir, { recursive: true, force: true });
+  }
+}
+
+// ------------------------------------------------------------------ Chromium
+
+/** The common flags plus loopback ICE candidates (all media stays on 127.0.0.1). */
+export const FAILOVER_CHROMIUM_ARGS = [...new Set([...CHROMIUM_ARGS, '--allow-loopback-in-peer-connection', '--autoplay-policy=no-user-gesture-required'])];
+
+export function launchFailoverChromium(): Promise<Browser> {
+  return chromium.launch({ executablePath: CHROMIUM_PATH, headless: true, args: FAILOVER_CHROMIUM_ARGS });
+}
+
+/**
+ * Installed in each page after it loaded. Plain JavaScript in a string so that no bundler
+ * helper leaks into it. Records, per remote participant, every presented video frame as
+ * `[wall-clock ms, serial of the track object]`, and the client's state every 50 ms (changes only).
+ */
+const WATCHER = String.raw`(() => {
+  if (window.__failoverWatch) return window.__failoverWatch.loadId;
+  const w = { loadId: Date.now() + '-' + Math.random().toString(36).slice(2), frames: {}, states: [], statuses: [], disconnects: [], reconnecting: [], reconnected: [], migrating: [], migrated: [], firstSeen: {} };
+  window.__failoverWatch = w;
+  window.__loadId = w.loadId;
+  const seen = new WeakSet();
+  // Track objects, not ids: a rebuilt connection may announce the same msid, so the same id.
+  const serials = new WeakMap();
+  let nextSerial = 1;
+  const serialOf = (track) => {
+    if (!track) return '';
+    if (!serials.has(track)) {
+      const serial = 't' + nextSerial++;
+      serials.set(track, serial);
+      w.firstSeen[serial] = Date.now();
+    }
+    return serials.get(track);
+  };
+  const watch = (v) => {
+    const onFrame = () => {
+      const id = v.dataset.participantId || '?';
+      const s = v.srcObject;
+      const track = s && s.getVideoTracks ? serialOf(s.getVideoTracks()[0]) : '';
+      const list = (w.frames[id] = w.frames[id] || []);
+      list.push([Date.now(), track]);
+      if (list.length > 6000) list.splice(0, list.length - 6000);
+      if (v.isConnected) v.requestVideoFrameCallback(onFrame);
+    };
+    v.requestVideoFrameCallback(onFrame);
+  };
+  const hooked = new WeakSet();
+  const tick = () => {
+    for (const v of document.querySelectorAll('video.remote')) {
+      if (!seen.has(v)) { seen.add(v); watch(v); }
+      // Every track the element holds, shown or not, gets its serial (and first-seen time) now.
+      const src = v.srcObject;
+      if (src && src.getTracks) for (const tr of src.getTracks()) serialOf(tr);
+    }
+    const d = window.meridianDemo;
+    const c = d && d.client;
+    const state = c ? c.state : null;
+    const last = w.states[w.states.length - 1];
+    if (!last || last[1] !== state) w.states.push([Date.now(), state]);
+    const st = document.getElementById('status');
+    const text = st ? (st.classList.contains('error') ? 'ERROR ' : '') + st.textContent : '';
+    const lastS = w.statuses[w.statuses.length - 1];
+    if (!lastS || lastS[1] !== text) w.statuses.push([Date.now(), text]);
+    if (c && !hooked.has(c) && typeof c.on === 'function') {
+      hooked.add(c);
+      c.on('disconnected', (e) => w.disconnects.push([Date.now(), e && e.code, e && e.reason]));
+      try { c.on('reconnecting', (e) => w.reconnecting.push([Date.now(), e && e.reason, e && e.attempt])); } catch (_) {}
+      try { c.on('reconnected', (e) => w.reconnected.push([Date.now(), e && e.node && (e.node.id || e.node)])); } catch (_) {}
+      try { c.on('migrating', (e) => w.migrating.push([Date.now(), e && e.reason])); } catch (_) {}
+      try { c.on('migrated', (e) => w.migrated.push([Date.now(), e && e.node && (e.node.id || e.node)])); } catch (_) {}
+    }
+  };
+  // At once (so the tracks held now are known, and the client's events hooked, before any
+  // fault), then every 50 ms.
+  tick();
+  setInterval(tick, 50);
+  return w.loadId;
+})()`;
+
+/**
+ * Runs before the demo's scripts: records every RTCPeerConnection the page makes in
+ * `window.__pcs`, so a test can reach the SDK's subscribe connection (the one that answered
+ * the node's offer) without touching the SDK's private state.
+ */
+export const PC_RECORDER = String.raw`(() => {
+  const Orig = window.RTCPeerConnection;
+  if (!Orig || Orig.__recorded) return;
+  class Recorded extends Orig {
+    constructor(...args) { super(...args); (window.__pcs = window.__pcs || []).push(this); }
+  }
+  Recorded.__recorded = true;
+  window.RTCPeerConnection = Recorded;
+})()`;
+
+/** What the in-page watcher recorded. */
+export interface WatchRecord {
+  loadId: string;
+  frames: Record<string, Array<[number, string]>>;
+  states: Array<[number, string | null]>;
+  statuses: Array<[number, string]>;
+  disconnects: Array<[number, number | undefined, string | undefined]>;
+  reconnecting: Array<[number, unknown, unknown]>;
+  reconnected: Array<[number, unknown]>;
+  migrating: Array<[number, unknown]>;
+  migrated: Array<[number, unknown]>;
+  /** When each track object (by serial) was first seen in a remote video element. */
+  firstSeen: Record<string, number>;
+}
+
+/** One participant of a {@link Call}: the page, plus what it was at the start. */
+export interface CallMember extends BrowserParticipant {
+  loadId: string;
+  /** Page loads seen by Playwright (1 = only the first load). */
+  navigations: number;
+  participantId: string;
+}
+
+/** Where every page is, and whether each decodes every other. */
+export interface CallView {
+  snaps: DemoSnapshot[];
+  nodes: string[];
+  regions: string[];
+}
+
+/** Reads the page's current node and region (the client's own view, updated on reconnection). */
+async function where(p: BrowserParticipant): Promise<{ state: string | null; node: string | null; region: string | null; participantId: string | null }> {
+  return p.page.evaluate(() => {
+    const d = (window as unknown as { meridianDemo?: { client?: { state?: string; participantId?: string; connection?: { node?: { id?: string }; region?: { id?: string } } }; connection?: { node?: { id?: string }; region?: { id?: string } } } }).meridianDemo;
+    const c = d?.client;
+    const conn = c?.connection ?? d?.connection;
+    return { state: c?.state ?? null, node: conn?.node?.id ?? null, region: conn?.region?.id ?? null, participantId: c?.participantId ?? null };
+  });
+}
+
+/** Three (or more) Chromium participants in one meeting of a {@link Platform}. */
+export class Call {
+  private constructor(
+    readonly browser: Browser,
+    readonly meetingId: string,
+    readonly members: CallMember[],
+  ) {}
+
+  /**
+   * Opens one page per name (one browser context each) on `/?meeting=<id>&name=<n>`, waits
+   * until all are connected on one node and each decodes every other's video, then installs
+   * the watcher. `from` places the first joiner (and so the meeting) in a region.
+   */
+  static async open(browser: Browser, base: string, opts: { names?: string[]; from?: string; meetingId?: string; timeoutMs?: number } = {}): Promise<Call> {
+    const names = opts.names ?? ['Ann', 'Bob', 'Cat'];
+    const meetingId = opts.meetingId ?? `failover-${Date.now().toString(36)}-${randomBytes(2).toString('hex')}`;
+    const members: CallMember[] = [];
+    const call = new Call(browser, meetingId, members);
+    try {
+      for (const [i, name] of names.entries()) {
+        const p = await openParticipant(browser, base, meetingId, name, { initScript: PC_RECORDER, ...(i === 0 && opts.from ? { from: opts.from } : {}) });
+        const m = p as CallMember;
+        // Full loads after the first (same-document history changes are not loads).
+        m.navigations = 1;
+        p.page.on('load', () => m.navigations++);
+        members.push(m);
+        // Join one after the other, so the first joiner's placement decides the meeting's region.
+        if (i === 0) await until(`${name} connected`, opts.timeoutMs ?? 45_000, async () => ((await where(p)).state === 'connected' ? true : undefined));
+      }
+      await call.waitHealthy({ timeoutMs: opts.timeoutMs ?? 60_000 });
+      for (const m of members) {
+        m.loadId = (await m.page.evaluate(WATCHER)) as string;
+        m.participantId = (await where(m)).participantId!;
+      }
+      // A history before any fault: every page has presented frames of every other participant.
+      const ids = members.map((m) => m.participantId);
+      await until('the watcher saw frames of every other participant on every page', 15_000, async () => {
+        const recs = await call.watch();
+        return recs.every((r, i) => ids.every((id, j) => i === j || (r?.frames[id]?.length ?? 0) >= 5)) ? true : undefined;
+      });
+      return call;
+    } catch (err) {
+      await call.close();
+      throw err;
+    }
+  }
+
+  /** Each page's node, region, state and participant id. */
+  async where(): Promise<Array<Awaited<ReturnType<typeof where>>>> {
+    return Promise.all(this.members.map((m) => where(m)));
+  }
+
+  /** The one node every page is connected to, or undefined when they differ or one is not connected. */
+  async commonNode(): Promise<{ node: string; region: string } | undefined> {
+    const w = await this.where();
+    const nodes = new Set(w.map((x) => x.node));
+    if (w.some((x) => x.state !== 'connected' || !x.node) || nodes.size !== 1) return undefined;
+    return { node: w[0]!.node!, region: w[0]!.region! };
+  }
+
+  /**
+   * Every page decodes every other participant's video: over one window of `windowMs`,
+   * `framesDecoded` per remote participant (summed over the page's subscribe connection)
+   * rises by at least `minFrames`. Returns what is missing (empty = all flowing).
+   */
+  async decodingGaps(windowMs = 1_500, minFrames = 5): Promise<string[]> {
+    const w = await this.where();
+    const ids = w.map((x) => x.participantId);
+    const before = await Promise.all(this.members.map((m) => inboundMedia(m).catch(() => ({}) as Awaited<ReturnType<typeof inboundMedia>>)));
+    await sleep(windowMs);
+    const after = await Promise.all(this.members.map((m) => inboundMedia(m).catch(() => ({}) as Awaited<ReturnType<typeof inboundMedia>>)));
+    const gaps: string[] = [];
+    for (const [i, m] of this.members.entries()) {
+      for (const [j, other] of this.members.entries()) {
+        if (i === j) continue;
+        const id = ids[j];
+        if (!id) {
+          gaps.push(`${other.name} has no participant id (state ${w[j]!.state})`);
+          continue;
+        }
+        const a = before[i]![id]?.framesDecoded ?? 0;
+        const b = after[i]![id]?.framesDecoded;
+        if (b === undefined || b - a < minFrames) gaps.push(`${m.name} ← ${other.name}: framesDecoded ${a} → ${b ?? 'none'} in ${windowMs} ms`);
+      }
+    }
+    return gaps;
+  }
+
+  /**
+   * Waits until all pages are connected to one node (other than every node in `notOn`) and
+   * each decodes every other's video. Returns that node. Throws with the last findings.
+   */
+  async waitHealthy(opts: { timeoutMs?: number; notOn?: readonly string[] } = {}): Promise<{ node: string; region: string }> {
+    const deadline = Date.now() + (opts.timeoutMs ?? 45_000);
+    let last = 'nothing checked yet';
+    while (Date.now() < deadline) {
+      try {
+        const common = await this.commonNode();
+        if (!common) {
+          const w = await this.where();
+          last = `not all connected to one node: ${JSON.stringify(w)}`;
+          // 'closed' is final: the client gave up (its reconnect budget is spent, or it has none).
+          if (w.some((x) => x.state === 'closed')) break;
+        } else if (opts.notOn?.includes(common.node)) {
+          last = `still on ${common.node}`;
+        } else {
+          const gaps = await this.decodingGaps();
+          if (gaps.length === 0) {
+            // Still the same node after the window (not moving under our feet).
+            const again = await this.commonNode();
+            if (again?.node === common.node) return common;
+            last = `moved during the check: ${common.node} → ${again?.node}`;
+          } else last = `on ${common.node}, but: ${gaps.join('; ')}`;
+        }
+      } catch (err) {
+        last = `check failed: ${(err as Error).message}`;
+      }
+      await sleep(250);
+    }
+    throw new Error(`the call did not become healthy (within ${opts.timeoutMs ?? 45_000} ms, or a page closed for good): ${last}\n${await this.describe()}`);
+  }
+
+  /** The watcher's records, one per page (loadId undefined when the page reloaded). */
+  async watch(): Promise<Array<WatchRecord | undefined>> {
+    return Promise.all(this.members.map((m) => m.page.evaluate(() => (window as unknown as { __failoverWatch?: WatchRecord }).__failoverWatch).catch(() => undefined)));
+  }
+
+  /** Pages that reloaded or navigated since {@link open} (empty = none). */
+  async reloaded(): Promise<string[]> {
+    const out: string[] = [];
+    const ids = await Promise.all(this.members.map((m) => m.page.evaluate(() => (window as unknown as { __loadId?: string }).__loadId ?? null).catch(() => null)));
+    for (const [i, m] of this.members.entries()) {
+      if (ids[i] !== m.loadId) out.push(`${m.name}: __loadId ${m.loadId} → ${ids[i]}`);
+      if (m.navigations !== 1) out.push(`${m.name}: ${m.navigations} page loads`);
+    }
+    return out;
+  }
+
+  /** Participants whose id changed since {@link open}. */
+  async changedIds(): Promise<string[]> {
+    const w = await this.where();
+    return this.members.filter((m, i) => w[i]!.participantId !== m.participantId).map((m, i) => `${m.name}: ${m.participantId} → ${w[i]!.participantId}`);
+  }
+
+  /**
+   * Closes `member`'s subscribe connection from the page (the open connection whose local
+   * description is an answer: the node offers on subscribe sessions). Returns how many
+   * connections matched (1 expected).
+   */
+  async closeSubscribeConnection(member: CallMember): Promise<number> {
+    return member.page.evaluate(() => {
+      const pcs = ((window as unknown as { __pcs?: RTCPeerConnection[] }).__pcs ?? []).filter((pc) => pc.signalingState !== 'closed' && pc.currentLocalDescription?.type === 'answer');
+      for (const pc of pcs) pc.close();
+      return pcs.length;
+    });
+  }
+
+  /** A short account of every page for failure messages. */
+  async describe(): Promise<string> {
+    const lines: string[] = [];
+    for (const m of this.members) {
+      try {
+        const s = await snapshot(m);
+        const w = await where(m);
+        const rec = await m.page.evaluate(() => (window as unknown as { __failoverWatch?: WatchRecord }).__failoverWatch).catch(() => undefined);
+        const log = await m.page.evaluate(() => Array.from(document.querySelectorAll('#log li'), (li) => li.textContent ?? '').slice(0, 12)).catch(() => []);
+        lines.push(
+          `[${m.name}] state=${w.state} node=${w.node} region=${w.region} id=${w.participantId} videos=${s.remoteVideos.length} errors=${JSON.stringify(s.errors)} states=${JSON.stringify(rec?.states.slice(-8) ?? [])} log=${JSON.stringify(log)} problems=${m.problems.slice(-5).join(' | ')}`,
+        );
+      } catch (err) {
+        lines.push(`[${m.name}] unreadable: ${(err as Error).message}`);
+      }
+    }
+    return lines.join('\n');
+  }
+
+  async close(): Promise<void> {
+    for (const m of this.members) {
+      await m.page.evaluate(() => window.meridianDemo?.client?.leave()).catch(() => {});
+      await m.close();
+    }
+  }
+}
+
+// ------------------------------------------------------------------ reading the watcher
+
+/**
+ * Recovery after a fault at wall-clock `faultAt`: for every page and remote participant, the
+ * first frame presented on a video track the page first held after the fault (a new
+ * subscribe connection); the figure is the latest of those, minus `faultAt`. Undefined when
+ * some pair never got a new track.
+ */
+export function recoveryMs(records: Array<WatchRecord | undefined>, participantIds: string[], faultAt: number): { ms: number | undefined; perPair: Record<string, number | undefined> } {
+  const perPair: Record<string, number | undefined> = {};
+  let worst = 0;
+  let complete = true;
+  for (const [i, rec] of records.entries()) {
+    for (const [j, id] of participantIds.entries()) {
+      if (i === j) continue;
+      const frames = rec?.frames[id] ?? [];
+      // A track counts as new when the page first held it after the fault (a new connection).
+      const isNew = (track: string) => (rec?.firstSeen[track] ?? 0) > faultAt;
+      const first = frames.find(([t, track]) => t > faultAt && isNew(track));
+      const key = `${i}←${j}`;
+      perPair[key] = first ? first[0] - faultAt : undefined;
+      if (!first) complete = false;
+      else worst = Math.max(worst, first[0] - faultAt);
+    }
+  }
+  return { ms: complete ? worst : undefined, perPair };
+}
+
+/**
+ * When the slowest page reached a step after `since`: the first event of `kind` on each page
+ * (`reconnecting` = the SDK noticed the loss, `reconnected` = joined the new node, …), as ms
+ * after `since`, the latest over pages. Undefined when a page never got there.
+ */
+export function slowestStepMs(records: Array<WatchRecord | undefined>, kind: 'reconnecting' | 'reconnected' | 'migrating' | 'migrated', since: number): number | undefined {
+  let worst = 0;
+  for (const rec of records) {
+    const first = (rec?.[kind] ?? []).find(([t]) => t >= since);
+    if (!first) return undefined;
+    worst = Math.max(worst, first[0] - since);
+  }
+  return worst;
+}
+
+/** The longest gap between consecutive presented frames of any pair within [from, to]. */
+export function longestGapMs(records: Array<WatchRecord | undefined>, participantIds: string[], from: number, to: number): number {
+  let worst = 0;
+  for (const [i, rec] of records.entries()) {
+    for (const [j, id] of participantIds.entries()) {
+      if (i === j) continue;
+      const times = (rec?.frames[id] ?? []).map(([t]) => t).filter((t) => t >= from && t <= to);
+      let prev = from;
+      for (const t of times) {
+        worst = Math.max(worst, t - prev);
+        prev = t;
+      }
+      worst = Math.max(worst, to - prev);
+    }
+  }
+  return worst;
+}
+
+/** p-th percentile (nearest rank) of a non-empty list. */
+export function percentile(values: readonly number[], p: number): number {
+  const s = [...values].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))]!;
+}
