@@ -14,6 +14,7 @@ import { LOOPBACK_CHROMIUM_ARGS, LOOPBACK_ICE_ADDRESS, announcesLoopbackOnly, ca
 /** Files that mention an ICE address on purpose and start no media. */
 const EXEMPT: Record<string, string> = {
   'test/unit/media/config.test.ts': 'validates settings (a refused foreign address); starts nothing',
+  'test/unit/apps/deployment.test.ts': 'checks that a foreign ICE address stops start-up before any node exists',
   'test/unit/autoscaler/LocalProcessProvider.test.ts': 'launches a fake node process (fixtures/fakeNodeProcess.mjs) with no media engine',
   'test/helpers/media.ts': 'defines the loopback settings',
   'test/unit/media/loopback.test.ts': 'this guard',
