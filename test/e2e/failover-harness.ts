@@ -190,16 +190,25 @@ export class Platform {
       MERIDIAN_AUTOSCALER_MIN_NODES: String(opts.minNodes ?? 1),
       ...opts.env,
     });
-    owned.add(spawned.child.pid!);
+    // A spawn failure becomes a failed start below, not an unhandled 'error' event.
+    let spawnError: Error | undefined;
+    spawned.child.on('error', (err) => (spawnError = err));
+    if (spawned.child.pid !== undefined) owned.add(spawned.child.pid);
     try {
+      if (spawned.child.pid === undefined) {
+        await sleep(0);
+        throw new Error(`meridian start could not be spawned: ${spawnError?.message ?? 'no pid'}`);
+      }
       await waitForStatus(`${base}/readyz`, 200, 120_000, spawned);
       const { adminKey } = JSON.parse(readFileSync(join(dataDir, 'credentials.json'), 'utf8')) as { adminKey: string };
       const p = new Platform(base, spawned, dataDir, adminKey);
       await p.waitNodes(opts.minNodes ?? 1);
       return p;
     } catch (err) {
+      // Its node processes first (once it is gone they are no longer its children).
+      const nodes = spawned.child.pid !== undefined ? descendantsOf(spawned.child.pid) : [];
       spawned.child.kill('SIGKILL');
-      for (const pid of descendantsOf(spawned.child.pid!)) resumeAndKill(pid);
+      for (const pid of nodes) resumeAndKill(pid);
       rmSync(dataDir, { recursive: true, force: true });
       throw err;
     }
