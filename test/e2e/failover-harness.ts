@@ -407,6 +407,16 @@ export function longestGapMs(records: Array<WatchRecord | undefined>, participan
   return worst;
 }
 
+/** Everything a page showed that a participant would read as "the call dropped". */
+export function disconnectedMoments(name: string, w: WatchRecord | undefined, since: number): string[] {
+  if (!w) return [`${name}: the watcher is gone (page reloaded?)`];
+  const out: string[] = [];
+  for (const [t, s] of w.states) if (t >= since && s !== 'connected' && s !== 'migrating') out.push(`${name}: client state ${s} at +${t - since} ms`);
+  for (const [t, code, reason] of w.disconnects) out.push(`${name}: disconnected event (${code}, ${reason}) at +${t - since} ms`);
+  for (const [t, text] of w.statuses) if (t >= since && (/^ERROR /.test(text) || /reconnect/i.test(text))) out.push(`${name}: status "${text}" at +${t - since} ms`);
+  return out;
+}
+
 /** p-th percentile (nearest rank) of a non-empty list. */
 export function percentile(values: readonly number[], p: number): number {
   const s = [...values].sort((a, b) => a - b);
