@@ -19,19 +19,9 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Browser } from 'playwright-core';
-import { Call, Platform, chromiumMissing, launchFailoverChromium, longestGapMs, type WatchRecord } from './failover-harness.js';
+import { Call, Platform, chromiumMissing, disconnectedMoments, launchFailoverChromium, longestGapMs } from './failover-harness.js';
 
 const skip = chromiumMissing();
-
-/** Everything a page showed that a participant would read as "the call dropped". */
-function disconnectedMoments(name: string, w: WatchRecord | undefined, since: number): string[] {
-  if (!w) return [`${name}: the watcher is gone (page reloaded?)`];
-  const out: string[] = [];
-  for (const [t, s] of w.states) if (t >= since && s !== 'connected' && s !== 'migrating') out.push(`${name}: client state ${s} at +${t - since} ms`);
-  for (const [t, code, reason] of w.disconnects) out.push(`${name}: disconnected event (${code}, ${reason}) at +${t - since} ms`);
-  for (const [t, text] of w.statuses) if (t >= since && (/^ERROR /.test(text) || /reconnect/i.test(text))) out.push(`${name}: status "${text}" at +${t - since} ms`);
-  return out;
-}
 
 /** The number of migrated meetings in an admin answer, whatever the field is called. */
 function migratedCount(body: unknown): number | undefined {

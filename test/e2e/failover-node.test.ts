@@ -11,14 +11,15 @@
  * After each, every page decodes every other participant's video again, all on one new
  * node, as the same participants, and no page was reloaded. And a smaller fault (issue 8): a
  * page's subscribe connection closed under the client, which the node rebuilds and offers
- * again under a new session number.
+ * again under a new session number. And a planned one: the node drained with migrate (the
+ * call moves to the region's other node without any page showing a disconnection).
  *
  * Needs `npm run build` (the CLI and the browser bundles) and /usr/bin/chromium.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Browser } from 'playwright-core';
-import { Call, Platform, chromiumMissing, launchFailoverChromium, recoveryMs, resumeAndKill, signal, slowestStepMs } from './failover-harness.js';
+import { Call, Platform, chromiumMissing, disconnectedMoments, launchFailoverChromium, longestGapMs, recoveryMs, resumeAndKill, signal, slowestStepMs } from './failover-harness.js';
 
 const skip = chromiumMissing();
 
@@ -110,6 +111,25 @@ describe('a live call survives the loss of its meeting node', { skip, timeout: 6
       const faultAt = Date.now();
       const now = await assertRecovered(call, nodes.map((n) => n.id), faultAt, t);
       assert.notEqual(now.region, region, `moved out of ${region}`);
+    } finally {
+      await call.close();
+    }
+  });
+  // Last: it leaves a cordoned node behind.
+  test('node drain with migrate: the call moves to the other node of its region, make-before-break, never disconnected', { timeout: 150_000 }, async (t) => {
+    const { call, node, region } = await openCall();
+    try {
+      const since = Date.now();
+      const drain = await platform.admin<{ migrated?: number }>('POST', `/v1/admin/nodes/${node}/drain`, { migrate: true });
+      assert.equal(drain.status, 200, `node drain answered ${JSON.stringify(drain.body)}`);
+      assert.ok((drain.body.migrated ?? 0) >= 1, `the answer says the meeting was migrated: ${JSON.stringify(drain.body)}`);
+      const now = await call.waitHealthy({ notOn: [node], timeoutMs: 45_000 });
+      assert.equal(now.region, region, 'same region first: it has another healthy node');
+      const watch = await call.watch();
+      assert.deepEqual(call.members.flatMap((m, i) => disconnectedMoments(m.name, watch[i], since)), [], 'no page ever showed a disconnected state');
+      assert.deepEqual(await call.reloaded(), [], 'no page reloaded');
+      assert.deepEqual(await call.changedIds(), [], 'every page is still the same participant');
+      t.diagnostic(`${node} → ${now.node}; longest gap between video frames on any page ${longestGapMs(watch, call.members.map((m) => m.participantId), since, Date.now())} ms; every page moved by +${slowestStepMs(watch, 'migrated', since) ?? '?'} ms`);
     } finally {
       await call.close();
     }
