@@ -31,7 +31,7 @@ import {
   Call,
   Platform,
   chromiumMissing,
-  launchFailoverChromium,
+  launchChromium,
   longestGapMs,
   percentile,
   recoveryMs,
@@ -118,7 +118,7 @@ export async function benchFailover(opts: FailoverBenchOptions = {}): Promise<Fa
   let browser: Browser | undefined;
   let call: Call | undefined;
   try {
-    browser = await launchFailoverChromium();
+    browser = await launchChromium();
     const fresh = async (): Promise<Call> => {
       await call?.close();
       call = undefined;

@@ -25,6 +25,8 @@ export const CHROMIUM_ARGS = [
   '--disable-background-networking',
   '--disable-component-update',
   '--disable-sync',
+  // Remote videos start without a click (the pages are driven, nobody gestures).
+  '--autoplay-policy=no-user-gesture-required',
 ];
 
 /** Why a browser test cannot run here, or undefined when it can. */

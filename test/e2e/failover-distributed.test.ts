@@ -12,7 +12,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Browser } from 'playwright-core';
 import { Cluster } from './distributed-harness.js';
-import { Call, chromiumMissing, launchFailoverChromium, recoveryMs, slowestStepMs } from './failover-harness.js';
+import { Call, chromiumMissing, launchChromium, recoveryMs, slowestStepMs } from './failover-harness.js';
 
 const skip = chromiumMissing();
 
@@ -23,7 +23,7 @@ describe('distributed mode: a live call survives SIGKILL of its sfu process', { 
   before(async () => {
     cluster = await Cluster.start({ name: 'failover', gateways: 1, rooms: 1, env: { MERIDIAN_DEMO: 'true', MERIDIAN_ICE_ADDRESS: '127.0.0.1' } });
     await cluster.startSfu('eu-central-1', 2);
-    browser = await launchFailoverChromium();
+    browser = await launchChromium();
   });
 
   after(async () => {

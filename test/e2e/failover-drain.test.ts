@@ -19,7 +19,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Browser } from 'playwright-core';
-import { Call, Platform, chromiumMissing, disconnectedMoments, launchFailoverChromium, longestGapMs } from './failover-harness.js';
+import { Call, Platform, chromiumMissing, disconnectedMoments, launchChromium, longestGapMs } from './failover-harness.js';
 
 const skip = chromiumMissing();
 
@@ -43,7 +43,7 @@ describe('planned maintenance moves a live call without cutting it', { skip, tim
 
   before(async () => {
     platform = await Platform.start({ minNodes: 1 });
-    browser = await launchFailoverChromium();
+    browser = await launchChromium();
   });
 
   after(async () => {

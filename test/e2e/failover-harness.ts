@@ -23,21 +23,12 @@
  * by `Platform.stop` and by an exit hook: SIGCONT first, then SIGKILL.
  */
 import { randomBytes } from 'node:crypto';
-import { chromium, type Browser } from 'playwright-core';
-import { CHROMIUM_ARGS, CHROMIUM_PATH, inboundMedia, openParticipant, snapshot, until, type BrowserParticipant, type DemoSnapshot } from './browser-harness.js';
+import type { Browser } from 'playwright-core';
+import { inboundMedia, openParticipant, snapshot, until, type BrowserParticipant, type DemoSnapshot } from './browser-harness.js';
 import { sleep } from './failover-platform.js';
 
-export { chromiumMissing, until } from './browser-harness.js';
+export { chromiumMissing, launchChromium, until } from './browser-harness.js';
 export * from './failover-platform.js';
-
-// ------------------------------------------------------------------ Chromium
-
-/** The common flags plus loopback ICE candidates (all media stays on 127.0.0.1). */
-export const FAILOVER_CHROMIUM_ARGS = [...new Set([...CHROMIUM_ARGS, '--allow-loopback-in-peer-connection', '--autoplay-policy=no-user-gesture-required'])];
-
-export function launchFailoverChromium(): Promise<Browser> {
-  return chromium.launch({ executablePath: CHROMIUM_PATH, headless: true, args: FAILOVER_CHROMIUM_ARGS });
-}
 
 /**
  * Installed in each page after it loaded. Plain JavaScript in a string so that no bundler

@@ -19,7 +19,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Browser } from 'playwright-core';
-import { Call, Platform, chromiumMissing, disconnectedMoments, launchFailoverChromium, longestGapMs, recoveryMs, resumeAndKill, signal, slowestStepMs } from './failover-harness.js';
+import { Call, Platform, chromiumMissing, disconnectedMoments, launchChromium, longestGapMs, recoveryMs, resumeAndKill, signal, slowestStepMs } from './failover-harness.js';
 
 const skip = chromiumMissing();
 
@@ -29,7 +29,7 @@ describe('a live call survives the loss of its meeting node', { skip, timeout: 6
 
   before(async () => {
     platform = await Platform.start({ minNodes: 2 });
-    browser = await launchFailoverChromium();
+    browser = await launchChromium();
   });
 
   after(async () => {
