@@ -25,6 +25,10 @@ export class FakeSignalingNode {
   behaviour: JoinBehaviour;
   /** Answer `ping` with `pong` (false: a hung node whose sockets stay open). */
   answerPings = true;
+  /** Answer a publish `offer` with an `answer` (false: a node that never answers it). */
+  answerOffers = true;
+  /** Tracks announced in `joined` (published by others on this node). */
+  joinedTracks: unknown[] = [];
   /** Messages sent right after `joined` (and the usual `participant-joined`). */
   afterJoined: unknown[] = [];
 
@@ -39,12 +43,13 @@ export class FakeSignalingNode {
         if (m.type !== 'join') {
           this.received.push(m);
           if (m.type === 'ping' && this.answerPings) ws.send(JSON.stringify({ type: 'pong', id: m.id }));
+          if (m.type === 'offer' && this.answerOffers) ws.send(JSON.stringify({ type: 'answer', sdp: `answer-to-${String((m as { sdp?: unknown }).sdp)}` }));
           return;
         }
         this.tokens.push(m.token ?? '');
         const b = this.behaviour;
         if (b.kind === 'joined') {
-          ws.send(JSON.stringify({ type: 'joined', participantId: 'p1', meetingId: 'm1', name: 'P1', participants: [{ id: 'p0', name: 'P0' }], tracks: [], activeSpeaker: null }));
+          ws.send(JSON.stringify({ type: 'joined', participantId: 'p1', meetingId: 'm1', name: 'P1', participants: [{ id: 'p0', name: 'P0' }], tracks: this.joinedTracks, activeSpeaker: null }));
           ws.send(JSON.stringify({ type: 'participant-joined', participant: { id: 'p2', name: 'P2' } }));
           for (const extra of this.afterJoined) ws.send(JSON.stringify(extra));
         } else if (b.kind === 'error') {

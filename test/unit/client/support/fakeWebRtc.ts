@@ -29,6 +29,8 @@ export class FakeMediaStream {
 /** A peer connection that records what the SDK does with it. */
 export class FakePeerConnection {
   static readonly created: FakePeerConnection[] = [];
+  /** While true, `getStats()` never settles (a browser stuck on a dying connection). */
+  static hangStats = false;
   connectionState = 'new';
   readonly iceGatheringState = 'complete';
   localDescription: { type: string; sdp: string } | null = null;
@@ -38,6 +40,7 @@ export class FakePeerConnection {
   framesDecoded = 0;
   readonly #transceivers = new Map<string, { mid: string; receiver: { track: FakeTrack } }>();
   readonly #listeners = new Map<string, Set<() => void>>();
+  #sending = 0;
 
   constructor() {
     FakePeerConnection.created.push(this);
@@ -50,8 +53,17 @@ export class FakePeerConnection {
   removeEventListener(type: string, fn: () => void): void {
     this.#listeners.get(type)?.delete(fn);
   }
+  /** A publish transceiver (only counted: the fake sends nothing). */
+  addTransceiver(_track: unknown, _init?: unknown): void {
+    this.#sending++;
+  }
+  async createOffer(): Promise<{ type: 'offer'; sdp: string }> {
+    return { type: 'offer', sdp: `offer-${FakePeerConnection.created.indexOf(this)}-${this.#sending}` };
+  }
   async setRemoteDescription(d: { type: string; sdp: string }): Promise<void> {
     this.remoteDescription = d;
+    // The node answered our publish offer: ICE/DTLS "connect" at once.
+    if (d.type === 'answer') queueMicrotask(() => !this.closed && this.setState('connected'));
     for (const m of d.sdp.matchAll(/^m=(audio|video).*\r?\n(?:(?!m=).*\r?\n)*?a=mid:(\S+)/gm)) {
       const mid = m[2]!;
       if (!this.#transceivers.has(mid)) this.#transceivers.set(mid, { mid, receiver: { track: new FakeTrack(m[1] as 'audio' | 'video') } });
@@ -67,6 +79,7 @@ export class FakePeerConnection {
     this.localDescription = d;
   }
   async getStats(): Promise<Map<string, unknown>> {
+    if (FakePeerConnection.hangStats) return new Promise(() => {});
     const out = new Map<string, unknown>();
     for (const t of this.#transceivers.values()) {
       const kind = t.receiver.track.kind;
@@ -92,6 +105,7 @@ export function installFakeWebRtc(): () => void {
   g.RTCPeerConnection = FakePeerConnection;
   g.MediaStream = FakeMediaStream;
   FakePeerConnection.created.length = 0;
+  FakePeerConnection.hangStats = false;
   return () => {
     g.RTCPeerConnection = before.pc;
     g.MediaStream = before.ms;
