@@ -61,6 +61,9 @@ const DEFAULT_MEDIA: MediaStreamConstraints = {
 /** The longest wait for the new node's first decoded frames before a migration switches anyway. */
 const MIGRATION_FRAME_WAIT_MS = 1_500;
 
+/** The longest wait for the new node's RTT before a reconnect reports `reconnected` without it. */
+const RECONNECT_RTT_WAIT_MS = 500;
+
 /** The longest wait for a replacing stream's first decoded frame before the app gets it anyway. */
 const SWITCH_FRAME_WAIT_MS = 1_000;
 
@@ -319,6 +322,25 @@ export class MeridianClient extends TypedEmitter<MeridianClientEvents> {
     return null;
   }
 
+  /**
+   * The RTT to `session`, or null when its statistics take longer than `ms` (not worth holding
+   * a reconnect for: the stats timer measures it later). Rejects when `signal` aborts.
+   */
+  async #readRttWithin(session: NodeSession, ms: number, signal: AbortSignal): Promise<number | null> {
+    const expired = new AbortController();
+    const timer = this.#scheduler.setTimeout(() => expired.abort(), ms);
+    const link = linkedAbort(signal, expired.signal);
+    try {
+      return await abortable(session.readRtt(), link.signal);
+    } catch {
+      signal.throwIfAborted();
+      return null;
+    } finally {
+      this.#scheduler.clearTimeout(timer);
+      link.dispose();
+    }
+  }
+
   #startStatsTimer(): void {
     const every = this.#options.statsIntervalMs ?? 2_000;
     if (every <= 0 || this.#statsTimer) return;
@@ -443,7 +465,7 @@ export class MeridianClient extends TypedEmitter<MeridianClientEvents> {
         this.emit('reconnecting', { reason: end.reason, attempt, message: end.message, from });
         try {
           const session = await this.#rejoin(policy, { nodeId: lost.nodeId, reason: end.reason }, elapsed, link.signal);
-          this.#rttMs = await session.readRtt().catch(() => null);
+          this.#rttMs = await this.#readRttWithin(session, RECONNECT_RTT_WAIT_MS, link.signal);
           if (session.ended) {
             // Lost again in the moment before the switch to `connected`: this try failed too.
             if (this.#session === session) this.#session = undefined;

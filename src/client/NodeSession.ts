@@ -14,13 +14,13 @@ import type { JoinResponse } from './JoinSource.js';
 import { LivenessMonitor, type LivenessOptions } from './LivenessMonitor.js';
 import { NodeCloseCode, type MediaKind, type ParticipantInfo, type ServerMessage, type ServerMessageOf, type SlotInfo, type TrackInfo } from './protocol.js';
 import { decideAfterClose, type ReconnectReason } from './ReconnectPolicy.js';
-import type { Scheduler } from './scheduler.js';
+import { sleepOn, type Scheduler } from './scheduler.js';
 import type { ChannelClose, SignalingChannel } from './SignalingChannel.js';
 import { changedParticipants, SlotTable } from './SlotTable.js';
 import { rttFromStats, summarizeInbound, type InboundMediaStats } from './stats.js';
 import { subscribeOfferAction } from './subscribeSession.js';
 import { TypedEmitter } from '../lib/TypedEmitter.js';
-import { linkedAbort, waitConnected, withTimeout } from './waits.js';
+import { abortable, linkedAbort, waitConnected, withTimeout } from './waits.js';
 
 /** Inputs of a {@link NodeSession}. */
 export interface NodeSessionOptions {
@@ -168,7 +168,10 @@ export class NodeSession extends TypedEmitter<NodeSessionEvents> {
       });
       link.signal.throwIfAborted();
       this.#liveness.start();
-      if (this.#options.localStream) await this.#publish(this.#options.localStream, mediaTimeoutMs, link.signal);
+      // Raced with the signal as a whole: the offer/answer steps (ICE gathering, the node's
+      // answer, setRemoteDescription) have only their own timeouts, which a reconnect budget
+      // or a migration deadline must cut short; the session is closed by whoever aborted.
+      if (this.#options.localStream) await abortable(this.#publish(this.#options.localStream, mediaTimeoutMs, link.signal), link.signal);
       link.signal.throwIfAborted();
     } catch (err) {
       throw this.#endedError() ?? err;
@@ -189,7 +192,10 @@ export class NodeSession extends TypedEmitter<NodeSessionEvents> {
         if (this.#subscribePc) resolve();
         else this.#subscribeWaiters.push(resolve);
       });
-      await withTimeout(created, timeoutMs, () => new MeridianClientError(ClientErrorCodes.MEDIA_FAILED, `The node did not offer a subscribe connection within ${timeoutMs} ms`));
+      await abortable(
+        withTimeout(created, timeoutMs, () => new MeridianClientError(ClientErrorCodes.MEDIA_FAILED, `The node did not offer a subscribe connection within ${timeoutMs} ms`)),
+        link.signal,
+      );
       await waitConnected(this.#subscribePc!, timeoutMs, link.signal);
     } catch (err) {
       throw this.#endedError() ?? err;
@@ -204,11 +210,22 @@ export class NodeSession extends TypedEmitter<NodeSessionEvents> {
    * Never rejects: a slow key frame only makes the switch less smooth.
    */
   async waitForFrames(timeoutMs: number, signal: AbortSignal): Promise<void> {
-    const until = this.#options.scheduler.now() + timeoutMs;
-    while (!signal.aborted && !this.#ended && this.#options.scheduler.now() < until) {
-      const video = (await this.remoteMediaStats()).filter((s) => s.kind === 'video' && s.participantId !== null);
-      if (video.every((s) => (s.framesDecoded ?? 0) > 0)) return;
-      await new Promise<void>((resolve) => this.#options.scheduler.setTimeout(resolve, 50));
+    const scheduler = this.#options.scheduler;
+    // Statistics that never come must not hold the switch past `timeoutMs` either.
+    const expired = new AbortController();
+    const timer = scheduler.setTimeout(() => expired.abort(), timeoutMs);
+    const link = linkedAbort(signal, expired.signal);
+    try {
+      while (!link.signal.aborted && !this.#ended) {
+        const video = (await abortable(this.remoteMediaStats(), link.signal)).filter((s) => s.kind === 'video' && s.participantId !== null);
+        if (video.every((s) => (s.framesDecoded ?? 0) > 0)) return;
+        await sleepOn(scheduler, 50, link.signal);
+      }
+    } catch {
+      // timed out, aborted, or no statistics: switch anyway
+    } finally {
+      scheduler.clearTimeout(timer);
+      link.dispose();
     }
   }
 

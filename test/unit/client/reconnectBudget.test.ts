@@ -112,6 +112,23 @@ describe('reconnect budget bounds every wait', { timeout: 30_000 }, () => {
     assert.ok(clock.now() <= 3_000 + 5_200, `gave up within the budget after the 1001 (clock ${clock.now()} ms)`);
   });
 
+  test('1001 from the old node while the move is still under way: the move is dropped and the reconnect ends within its budget', async () => {
+    const [n1, n2] = [await node(), await node()];
+    n2.answerOffers = false;
+    const clock = new ManualScheduler();
+    const client = makeClient(joinFn(n1, n2), clock);
+    const rec = record(client);
+    await client.connect();
+    n1.send({ type: 'migrate', reason: 'node-drain', deadlineMs: 30_000 });
+    await runClock(clock, () => n2.received.some((m) => m.type === 'offer'), 2_000);
+    assert.ok(rec.names().includes('migrating') && !rec.names().includes('migrated'), 'the move is waiting for the new node');
+    const at = clock.now();
+    for (const s of n1.sockets) s.close(1001, 'going away');
+    await runClock(clock, () => client.state === 'closed', 10_000);
+    assertGaveUp(client, rec);
+    assert.ok(clock.now() <= at + 5_200, `gave up within the budget after the 1001 (clock ${clock.now() - at} ms after it)`);
+  });
+
   test('a move whose new node never offers the subscribe connection fails at the deadline and the call stays on the old node', async () => {
     const [n1, n2] = [await node(), await node()];
     n2.joinedTracks = [{ trackId: 't0', participantId: 'p0', kind: 'video' }];
