@@ -11,6 +11,9 @@ import { CALL_POLICY } from '../../src/fabric/index.js';
 import { Cluster, IP, sleep, type HttpAnswer } from './distributed-harness.js';
 
 interface Outcome {
+  /** When the join was sent, ms after the load began. */
+  sentAt: number;
+  /** When it was answered. */
   at: number;
   status: number;
   code: string | undefined;
@@ -38,8 +41,9 @@ test('kill -9 of the room manager mid-load loses no placement, and callers get r
     const caller = async (w: number) => {
       for (let k = 0; loading; k++) {
         const id = ids[(w * 7 + k) % ids.length]!;
+        const sentAt = performance.now() - t0;
         const r: HttpAnswer<{ node?: { id: string }; error?: { code: string } }> = await cluster.join((w + k) % 2, id, ips[k % ips.length]!);
-        outcomes.push({ at: performance.now() - t0, status: r.status, code: r.body?.error?.code, retryAfter: r.retryAfter, ms: r.ms, meetingId: id, nodeId: r.body?.node?.id });
+        outcomes.push({ sentAt, at: performance.now() - t0, status: r.status, code: r.body?.error?.code, retryAfter: r.retryAfter, ms: r.ms, meetingId: id, nodeId: r.body?.node?.id });
         if (r.status !== 200) await sleep(50);
       }
     };
@@ -66,8 +70,11 @@ test('kill -9 of the room manager mid-load loses no placement, and callers get r
         `slowest answer ${Math.round(Math.max(...outcomes.map((o) => o.ms)))} ms`,
     );
 
-    // Callers saw the outage as clear, retryable errors …
-    assert.ok(failures.length > 0, 'the crash was visible to callers (the test exercised it)');
+    // The test exercised the crash: joins were sent while the room manager was dead. Whether a
+    // caller sees it depends on timing (the gateway's retry of a broker failure may land on
+    // the restarted copy), so an error is allowed but not required …
+    assert.ok(outcomes.some((o) => o.sentAt > killedAt && o.sentAt < restartedAt), 'joins were sent while the room manager was down');
+    // … and every error a caller saw is clear and retryable.
     for (const f of failures) {
       assert.equal(f.status, 503, `a failed join answers 503, got ${f.status} ${f.code}`);
       assert.equal(f.code, 'SERVICE_UNAVAILABLE');
