@@ -47,7 +47,7 @@ import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import type { MediaKind } from '../engine/MediaEngine.js';
 import { MAX_SDP_BYTES } from '../engine/Sdp.js';
-import { MAX_TOKEN_BYTES } from './JoinTokenVerifier.js';
+import { MAX_TOKEN_BYTES } from '../../tokens/index.js';
 import type { SlotDescriptor } from '../sfu/Participant.js';
 import type { TrackDescriptor } from '../sfu/PublishedTrack.js';
 import type { ParticipantDescriptor } from '../sfu/Room.js';
