@@ -10,6 +10,7 @@ import { MeridianClient } from '../../../src/client/MeridianClient.js';
 import { FakeSignalingNode, joinResponse, wsFactory } from './support/fakeNodes.js';
 import { FakePeerConnection, installFakeWebRtc } from './support/fakeWebRtc.js';
 import { ManualScheduler } from './support/manualScheduler.js';
+import { waitFor } from '../../helpers/waitFor.js';
 
 let uninstall: () => void = () => {};
 before(() => {
@@ -28,11 +29,6 @@ const SLOTS = [
   { mid: 'a1', kind: 'audio', participantId: 'p0', trackId: 'TA' },
 ];
 
-async function until(what: string, check: () => boolean): Promise<void> {
-  for (let i = 0; i < 200 && !check(); i++) await new Promise((r) => setTimeout(r, 5));
-  assert.ok(check(), what);
-}
-
 describe('subscribe-connection rebuild (new offer session)', { timeout: 20_000 }, () => {
   test('closes the old connection, answers on a new one echoing the session, and hands the app the new stream', async () => {
     const n = await FakeSignalingNode.start();
@@ -47,18 +43,18 @@ describe('subscribe-connection rebuild (new offer session)', { timeout: 20_000 }
     await client.connect();
 
     n.send({ type: 'offer', sdp: SDP, slots: SLOTS, session: 1 });
-    await until('answer to session 1', () => n.received.some((m) => m.type === 'answer'));
+    await waitFor('answer to session 1', () => n.received.some((m) => m.type === 'answer'), { timeoutMs: 1_000, intervalMs: 5 });
     const first = FakePeerConnection.created[0]!;
     assert.deepEqual(n.received.filter((m) => m.type === 'answer'), [{ type: 'answer', sdp: 'answer-0', session: 1 }]);
     assert.equal(tracks.length, 1, 'p0’s stream handed to the app');
 
     n.send({ type: 'offer', sdp: SDP, slots: SLOTS, session: 1 });
-    await until('renegotiation answered', () => n.received.filter((m) => m.type === 'answer').length === 2);
+    await waitFor('renegotiation answered', () => n.received.filter((m) => m.type === 'answer').length === 2, { timeoutMs: 1_000, intervalMs: 5 });
     assert.equal(FakePeerConnection.created.length, 1, 'the same session renegotiates the open connection');
 
     first.setState('failed'); // the node's side failed too; it rebuilds
     n.send({ type: 'offer', sdp: SDP, slots: SLOTS, session: 2 });
-    await until('answer to session 2', () => n.received.filter((m) => m.type === 'answer').length === 3);
+    await waitFor('answer to session 2', () => n.received.filter((m) => m.type === 'answer').length === 3, { timeoutMs: 1_000, intervalMs: 5 });
     assert.equal(first.closed, true, 'the old subscribe connection is closed');
     assert.equal(FakePeerConnection.created.length, 2, 'a new one answers');
     assert.deepEqual(n.received.filter((m) => m.type === 'answer').at(-1), { type: 'answer', sdp: 'answer-1', session: 2 });
@@ -66,7 +62,7 @@ describe('subscribe-connection rebuild (new offer session)', { timeout: 20_000 }
     assert.equal(tracks.length, 1, 'the old picture stays while the new video has decoded nothing');
     FakePeerConnection.created[1]!.framesDecoded = 3;
     clock.advance(40);
-    await until('new stream to the app once its video decodes', () => tracks.length === 2);
+    await waitFor('new stream to the app once its video decodes', () => tracks.length === 2, { timeoutMs: 1_000, intervalMs: 5 });
     assert.notEqual(tracks[1]!.stream, tracks[0]!.stream, 'a new MediaStream from the new receivers');
     assert.equal(client.state, 'connected');
     assert.deepEqual(reconnecting, [], 'a rebuild is not a reconnect');

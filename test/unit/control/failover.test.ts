@@ -13,6 +13,7 @@ import { call } from '../../../src/fabric/index.js';
 import type { Platform } from '../../../src/apps/wire.js';
 import { NodeHealthSweeper, type HeartbeatStamp } from '../../../src/control/registry/NodeHealthSweeper.js';
 import { IPS, TEST_ADMIN_KEY, heartbeat, startTestPlatform } from '../../helpers/platform.js';
+import { waitFor } from '../../helpers/waitFor.js';
 
 /** A TCP server that accepts connections and never answers: what a SIGSTOPped node looks like. */
 async function hungServer(): Promise<{ url: string; connections: () => number; close: () => Promise<void> }> {
@@ -39,16 +40,6 @@ function spy<E extends keyof EventMap>(p: Platform, name: E): Array<EventMap[E]>
   const seen: Array<EventMap[E]> = [];
   p.broker.createService({ name: `spy-${name.replace('.', '-')}-${Math.random().toString(36).slice(2, 8)}`, events: { [name]: (ctx: { params: EventMap[E] }) => void seen.push(ctx.params) } });
   return seen;
-}
-
-async function until<T>(what: string, probe: () => T | undefined | Promise<T | undefined>, timeoutMs = 5_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 describe('stale heartbeat sweep (manual clock)', () => {
@@ -137,7 +128,7 @@ describe('re-placement', () => {
     assert.equal(first.region.id, 'ap-south-1');
     const crashed = first.node.id;
     assert.deepEqual(await call(p.broker, Actions.regions.nodeDown, { nodeId: crashed, reason: 'process-exited', detail: 'signal SIGKILL' }), { removed: true });
-    await until('the nodeDown event', () => downs.find((d) => d.nodeId === crashed));
+    await waitFor('the nodeDown event', () => downs.find((d) => d.nodeId === crashed), { intervalMs: 20 });
     assert.equal(downs.find((d) => d.nodeId === crashed)!.reason, 'process-exited');
     assert.equal((await call(p.broker, Actions.regions.get, { id: 'ap-south-1' })).nodes.some((n) => n.id === crashed), false);
 
@@ -223,7 +214,7 @@ describe('planned migration through the admin API', () => {
     const now = await meeting('node-move');
     assert.equal(now.nodeId, 'ap-south-1-n2');
     assert.equal(now.regionId, 'ap-south-1');
-    const told = await until('the migrate command', () => commands.find((c) => c.meetingId === 'node-move'));
+    const told = await waitFor('the migrate command', () => commands.find((c) => c.meetingId === 'node-move'), { intervalMs: 20 });
     assert.deepEqual(told, { nodeId: 'ap-south-1-n1', command: 'migrate', meetingId: 'node-move', reason: 'node-drain', deadlineMs: 30_000 });
     // Rejoining participants (as told) land on the new node.
     assert.equal((await join('node-move', 'p0')).node.id, 'ap-south-1-n2');
@@ -243,7 +234,7 @@ describe('planned migration through the admin API', () => {
       assert.notEqual(m.regionId, 'eu-central-1');
       assert.equal(m.status, 'live');
     }
-    await until('both commands', () => commands.filter((c) => c.reason === 'region-drain').length === 2 || undefined);
+    await waitFor('both commands', () => commands.filter((c) => c.reason === 'region-drain').length === 2 || undefined, { intervalMs: 20 });
     assert.deepEqual(commands.filter((c) => c.reason === 'region-drain').map((c) => c.nodeId), ['eu-central-1-n1', 'eu-central-1-n1']);
     // Draining again with nothing left to move answers 0.
     const again = await p.gateway!.inject({ method: 'POST', url: '/v1/admin/regions/eu-central-1/drain', headers: admin, payload: { migrate: true } });

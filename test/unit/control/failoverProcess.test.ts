@@ -15,19 +15,10 @@ import { EMBEDDED_ROLES } from '../../../src/apps/roles.js';
 import type { LocalProcessProvider } from '../../../src/control/autoscaler/index.js';
 import { TestClient } from '../media/support/TestClient.js';
 import { IPS, TEST_ADMIN_KEY } from '../../helpers/platform.js';
+import { waitFor } from '../../helpers/waitFor.js';
 
 const REGION = 'eu-central-1';
 const LOG = (process.env.TEST_LOG_LEVEL as 'silent' | undefined) ?? 'silent';
-
-async function until<T>(what: string, probe: () => T | undefined | Promise<T | undefined>, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 test('a SIGKILLed node process is deregistered at once and its meeting moves within the region; a node drained with migrate tells its participants over IPC', { timeout: 180_000 }, async () => {
   const config = loadConfig({
@@ -52,7 +43,7 @@ test('a SIGKILLed node process is deregistered at once and its meeting moves wit
   const pids = () => provider.pidsForTesting();
   const healthyNodes = async () => (await call(platform.broker, Actions.regions.get, { id: REGION })).nodes.filter((n) => n.healthy && n.status === 'active').map((n) => n.id);
   try {
-    const two = await until('two node processes registered', async () => ((await healthyNodes()).length >= 2 ? true : undefined), 60_000);
+    const two = await waitFor('two node processes registered', async () => ((await healthyNodes()).length >= 2 ? true : undefined), { timeoutMs: 60_000 });
     assert.ok(two);
     await call(platform.broker, Actions.rooms.create, { appId: 'default', id: 'proc-call' });
     const join = (participant: string, extra: Record<string, unknown> = {}) =>
@@ -66,7 +57,7 @@ test('a SIGKILLed node process is deregistered at once and its meeting moves wit
 
     process.kill(pid, 'SIGKILL');
     assert.equal(await ann.closed, 1006, 'the participant sees its node vanish');
-    const down = await until('the node to be reported down', () => downs.find((d) => d.nodeId === first.node.id));
+    const down = await waitFor('the node to be reported down', () => downs.find((d) => d.nodeId === first.node.id), { timeoutMs: 10_000 });
     assert.equal(down.reason, 'process-exited', 'reported by the parent that saw the exit, not by the autoscaler\'s next tick or a stale heartbeat');
     const listed = (await call(platform.broker, Actions.regions.get, { id: REGION })).nodes.map((n) => n.id);
     assert.ok(!listed.includes(first.node.id), 'deregistered');
@@ -79,7 +70,7 @@ test('a SIGKILLed node process is deregistered at once and its meeting moves wit
     clients.push(ann2);
 
     // The autoscaler replaces the lost node (min 2); then drain the meeting's node with migrate.
-    const spare = await until('a replacement node', async () => (await healthyNodes()).find((id) => id !== moved.node.id && id !== first.node.id), 60_000);
+    const spare = await waitFor('a replacement node', async () => (await healthyNodes()).find((id) => id !== moved.node.id && id !== first.node.id), { timeoutMs: 60_000 });
     const res = await platform.gateway!.inject({
       method: 'POST',
       url: `/v1/admin/nodes/${moved.node.id}/drain`,
