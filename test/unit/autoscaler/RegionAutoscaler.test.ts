@@ -1,8 +1,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createLogger } from '../../../src/lib/logger.js';
 import { RegionAutoscaler, type RegionAutoscalerOptions } from '../../../src/control/autoscaler/index.js';
-import { FakeControlPlane, FakeProvider, FixedPolicy, REGION } from './fakes.js';
+import { FakeControlPlane, FakeProvider, FixedPolicy, scalerOptions } from './fakes.js';
 
 const SYNC = 15_000;
 
@@ -10,23 +9,7 @@ function setup(overrides: Partial<RegionAutoscalerOptions> = {}) {
   const cp = new FakeControlPlane();
   const provider = new FakeProvider();
   const policy = new FixedPolicy();
-  let n = 0;
-  const scaler = new RegionAutoscaler({
-    regionId: REGION,
-    policy,
-    provider,
-    controlPlane: cp,
-    minNodes: 1,
-    maxNodes: 5,
-    nodeCapacity: 100,
-    scaleUpCooldownMs: 0,
-    scaleDownCooldownMs: 0,
-    nodeStartTimeoutMs: 60_000,
-    drainStaleMs: 180_000,
-    newNodeId: () => `n${++n}`,
-    logger: createLogger('silent'),
-    ...overrides,
-  });
+  const scaler = new RegionAutoscaler(scalerOptions({ policy, provider, controlPlane: cp }, overrides));
   /** Advances the clock, lets every running node heartbeat, then syncs. */
   const step = async (load: Record<string, { participants?: number; meetings?: number }> = {}, ms = SYNC) => {
     cp.now += ms;

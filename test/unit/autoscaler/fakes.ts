@@ -1,9 +1,32 @@
 /** In-memory stand-ins for the registry, the meeting placements and a node provider. */
 import type { NodeInfo, Region } from '../../../src/contracts/index.js';
-import type { NodeProvider, NodeSpec, RegionControlPlane, ScalingPolicy, StopOptions, StopResult } from '../../../src/control/autoscaler/index.js';
+import type { NodeProvider, NodeSpec, RegionAutoscalerOptions, RegionControlPlane, ScalingPolicy, StopOptions, StopResult } from '../../../src/control/autoscaler/index.js';
+import { createLogger } from '../../../src/lib/logger.js';
 
 export const REGION = 'eu-central-1';
 export const HEARTBEAT_TIMEOUT_MS = 5_000;
+
+/**
+ * The loop's options the autoscaler tests share: one region of 1–5 nodes of 100, no
+ * cooldowns, node ids n1, n2, …; `overrides` last.
+ */
+export function scalerOptions(parts: Pick<RegionAutoscalerOptions, 'policy' | 'provider' | 'controlPlane'>, overrides: Partial<RegionAutoscalerOptions> = {}): RegionAutoscalerOptions {
+  let n = 0;
+  return {
+    regionId: REGION,
+    ...parts,
+    minNodes: 1,
+    maxNodes: 5,
+    nodeCapacity: 100,
+    scaleUpCooldownMs: 0,
+    scaleDownCooldownMs: 0,
+    nodeStartTimeoutMs: 60_000,
+    drainStaleMs: 180_000,
+    newNodeId: () => `n${++n}`,
+    logger: createLogger('silent'),
+    ...overrides,
+  };
+}
 
 /** A registry and a meetings table the test drives by hand; the clock is the test's. */
 export class FakeControlPlane implements RegionControlPlane {

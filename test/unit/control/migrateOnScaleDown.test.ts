@@ -5,9 +5,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createLogger } from '../../../src/lib/logger.js';
 import { RegionAutoscaler } from '../../../src/control/autoscaler/index.js';
-import { FakeControlPlane, FakeProvider, FixedPolicy, REGION } from '../autoscaler/fakes.js';
+import { FakeControlPlane, FakeProvider, FixedPolicy, scalerOptions } from '../autoscaler/fakes.js';
 
 /** The fake registry, plus migration: the node's meeting rows move to the busiest other node. */
 class MigratingControlPlane extends FakeControlPlane {
@@ -26,23 +25,7 @@ function setup(migrateOnScaleDown: boolean | undefined) {
   const cp = new MigratingControlPlane();
   const provider = new FakeProvider();
   const policy = new FixedPolicy();
-  let n = 0;
-  const scaler = new RegionAutoscaler({
-    regionId: REGION,
-    policy,
-    provider,
-    controlPlane: cp,
-    minNodes: 1,
-    maxNodes: 5,
-    nodeCapacity: 100,
-    scaleUpCooldownMs: 0,
-    scaleDownCooldownMs: 0,
-    nodeStartTimeoutMs: 60_000,
-    drainStaleMs: 180_000,
-    ...(migrateOnScaleDown === undefined ? {} : { migrateOnScaleDown }),
-    newNodeId: () => `n${++n}`,
-    logger: createLogger('silent'),
-  });
+  const scaler = new RegionAutoscaler(scalerOptions({ policy, provider, controlPlane: cp }, migrateOnScaleDown === undefined ? {} : { migrateOnScaleDown }));
   const step = async (load: Record<string, { participants?: number; meetings?: number }> = {}) => {
     cp.now += 15_000;
     for (const id of provider.running.keys()) cp.heartbeat(id, load[id] ?? {});
