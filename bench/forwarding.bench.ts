@@ -41,7 +41,7 @@ const P99_LIMIT_MS = 20;
 
 type Msg = { type: string } & Record<string, unknown>;
 
-function hasTaskset(): boolean {
+export function hasTaskset(): boolean {
   return spawnSync('taskset', ['-c', '0', 'true']).status === 0;
 }
 
@@ -69,7 +69,7 @@ function cpuMeter(): () => number {
   };
 }
 
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /**
  * Socket errors seen by this process, by code. A connected UDP socket reports ICMP "port
@@ -95,7 +95,7 @@ function mergeCounts(...counts: Array<Record<string, number>>): Record<string, n
 }
 
 /** A child running one role of this file, with request/response over IPC. */
-class Role {
+export class Role {
   readonly child: ChildProcess;
   readonly #role: string;
   readonly #inbox: Msg[] = [];
@@ -104,14 +104,16 @@ class Role {
   #died: string | undefined;
   #stopping = false;
 
-  constructor(role: string, cpu: number | undefined, args: Record<string, string> = {}) {
+  /** `wrap`: a command the child runs under (e.g. valgrind and its options), before node. */
+  constructor(role: string, cpu: number | undefined, args: Record<string, string> = {}, wrap: string[] = []) {
     this.#role = role;
     // FORWARDING_BENCH_PROFILE_DIR=/tmp/prof writes a CPU profile of the forwarder (relay or SFU).
     const profileDir = process.env.FORWARDING_BENCH_PROFILE_DIR;
     const profile = profileDir && (role === 'sfu' || role === 'relay') ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
     const argv = [...profile, '--import', 'tsx', SELF, `--role=${role}`, ...Object.entries(args).map(([k, v]) => `--${k}=${v}`)];
-    const cmd = cpu === undefined ? process.execPath : 'taskset';
-    const cmdArgs = cpu === undefined ? argv : ['-c', String(cpu), process.execPath, ...argv];
+    const command = [...wrap, process.execPath, ...argv];
+    const cmd = cpu === undefined ? command[0]! : 'taskset';
+    const cmdArgs = cpu === undefined ? command.slice(1) : ['-c', String(cpu), ...command];
     this.child = spawn(cmd, cmdArgs, { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
     this.child.on('message', (m) => {
       this.#inbox.push(m as Msg);
@@ -379,7 +381,9 @@ async function sfuRole(keyB64: string): Promise<void> {
   await node.start();
   process.send?.({ type: 'sfu-ready', url: node.url });
   onParentMessage(async (m) => {
-    if (m.type === 'stop') {
+    if (m.type === 'counters') {
+      process.send?.({ type: 'counters', ...node.packetCounters });
+    } else if (m.type === 'stop') {
       await node.close();
       process.disconnect?.();
     }
