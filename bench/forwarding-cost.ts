@@ -6,6 +6,7 @@
  * number of subscribers, then measures one window.
  *
  *   npx tsx bench/forwarding-cost.ts [--subscribers=50] [--seconds=10] [--rounds=3]
+ *   npx tsx bench/forwarding-cost.ts --mux                  (the SFU with ice.udpMux: one socket)
  *   npx tsx bench/forwarding-cost.ts --strace --subscribers=10      (syscalls per packet)
  *   npx tsx bench/forwarding-cost.ts --perf --out-dir=/tmp        (kernel + native samples,
  *       perf record -e cpu-clock -g; `perf report -i /tmp/perf.sfu.<pid>.data`)
@@ -18,6 +19,7 @@
  * `npm run bench`.
  */
 import { spawn } from 'node:child_process';
+import { createSocket } from 'node:dgram';
 import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { Role, hasTaskset, sleep } from './forwarding.bench.js';
@@ -91,13 +93,24 @@ function control(args: string[]): Promise<void> {
   return new Promise((resolve) => spawn('callgrind_control', args, { stdio: 'ignore' }).once('exit', () => resolve()));
 }
 
+/** A UDP port free right now on 127.0.0.1 (for `--mux`: ice.udpMux needs one fixed port). */
+function freeUdpPort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createSocket('udp4');
+    s.bind(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
 async function counters(sfu: Role): Promise<{ packetsIn: number; packetsOut: number }> {
   sfu.send({ type: 'counters' });
   const m = await sfu.next('counters');
   return { packetsIn: m.packetsIn as number, packetsOut: m.packetsOut as number };
 }
 
-async function run(opts: { subscribers: number; seconds: number; rounds: number; mode: 'cpu' | 'strace' | 'callgrind' | 'perf'; outDir: string }): Promise<void> {
+async function run(opts: { subscribers: number; seconds: number; rounds: number; mode: 'cpu' | 'strace' | 'callgrind' | 'perf'; outDir: string; muxPort: number }): Promise<void> {
   const pin = hasTaskset();
   const key = randomBytes(32).toString('base64url');
   const outFile = `${opts.outDir}/callgrind.out.sfu.${process.pid}`;
@@ -105,7 +118,7 @@ async function run(opts: { subscribers: number; seconds: number; rounds: number;
     opts.mode === 'callgrind'
       ? ['valgrind', '--tool=callgrind', '--instr-atstart=no', `--callgrind-out-file=${outFile}`, '--smc-check=all-non-file', '--error-limit=no']
       : [];
-  const sfu = new Role('sfu', pin ? 0 : undefined, { key }, wrap);
+  const sfu = new Role('sfu', pin ? 0 : undefined, opts.muxPort ? { key, muxPort: String(opts.muxPort) } : { key }, wrap);
   let load: Role | undefined;
   try {
     const { url } = await sfu.next('sfu-ready', 600_000);
@@ -191,6 +204,7 @@ run({
   rounds: Number(arg('rounds') || (mode === 'cpu' ? 3 : 1)),
   mode,
   outDir: arg('out-dir') || '.',
+  muxPort: arg('mux') !== undefined ? await freeUdpPort() : 0,
 }).catch((err: unknown) => {
   process.stderr.write(`${(err as Error).stack ?? String(err)}\n`);
   process.exitCode = 1;
