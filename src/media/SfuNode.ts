@@ -139,6 +139,11 @@ export class SfuNode {
     };
   }
 
+  /** Node-wide RTP packets received and forwarded since start (benchmarks read them). */
+  get packetCounters(): Readonly<{ packetsIn: number; packetsOut: number }> {
+    return { ...this.#load.counters };
+  }
+
   /** The room of a live meeting (tests reach forwarders through it). */
   roomForTesting(meetingId: string): Room | undefined {
     return this.#rooms.get(meetingId);

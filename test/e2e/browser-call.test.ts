@@ -130,6 +130,16 @@ describe('browser call through meridian start', { skip, timeout: 240_000 }, () =
     });
     mkdirSync(RESULTS, { recursive: true });
     await people.ann.page.screenshot({ path: join(RESULTS, 'browser-call-three-participants.png'), fullPage: true });
+
+    // The SRTP profile Chromium and libdatachannel agree on, for both of Ann's connections
+    // (src/media/README.md, "SRTP profile"): printed, since it is the libraries' choice.
+    const ciphers = await people.ann.page.evaluate(async () => {
+      const stats = await window.meridianDemo.client?.getStats();
+      const out: string[] = [];
+      for (const report of [stats?.publish, stats?.subscribe]) report?.forEach((s: { type: string; srtpCipher?: string }) => void (s.type === 'transport' && s.srtpCipher && out.push(s.srtpCipher)));
+      return out;
+    });
+    console.log(`SRTP ciphers of Ann's publish and subscribe connections: ${ciphers.join(', ') || 'none reported'}`);
   });
 
   test('a participant who leaves disappears from the others’ pages', async () => {

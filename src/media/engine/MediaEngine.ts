@@ -94,7 +94,10 @@ export interface PeerSession {
   createOffer(): Promise<string>;
   /** Applies the remote answer to our last offer. */
   acceptAnswer(sdp: string): void;
-  /** Sets the receiver of tracks announced by remote offers. */
+  /**
+   * Sets the receiver of tracks announced by remote offers. Call it before `acceptOffer`; a
+   * session that never calls it (a subscribe session) registers nothing native for tracks.
+   */
   onTrack(listener: (track: InboundTrack) => void): void;
   /** Sets the receiver of connection state changes. */
   onStateChange(listener: (state: PeerState) => void): void;

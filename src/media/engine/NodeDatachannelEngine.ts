@@ -138,6 +138,7 @@ class NdcPeerSession implements PeerSession {
   #state: PeerState = 'new';
   #closed = false;
   #gatherWaiters: Array<() => void> = [];
+  #nativeTrackHandler = false;
   #trackListener: (track: InboundTrack) => void = () => {};
   #stateListener: (state: PeerState) => void = () => {};
 
@@ -173,7 +174,7 @@ class NdcPeerSession implements PeerSession {
         if (s === 'complete') this.#flushGatherWaiters();
       }),
     );
-    pc.onTrack(guard(logger, 'remote track', (track: NativeTrack) => this.#handleRemoteTrack(track)));
+    // No native onTrack handler yet: see onTrack().
   }
 
   get state(): PeerState {
@@ -184,8 +185,16 @@ class NdcPeerSession implements PeerSession {
     return PEER_STATES.has(native) ? (native as PeerState) : this.#state;
   }
 
+  /**
+   * Registers the native `onTrack` handler on first use (call it before `acceptOffer`).
+   * Subscribe sessions never receive tracks and never call it: every native handler is a
+   * thread-safe function, i.e. a libuv async handle that the loop scans on each wake-up.
+   */
   onTrack(listener: (track: InboundTrack) => void): void {
     this.#trackListener = listener;
+    if (this.#nativeTrackHandler || this.#closed) return;
+    this.#nativeTrackHandler = true;
+    this.#pc.onTrack(guard(this.#logger, 'remote track', (track: NativeTrack) => this.#handleRemoteTrack(track)));
   }
 
   onStateChange(listener: (state: PeerState) => void): void {
@@ -404,13 +413,16 @@ class NdcOutboundTrack implements OutboundTrack {
     this.#native = native;
     this.#logger = logger;
     this.#onClosed = onClosed;
-    native.onOpen(() => {
-      this.#open = true;
-    });
+    // No `onOpen` handler: each handler is a thread-safe function, i.e. one more libuv async
+    // handle, and libuv scans every async handle of the loop on each wake-up (once per
+    // received packet batch). `open` asks the native track until it is open instead.
   }
 
   get open(): boolean {
-    return this.#open && !this.#closed;
+    if (this.#open) return true;
+    if (this.#closed || !this.#native.isOpen()) return false;
+    this.#open = true;
+    return true;
   }
 
   get closed(): boolean {
@@ -418,10 +430,7 @@ class NdcOutboundTrack implements OutboundTrack {
   }
 
   send(packet: Buffer): boolean {
-    if (!this.#open) {
-      if (this.#closed || !this.#native.isOpen()) return false;
-      this.#open = true;
-    }
+    if (!this.#open && !this.open) return false;
     try {
       return this.#native.sendMessageBinary(packet);
     } catch {

@@ -9,7 +9,12 @@
  * - no transport-cc: the node does not send transport-wide feedback, and Chromium
  *   throttles video to ~30 kbit/s when transport-cc is negotiated but never answered
  *   (see shared/reference/media-hot-path.md). REMB and receiver reports are sent instead;
- * - only header extensions the node understands or that are harmless to pass through.
+ * - only header extensions the node understands or that are harmless to pass through;
+ * - `a=setup:actpass` becomes `a=setup:active`: the node answers `passive` and is the DTLS
+ *   server, so the SRTP profile is the node's choice. libdatachannel (OpenSSL) prefers
+ *   AEAD AES-256-GCM; Chromium, when it is the DTLS server, picks AES-128-CM + HMAC-SHA1-80
+ *   first (WebRTC lists GCM last "since they increase the packet size"), which costs more
+ *   to decrypt on every received packet. libdatachannel alone always answers `active`.
  */
 import { MeridianError } from '../../contracts/errors.js';
 import type { InboundTrackInfo, MediaKind } from './MediaEngine.js';
@@ -150,7 +155,9 @@ export function filterPublishOffer(sdp: string): FilteredOffer {
       });
     }
   }
-  return { sdp: out.join('\r\n') + '\r\n', tracks };
+  // The offerer left the DTLS role to us (actpass): take the server side (module comment).
+  const sdpOut = out.map((l) => (l === 'a=setup:actpass' ? 'a=setup:active' : l));
+  return { sdp: sdpOut.join('\r\n') + '\r\n', tracks };
 }
 
 /** Removes transport-cc feedback and its header extension from any SDP. */

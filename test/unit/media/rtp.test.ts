@@ -281,6 +281,15 @@ describe('publish offer SDP filter', () => {
     assert.equal(tracks.get('0')?.audioLevelExtensionId, 1);
   });
 
+  test('takes the DTLS server role: every actpass in the offer becomes active, so the node answers passive and picks the SRTP profile', () => {
+    assert.equal(chromeOffer.match(/a=setup:actpass/g)?.length, 2, 'the fixture leaves the role to the answerer');
+    const { sdp } = filterPublishOffer(chromeOffer);
+    assert.doesNotMatch(sdp, /a=setup:actpass/);
+    assert.equal(sdp.match(/a=setup:active\r\n/g)?.length, 2);
+    // An offerer that already chose a role keeps it.
+    assert.match(filterPublishOffer(chromeOffer.replace(/a=setup:actpass/g, 'a=setup:passive')).sdp, /a=setup:passive\r\n/);
+  });
+
   test('refuses offers without ICE credentials, with control characters, or without VP8', () => {
     const codes = (sdp: string): string => {
       try {
