@@ -10,7 +10,8 @@
  * reported with its join-weighted p50 and p95.
  *
  * Search: every K-subset when their number fits the budget (exact), else greedy (add the
- * region that lowers the mean most) followed by single swaps until none improves.
+ * region that lowers the mean most) followed by single swaps until none improves,
+ * restarted from each region as first pick while the budget (sets evaluated) lasts.
  */
 import type { PlanEstimate, PlanResult } from '../../contracts/index.js';
 import { greatCircleKm, type LatencyModel } from '../provider/LatencyModel.js';
@@ -159,9 +160,9 @@ function exact(s: Scorer, n: number, k: number): number[] {
   }
 }
 
-/** Greedy additions, then single swaps until no swap lowers the mean (or the budget is spent). */
-function greedySwap(s: Scorer, n: number, k: number, budget: number): number[] {
-  const set: number[] = [];
+/** Greedy additions from `seed`, then single swaps until none lowers the mean or `limit` sets were evaluated. */
+function greedySwapFrom(s: Scorer, n: number, k: number, seed: number, limit: number): { set: number[]; mean: number } {
+  const set: number[] = [seed];
   while (set.length < k) {
     let best = -1;
     let bestMean = Infinity;
@@ -176,10 +177,10 @@ function greedySwap(s: Scorer, n: number, k: number, budget: number): number[] {
     set.push(best);
   }
   let current = s.mean(set);
-  for (let improved = true; improved && s.evaluated < budget; ) {
+  for (let improved = true; improved && s.evaluated < limit; ) {
     improved = false;
     for (let a = 0; a < set.length && !improved; a++) {
-      for (let j = 0; j < n && s.evaluated < budget; j++) {
+      for (let j = 0; j < n && s.evaluated < limit; j++) {
         if (set.includes(j)) continue;
         const trial = [...set];
         trial[a] = j;
@@ -193,7 +194,24 @@ function greedySwap(s: Scorer, n: number, k: number, budget: number): number[] {
       }
     }
   }
-  return set;
+  return { set, mean: current };
+}
+
+/**
+ * Greedy search with single swaps, restarted from each region as the first pick (best
+ * single regions first) while the budget lasts: one start can stop at a local optimum
+ * (e.g. two neighbouring regions that only pay off together).
+ */
+function greedySwap(s: Scorer, n: number, k: number, budget: number): number[] {
+  const limit = s.evaluated + budget;
+  const seeds = Array.from({ length: n }, (_, j) => [j, s.mean([j])] as const).sort((a, b) => a[1] - b[1]);
+  let best: { set: number[]; mean: number } | undefined;
+  for (const [seed] of seeds) {
+    if (best !== undefined && s.evaluated >= limit) break;
+    const r = greedySwapFrom(s, n, k, seed, Math.max(limit, s.evaluated + 1));
+    if (best === undefined || r.mean < best.mean - 1e-9) best = r;
+  }
+  return best!.set;
 }
 
 /** Recommends the best `max` regions for the clients; see the module comment. */
@@ -210,7 +228,7 @@ export function planRegions(input: PlanInput): PlanResult {
   for (let k = 1; k <= maxK && clients.length > 0; k++) {
     const fits = choose(n, k, input.budget) <= input.budget;
     if (!fits) method = 'greedy+swap';
-    const set = fits ? exact(s, n, k) : greedySwap(s, n, k, s.evaluated + input.budget);
+    const set = fits ? exact(s, n, k) : greedySwap(s, n, k, input.budget);
     set.sort((a, b) => a - b);
     bySize.push(s.estimate(set));
     if (k === maxK) recommendedIdx = set;
