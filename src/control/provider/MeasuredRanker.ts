@@ -27,7 +27,7 @@ import type { ClientLocation, RankedRegion, Region } from '../../contracts/index
 import type { RegionRanker } from './RegionRanker.js';
 import type { RttEvidence } from './LearnedLatency.js';
 import { greatCircleKm, type LatencyModel } from './LatencyModel.js';
-import { regionLoad } from './DistanceRanker.js';
+import { DistanceRanker, regionLoad } from './DistanceRanker.js';
 
 const round1 = (x: number) => Math.round(x * 10) / 10;
 
@@ -36,35 +36,56 @@ export class MeasuredRanker implements RegionRanker {
   readonly name = 'measured';
   readonly #latency: LatencyModel;
   readonly #w: number;
+  readonly #distance: DistanceRanker;
 
   constructor(latency: LatencyModel, priorWeight: number) {
     if (!(priorWeight > 0)) throw new RangeError(`priorWeight must be > 0 (got ${priorWeight})`);
     this.#latency = latency;
+    this.#distance = new DistanceRanker(latency);
     this.#w = priorWeight;
   }
 
   /** {@inheritDoc RegionRanker.rank} */
   rank(location: ClientLocation, candidates: readonly Region[], availableNodes: (regionId: string) => number, count: number, evidence?: ReadonlyMap<string, RttEvidence>): RankedRegion[] {
+    // Nothing measured for this client (the common join): exactly the distance ranking, at its cost.
+    if (evidence === undefined || evidence.size === 0) return this.#distance.rank(location, candidates, availableNodes, count);
     const n = candidates.length;
     const km: number[] = new Array(n);
-    const prior: number[] = new Array(n);
-    let from: { lat: number; lon: number } = location;
-    if (evidence !== undefined && evidence.size > 0) from = this.#credibleOrigin(location, candidates, evidence);
-    let access = Infinity;
+    const ev: Array<RttEvidence | undefined> = new Array(n);
+    const floorPerKm = 2 / this.#latency.options.fibreKmPerMs;
+    // Distances from the GeoIP position; a measurement faster than light from there proves it wrong.
+    let impossible = false;
+    let fastest = -1;
     for (let i = 0; i < n; i++) {
       const r = candidates[i]!;
-      km[i] = round1(greatCircleKm(from.lat, from.lon, r.lat, r.lon));
+      const d = greatCircleKm(location.lat, location.lon, r.lat, r.lon);
+      km[i] = round1(d);
+      const e = evidence.get(r.id);
+      ev[i] = e;
+      if (e !== undefined) {
+        if (e.rttMs < d * floorPerKm) impossible = true;
+        if (fastest < 0 || e.rttMs < ev[fastest]!.rttMs) fastest = i;
+      }
+    }
+    // ...then the client is near the region it measured fastest: priors from there.
+    if (impossible) {
+      const f = candidates[fastest]!;
+      for (let i = 0; i < n; i++) km[i] = round1(greatCircleKm(f.lat, f.lon, candidates[i]!.lat, candidates[i]!.lon));
+    }
+    const prior: number[] = new Array(n);
+    let access = Infinity;
+    for (let i = 0; i < n; i++) {
       prior[i] = this.#latency.rttMs(km[i]!);
-      const e = evidence?.get(r.id);
+      const e = ev[i];
       if (e !== undefined) access = Math.min(access, e.rttMs - prior[i]!);
     }
-    // No evidence (Infinity) or a measured region faster than its prior (GeoIP was off): no access cost.
+    // No evidence (Infinity) or a measured region faster than its prior: no access cost.
     if (!(access > 0) || access === Infinity) access = 0;
 
     const est: number[] = new Array(n);
     const order: number[] = new Array(n);
     for (let i = 0; i < n; i++) {
-      const e = evidence?.get(candidates[i]!.id);
+      const e = ev[i];
       const p = prior[i]! + access;
       est[i] = round1(e === undefined ? p : (this.#w * p + e.samples * e.rttMs) / (this.#w + e.samples));
       let j = i;
@@ -79,36 +100,13 @@ export class MeasuredRanker implements RegionRanker {
     for (let i = 0; i < k; i++) {
       const idx = order[i]!;
       const r = candidates[idx]!;
-      const e = evidence?.get(r.id);
+      const e = ev[idx];
       out[i] =
         e === undefined
           ? { id: r.id, name: r.name, lat: r.lat, lon: r.lon, distanceKm: km[idx]!, rttMs: est[idx]!, availableNodes: availableNodes(r.id), rttSource: 'estimate' }
           : { id: r.id, name: r.name, lat: r.lat, lon: r.lon, distanceKm: km[idx]!, rttMs: est[idx]!, availableNodes: availableNodes(r.id), rttSource: e.source, samples: e.samples };
     }
     return out;
-  }
-
-  /**
-   * Where the priors are computed from. A measured RTT faster than light in fibre could
-   * carry it from the GeoIP position proves that position wrong; the client then is
-   * within `rtt · fibreKmPerMs / 2` of the region it measured fastest, and the priors
-   * (for unmeasured regions above all) are taken from that region instead.
-   */
-  #credibleOrigin(location: ClientLocation, candidates: readonly Region[], evidence: ReadonlyMap<string, RttEvidence>): { lat: number; lon: number } {
-    const kmPerMs = this.#latency.options.fibreKmPerMs;
-    let impossible = false;
-    let fastest: Region | undefined;
-    let fastestMs = Infinity;
-    for (const r of candidates) {
-      const e = evidence.get(r.id);
-      if (e === undefined) continue;
-      if (e.rttMs < (2 * greatCircleKm(location.lat, location.lon, r.lat, r.lon)) / kmPerMs) impossible = true;
-      if (e.rttMs < fastestMs) {
-        fastestMs = e.rttMs;
-        fastest = r;
-      }
-    }
-    return impossible && fastest !== undefined ? fastest : location;
   }
 
   #before(a: number, b: number, est: number[], km: number[], c: readonly Region[]): boolean {
