@@ -30,6 +30,8 @@ export class JoinHistory {
   readonly #log: Logger | undefined;
   /** Most prefixes held between flushes; further ones wait for the next flush. */
   readonly #maxPending: number;
+  /** The flush in progress: a slow database must not pile writes up. */
+  #flushing: Promise<void> | undefined;
 
   constructor(opts: { store?: JoinStore; clock: Clock; logger?: Logger; maxPending?: number }) {
     this.#store = opts.store;
@@ -52,8 +54,15 @@ export class JoinHistory {
     return n;
   }
 
-  /** Writes the pending counts; on failure they are kept for the next flush. */
-  async flush(): Promise<void> {
+  /** Writes the pending counts; on failure they are kept for the next flush. One flush at a time. */
+  flush(): Promise<void> {
+    this.#flushing ??= this.#flush().finally(() => {
+      this.#flushing = undefined;
+    });
+    return this.#flushing;
+  }
+
+  async #flush(): Promise<void> {
     if (!this.#store || this.#pending.size === 0) return;
     const counts = [...this.#pending].map(([prefix, e]) => ({ prefix, ...e }));
     this.#pending.clear();

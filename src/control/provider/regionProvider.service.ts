@@ -164,7 +164,12 @@ export function createRegionProviderService(deps: RegionProviderServiceDeps): Se
     async stopped() {
       sync.stop();
       for (const h of handles.splice(0)) timers.clearInterval(h);
-      await learning?.joins.flush();
+      // Last join counts, but a database that does not answer must not hold the shutdown.
+      if (learning) {
+        let timer: unknown;
+        await Promise.race([learning.joins.flush(), new Promise<void>((resolve) => (timer = timers.setTimeout(resolve, 2_000)))]);
+        timers.clearTimeout(timer);
+      }
     },
   };
 }
