@@ -25,7 +25,7 @@ describe('pre-call test and probes over the real platform', { timeout: 120_000 }
   let app: NonNullable<Platform['gateway']>;
   let appKey: string;
   const appH = (ip?: string) => ({ authorization: `Bearer ${appKey}`, ...(ip ? { 'x-forwarded-for': ip } : {}) });
-  const precall = (ip: string, payload: unknown, headers = appH(ip)) => app.inject({ method: 'POST', url: '/v1/precall', headers, remoteAddress: '127.0.0.1', payload: payload as object });
+  const precall = (ip: string, payload: unknown, headers: Record<string, string> = appH(ip)) => app.inject({ method: 'POST', url: '/v1/precall', headers, remoteAddress: '127.0.0.1', payload: payload as object });
 
   before(async () => {
     p = await startTestPlatform();
