@@ -113,6 +113,17 @@ describe('learned ranking per network prefix', () => {
     assert.equal(learned.size, 0);
   });
 
+  it('lists probe targets only for regions with a node that can host, with its probe URL', () => {
+    const clock = new ManualClock(FIXTURE_NOW);
+    const dir = new RegionDirectory({ heartbeatTimeoutMs: 1e12, clock });
+    dir.replaceAll([region('eu-west-1'), region('eu-central-1', { nodes: [] }), region('us-east-1')]);
+    const provider = createRegionProvider({ config: DEFAULTS, directory: dir, database: geo });
+    const t = provider.probeTargets({ ip: LONDON_A, count: 3 });
+    assert.deepEqual(t.targets.map((x) => x.regionId), ['eu-west-1', 'us-east-1']);
+    assert.equal(t.targets[0]!.url, 'wss://eu-west-1.example.test/probe');
+    assert.equal(t.source, 'geoip');
+  });
+
   it('rejects probes for unknown regions and repeated regions with INVALID_PROBES', () => {
     const { provider } = setup();
     const invalid = (e: unknown) => e instanceof MeridianError && e.code === 'INVALID_PROBES';

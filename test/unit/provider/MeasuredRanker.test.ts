@@ -55,6 +55,18 @@ describe('measured ranking strategy', () => {
     assert.ok(d1.rttMs < d8.rttMs && d8.rttMs <= 100 && d1.rttMs > 70, `${d1.rttMs} ${d8.rttMs}`);
   });
 
+  it('a measurement faster than light from the GeoIP position moves the priors to the region measured fastest', () => {
+    // Placed in London, but 4 ms to Mumbai: impossible from London (7,200 km is at least 70 ms in fibre).
+    // Unmeasured Singapore must then beat unmeasured Dublin, as it would from Mumbai.
+    const ranked = measured.rank(LONDON, all, one, 20, probes({ 'ap-south-1': 4 }));
+    const ids = ranked.map((r) => r.id);
+    assert.equal(ids[0], 'ap-south-1');
+    assert.ok(ids.indexOf('ap-southeast-1') < ids.indexOf('eu-west-1'), ids.join(' '));
+    // A plausible measurement leaves the GeoIP priors alone: Dublin stays ahead of Singapore.
+    const plausible = measured.rank(LONDON, all, one, 20, probes({ 'ap-south-1': 140 })).map((r) => r.id);
+    assert.ok(plausible.indexOf('eu-west-1') < plausible.indexOf('ap-southeast-1'), plausible.join(' '));
+  });
+
   it('ties at 0.1 ms go to the nearer region, as copies must agree', () => {
     const a = measured.rank(LONDON, all, one, 2, probes({ 'eu-west-1': 30, 'eu-central-1': 30 }));
     const b = measured.rank(LONDON, [...all].reverse(), one, 2, probes({ 'eu-west-1': 30, 'eu-central-1': 30 }));
