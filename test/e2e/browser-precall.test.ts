@@ -74,4 +74,19 @@ describe('pre-call test in Chromium against meridian start', { skip, timeout: 18
       await context.close();
     }
   });
+
+  test('the demo page tests the connection and shows the ranking the probes give', async () => {
+    const context = await browser.newContext();
+    try {
+      const page = await context.newPage();
+      await page.goto(`${base}/`);
+      await page.click('#precall-button');
+      await page.waitForFunction(() => document.querySelectorAll('#precall-results li').length >= 4, undefined, { timeout: 15_000 });
+      const lines = await page.$$eval('#precall-results li', (lis) => lis.map((li) => li.textContent ?? ''));
+      for (const id of REGIONS) assert.ok(lines.some((l) => l.includes(`(${id}): `) && / ms$/.test(l)), `${id} in ${lines.join(' | ')}`);
+      assert.match(lines[lines.length - 1]!, /^Meridian would now place you in [a-z0-9-]+ \(ranked by probes\)/);
+    } finally {
+      await context.close();
+    }
+  });
 });
