@@ -86,11 +86,17 @@ async function tokenIssuer(config: Readonly<Config>, database: DatabaseHandle): 
 }
 
 /**
- * Whether this process opens the database: for a role that keeps state there, or for an
- * autoscaler that must read the token master secret from it (none configured, one shared).
+ * Whether this process opens the database: for a role that keeps state there, for an
+ * autoscaler that must read the token master secret from it (none configured, one shared),
+ * or for a region provider that persists what clients measured (when one is configured).
  */
 function needsDatabase(roles: readonly Role[], config: Readonly<Config>, deployment: Deployment): boolean {
-  return roles.some((r) => DATABASE_ROLES.has(r)) || (roles.includes('autoscaler') && !config.tokens.secret && deployment.database !== undefined);
+  return (
+    roles.some((r) => DATABASE_ROLES.has(r)) ||
+    (roles.includes('autoscaler') && !config.tokens.secret && deployment.database !== undefined) ||
+    // Learned measurements persist when a database is configured; without one they live in memory.
+    (roles.includes('region-provider') && config.ranking.learning.enabled && deployment.database !== undefined)
+  );
 }
 
 /** Creates the services of the roles that keep state in the database. */
@@ -132,7 +138,8 @@ export async function createPlatform(opts: PlatformOptions): Promise<Platform> {
     }
     // Without the database, only a configured master secret can mint tokens or derive keys.
     const tokens = state?.tokens ?? (config.tokens.secret ? new JoinTokenIssuer(parseMasterSecret(config.tokens.secret), config.tokens.ttlSeconds) : undefined);
-    if (has('region-provider')) broker.createService(await createRegionProviderFromConfig(config, logger, undefined, deployment.clock));
+    // Learned measurements and join counts persist in the database when this process has it.
+    if (has('region-provider')) broker.createService(await createRegionProviderFromConfig(config, logger, undefined, deployment.clock, state?.database.db));
 
     // The autoscaler starts node processes (min per region) once the broker runs; readiness waits for them below.
     let autoscaler: ReturnType<typeof createAutoscalerRole> | undefined;

@@ -17,6 +17,7 @@
  * const { region, node, rttMs } = await client.connect();
  * ```
  */
+import { precallTest, type PrecallOptions, type PrecallResult } from './PrecallTest.js';
 import type { ConnectedEvent, DisconnectedEvent, MeridianClientEvents, ClientState } from './clientEvents.js';
 import { connectWithFallback, placementOf, type Connection, type PlacementInfo } from './Connector.js';
 import { ClientErrorCodes, MeridianClientError, toClientError } from './errors.js';
@@ -96,6 +97,15 @@ export class MeridianClient extends TypedEmitter<MeridianClientEvents> {
   #subscription: '*' | readonly string[] = '*';
   /** A `migrate` that arrived before `connected`: handled once connected. */
   #deferredMigrate: { session: NodeSession; message: ServerMessageOf<'migrate'>; at: number } | undefined;
+
+  /**
+   * The pre-call test (a setup screen, before any join): RTT to the best few regions
+   * through one node each, all in parallel, within 2 s. Send `result.probes` to your
+   * backend, which passes them to `POST /v1/precall` or the join. See docs/sdk.md.
+   */
+  static precallTest(options: PrecallOptions): Promise<PrecallResult> {
+    return precallTest(options);
+  }
 
   constructor(options: MeridianClientOptions) {
     super();

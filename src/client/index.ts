@@ -9,6 +9,7 @@
  * plane): only type-level imports of the dependency-free contracts.
  */
 export { MeridianClient, type RemoteParticipant } from './MeridianClient.js';
+export { precallTest, type PrecallOptions, type PrecallResult, type PrecallRegionResult, type PrecallTarget, type PrecallTargets, type PrecallTargetSource } from './PrecallTest.js';
 export type { MeridianClientOptions } from './clientOptions.js';
 export type {
   MeridianClientEvents,

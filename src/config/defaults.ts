@@ -20,7 +20,13 @@ export const DEFAULTS: Config = {
     // Frankfurt: a central point between the Americas and Asia for clients we cannot place.
     fallback: { lat: 50.11, lon: 8.68, label: 'default (Frankfurt)' },
   },
-  ranking: { strategy: 'distance', count: 3 },
+  // `measured`: distance until clients measure, then their RTTs (docs/ranking.md).
+  ranking: {
+    strategy: 'measured',
+    count: 3,
+    priorWeight: 0.25,
+    learning: { enabled: true, retentionDays: 30, maxValuesPerRegion: 8, maxPrefixes: 200_000, refreshSeconds: 30 },
+  },
   // Calibrated against the AWS inter-region RTT matrix (npm run calibrate-latency): see docs/ranking.md.
   latency: { fibreKmPerMs: 204, routeFactor: 1.615, baseMs: 8.2 },
   nodes: { heartbeatTimeoutMs: 5_000 },

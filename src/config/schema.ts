@@ -48,6 +48,21 @@ export const ConfigSchema = Type.Object(
     ranking: Section({
       strategy: Type.String({ minLength: 1 }),
       count: Type.Integer({ minimum: 1, maximum: 20 }),
+      /** `measured`: weight of the distance estimate against measurements, in probe sets. */
+      priorWeight: Type.Number({ exclusiveMinimum: 0, maximum: 100 }),
+      /** Measurements kept per network prefix (pre-call tests, probes on joins). */
+      learning: Section({
+        /** Store probes per prefix and rank later clients of the prefix by them. */
+        enabled: Type.Boolean(),
+        /** How long a measurement (and a join count) is kept. */
+        retentionDays: Type.Number({ exclusiveMinimum: 0, maximum: 3650 }),
+        /** Most recent probe results kept per prefix and region. */
+        maxValuesPerRegion: Type.Integer({ minimum: 1, maximum: 100 }),
+        /** Prefixes held in memory for ranking. */
+        maxPrefixes: Type.Integer({ minimum: 1, maximum: 10_000_000 }),
+        /** How often a provider reloads what other copies stored, seconds. */
+        refreshSeconds: Type.Integer({ minimum: 1, maximum: 86_400 }),
+      }),
     }),
     latency: Section({
       /** Speed of light in fibre, km per millisecond. */

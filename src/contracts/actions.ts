@@ -32,6 +32,9 @@ export const Actions = {
   },
   regionProvider: {
     rank: 'regionProvider.rank',
+    precall: 'regionProvider.precall',
+    probeTargets: 'regionProvider.probeTargets',
+    plan: 'regionProvider.plan',
   },
   rooms: {
     create: 'rooms.create',
@@ -89,6 +92,9 @@ export interface ActionMap {
   'regions.nodeDown': { params: S.NodeDownParams; result: { removed: boolean } };
   'regions.drainNode': { params: S.NodeDrainParams; result: S.NodeDrainResult };
   'regionProvider.rank': { params: S.RankParams; result: S.RankResult };
+  'regionProvider.precall': { params: S.PrecallParams; result: S.RankResult };
+  'regionProvider.probeTargets': { params: S.ProbeTargetsParams; result: S.ProbeTargetsResult };
+  'regionProvider.plan': { params: S.PlanParams; result: S.PlanResult };
   'rooms.create': { params: S.MeetingCreateParams; result: S.Meeting };
   'rooms.get': { params: S.MeetingRef; result: S.Meeting };
   'rooms.join': { params: S.JoinParams; result: S.JoinResult };

@@ -233,15 +233,49 @@ export const ClientLocation = Type.Object({
 });
 export type ClientLocation = Static<typeof ClientLocation>;
 
+/** Where a region's `rttMs` came from: the distance model alone, measurements learned for the client's network prefix, or probes sent with this request. */
+export const RttSource = Type.Union([Type.Literal('estimate'), Type.Literal('learned'), Type.Literal('probes')]);
+export type RttSource = Static<typeof RttSource>;
+
+/** What ranked a client: GeoIP distance alone, what was learned for its network prefix, or the probes it sent. */
+export const RankSource = Type.Union([Type.Literal('geoip'), Type.Literal('learned'), Type.Literal('probes')]);
+export type RankSource = Static<typeof RankSource>;
+
+/** Most probes one request may carry (one per region). */
+export const MAX_PROBES = 32;
+/** Largest RTT a probe may report, ms; anything slower is not a usable region. */
+export const MAX_PROBE_RTT_MS = 10_000;
+
+/**
+ * One region's RTT as a client measured it (the SDK's `precallTest()` sends the median of
+ * several samples). `udp` is what the client could tell about UDP reachability; it is
+ * informational and not used for ranking.
+ */
+export const Probe = Type.Object(
+  {
+    regionId: RegionId,
+    rttMs: Type.Number({ minimum: 0, maximum: MAX_PROBE_RTT_MS }),
+    udp: Type.Optional(Type.Union([Type.Literal('reachable'), Type.Literal('unreachable'), Type.Literal('unknown')])),
+  },
+  { additionalProperties: false },
+);
+export type Probe = Static<typeof Probe>;
+/** A client's probe set: at most {@link MAX_PROBES}, one per region (duplicates are `INVALID_PROBES`). */
+export const Probes = Type.Array(Probe, { maxItems: MAX_PROBES });
+
 export const RankedRegion = Type.Object({
   id: RegionId,
   name: Type.String(),
   lat: Latitude,
   lon: Longitude,
   distanceKm: Type.Number(),
-  rttMs: Type.Number({ description: 'estimated round-trip time from the client' }),
+  rttMs: Type.Number({ description: 'estimated round-trip time from the client (the distance model blended with measurements, if any)' }),
   /** Healthy nodes with spare capacity in the region right now. */
   availableNodes: Type.Integer(),
+  /** Where `rttMs` came from (absent for strategies that only use distance). */
+  rttSource: Type.Optional(RttSource),
+  /** Measurements behind `rttMs` when it is measured (probe sets, not raw samples). */
+  samples: Type.Optional(Type.Integer({ minimum: 0 })),
 });
 export type RankedRegion = Static<typeof RankedRegion>;
 
@@ -251,6 +285,12 @@ export const RankParams = Type.Object(
     count: Type.Optional(Type.Integer({ minimum: 1, maximum: 20 })),
     /** Regions to leave out (e.g. the one a client could not reach). */
     exclude: Type.Optional(Type.Array(RegionId, { maxItems: 50 })),
+    /** RTTs the client measured (pre-call test); they rank this request. */
+    probes: Type.Optional(Probes),
+    /** Keep `probes` for the client's network prefix (pre-call and join do; a bare rank does not). */
+    learn: Type.Optional(Type.Boolean()),
+    /** Count this request as a join in the planner's history of the client's prefix. */
+    join: Type.Optional(Type.Boolean()),
   },
   { additionalProperties: false },
 );
@@ -259,9 +299,100 @@ export type RankParams = Static<typeof RankParams>;
 export const RankResult = Type.Object({
   location: ClientLocation,
   strategy: Type.String(),
+  /** What ranked the client: `geoip` (distance only), `learned` (its prefix's stored measurements), `probes` (this request's). */
+  source: Type.Optional(RankSource),
+  /** The network prefix learning is keyed by (IPv4 /24, IPv6 /48); absent for private and other non-public addresses. */
+  prefix: Type.Optional(Type.String()),
   regions: Type.Array(RankedRegion),
 });
 export type RankResult = Static<typeof RankResult>;
+
+/** `regionProvider.precall`: store a client's probes for its prefix and rank it by them. */
+export const PrecallParams = Type.Object(
+  {
+    ip: IpAddress,
+    probes: Type.Array(Probe, { minItems: 1, maxItems: MAX_PROBES }),
+    count: Type.Optional(Type.Integer({ minimum: 1, maximum: 20 })),
+  },
+  { additionalProperties: false },
+);
+export type PrecallParams = Static<typeof PrecallParams>;
+
+/** `regionProvider.probeTargets`: where a client should measure RTT before a call. */
+export const ProbeTargetsParams = Type.Object(
+  { ip: IpAddress, count: Type.Optional(Type.Integer({ minimum: 1, maximum: 20 })) },
+  { additionalProperties: false },
+);
+export type ProbeTargetsParams = Static<typeof ProbeTargetsParams>;
+
+/** One region to measure: a WebSocket URL on one of its nodes that only echoes (`/probe`). */
+export const ProbeTarget = Type.Object({
+  regionId: RegionId,
+  name: Type.String(),
+  /** `ws(s)://…/probe` on a node of the region that can host. */
+  url: Type.String(),
+  /** The current estimate for this client (what the probe will check). */
+  rttMs: Type.Number(),
+  rttSource: RttSource,
+});
+export type ProbeTarget = Static<typeof ProbeTarget>;
+
+export const ProbeTargetsResult = Type.Object({
+  location: ClientLocation,
+  source: RankSource,
+  targets: Type.Array(ProbeTarget),
+});
+export type ProbeTargetsResult = Static<typeof ProbeTargetsResult>;
+
+/** A region the planner may choose (a registered one, a known AWS region, or one from a candidates file). */
+export const PlanCandidate = Type.Object(
+  { id: RegionId, name: Type.Optional(Type.String({ maxLength: 200 })), lat: Latitude, lon: Longitude },
+  { additionalProperties: false },
+);
+export type PlanCandidate = Static<typeof PlanCandidate>;
+
+/** `regionProvider.plan`: which K regions would serve the join history best. */
+export const PlanParams = Type.Object(
+  {
+    /** Regions to recommend (K); default 3. */
+    max: Type.Optional(Type.Integer({ minimum: 1, maximum: 20 })),
+    /** Region sets the search may evaluate: exact when all K-subsets fit, else greedy + swaps. Default 20 000. */
+    budget: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000 })),
+    /** Candidate regions; default: the registered regions plus the known AWS regions. */
+    candidates: Type.Optional(Type.Array(PlanCandidate, { minItems: 1, maxItems: 200 })),
+  },
+  { additionalProperties: false },
+);
+export type PlanParams = Static<typeof PlanParams>;
+
+/** How a region set would serve the join history (RTT per join, weighted by joins). */
+export const PlanEstimate = Type.Object({ regions: Type.Array(RegionId), p50Ms: Type.Number(), p95Ms: Type.Number(), meanMs: Type.Number() });
+export type PlanEstimate = Static<typeof PlanEstimate>;
+
+export const PlanResult = Type.Object({
+  /** The best set of `max` regions found. */
+  recommended: Type.Array(RegionId),
+  p50Ms: Type.Number(),
+  p95Ms: Type.Number(),
+  meanMs: Type.Number(),
+  /** What adding the best one more region would gain (null when no candidate is left). */
+  nextGain: Nullable(Type.Object({ regionId: RegionId, p50Ms: Type.Number(), p95Ms: Type.Number(), p50GainMs: Type.Number(), p95GainMs: Type.Number() })),
+  /** The regions registered now, estimated the same way (null when none). */
+  current: Nullable(PlanEstimate),
+  /** The best set found for each size 1..max. */
+  bySize: Type.Array(PlanEstimate),
+  method: Type.Union([Type.Literal('exact'), Type.Literal('greedy+swap')]),
+  /** Region sets evaluated. */
+  evaluated: Type.Integer({ minimum: 0 }),
+  /** Client prefixes and joins the estimate is built from; prefixes with measurements. */
+  prefixes: Type.Integer({ minimum: 0 }),
+  joins: Type.Integer({ minimum: 0 }),
+  measuredPrefixes: Type.Integer({ minimum: 0 }),
+  candidates: Type.Array(Type.Object({ id: RegionId, name: Type.String(), lat: Latitude, lon: Longitude })),
+  /** Client locations by prefix (for the map); the prefix itself is not included. */
+  clients: Type.Array(Type.Object({ lat: Latitude, lon: Longitude, joins: Type.Integer({ minimum: 0 }) })),
+});
+export type PlanResult = Static<typeof PlanResult>;
 
 // ---------------------------------------------------------------- meetings
 export const MeetingStatus = Type.Union([Type.Literal('idle'), Type.Literal('live'), Type.Literal('ended')]);
@@ -314,6 +445,8 @@ export const JoinParams = Type.Object(
     unreachableNodeId: Type.Optional(NodeId),
     /** Why the client joins again (logged): it lost its node, or it was told to migrate. */
     reason: Type.Optional(Type.Union([Type.Literal('unreachable'), Type.Literal('migrate')])),
+    /** RTTs the client measured before joining (`precallTest()`); they rank a new meeting's region. */
+    probes: Type.Optional(Probes),
   },
   { additionalProperties: false },
 );
@@ -342,6 +475,8 @@ export const JoinResult = Type.Object({
   placed: Type.Boolean(),
   /** How the region was chosen: ranked, meeting-forced, join-forced, existing. */
   placement: Type.Union([Type.Literal('ranked'), Type.Literal('forced-meeting'), Type.Literal('forced-join'), Type.Literal('existing')]),
+  /** What ranked the client's regions (`geoip`, `learned`, `probes`); for `ranked` it chose the region. */
+  rankSource: Type.Optional(RankSource),
 });
 export type JoinResult = Static<typeof JoinResult>;
 

@@ -13,6 +13,10 @@ export interface Broadcaster {
 /** Per-action timeouts and retries. Only idempotent actions are retried. */
 export const CALL_POLICY: Partial<Record<ActionName, CallingOptions>> = {
   'regionProvider.rank': { timeout: 2_000, retries: 2 },
+  'regionProvider.probeTargets': { timeout: 2_000, retries: 2 },
+  // Stores measurements: not retried (a retry would count the probe set twice).
+  'regionProvider.precall': { timeout: 5_000, retries: 0 },
+  'regionProvider.plan': { timeout: 60_000, retries: 0 },
   'regions.list': { timeout: 3_000, retries: 2 },
   'regions.get': { timeout: 3_000, retries: 2 },
   'regions.heartbeat': { timeout: 3_000, retries: 1 },

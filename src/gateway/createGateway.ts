@@ -12,6 +12,8 @@ import { GatewayMetrics } from './metrics.js';
 import { registerAdminRoutes } from './routes/admin.js';
 import { readinessGate, registerHealthRoutes } from './routes/health.js';
 import { registerMeetingRoutes } from './routes/meetings.js';
+import { registerPlanRoutes } from './routes/plan.js';
+import { registerPrecallRoutes } from './routes/precall.js';
 import { registerRegionRoutes } from './routes/regions.js';
 import type { GatewayOptions, RouteDeps } from './types.js';
 
@@ -66,6 +68,8 @@ export async function createGateway(opts: GatewayOptions): Promise<FastifyInstan
   registerMeetingRoutes(app, deps);
   registerRegionRoutes(app, deps);
   registerAdminRoutes(app, deps);
+  registerPrecallRoutes(app, deps);
+  registerPlanRoutes(app, deps);
   if (opts.extraRoutes) await opts.extraRoutes(app);
 
   await app.ready();

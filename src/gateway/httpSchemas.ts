@@ -10,6 +10,9 @@ import {
   JoinParams,
   MeetingId,
   NodeId,
+  PlanParams,
+  PrecallParams,
+  Probes,
   Participant,
   RankParams,
   RegionAddParams,
@@ -53,10 +56,28 @@ export const JoinBody = Type.Object(
     unreachableNodeId: JoinParams.properties.unreachableNodeId,
     /** Why the client joins again (`unreachable` or `migrate`); logged. */
     reason: JoinParams.properties.reason,
+    /** RTTs the client measured (`precallTest()`): they rank a new meeting's region and are learned for the client's prefix. */
+    probes: Type.Optional(Probes),
   },
   strict,
 );
 export type JoinBody = Static<typeof JoinBody>;
+
+/** `POST /v1/precall`: the client's probes (the address comes from the connection). */
+export const PrecallBody = Type.Object({ probes: PrecallParams.properties.probes, count: PrecallParams.properties.count }, strict);
+export type PrecallBody = Static<typeof PrecallBody>;
+
+/** `GET /v1/precall/targets?count=`. */
+export const ProbeTargetsQuery = Type.Object({ count: PrecallParams.properties.count }, strict);
+export type ProbeTargetsQuery = Static<typeof ProbeTargetsQuery>;
+
+/** `GET /v1/admin/regions/plan?max=&budget=` (and the `.svg` map). */
+export const PlanQuery = Type.Object({ max: PlanParams.properties.max, budget: PlanParams.properties.budget }, strict);
+export type PlanQuery = Static<typeof PlanQuery>;
+
+/** `POST /v1/admin/regions/plan`: the query's fields plus candidate regions. */
+export const PlanBody = Type.Object({ max: PlanParams.properties.max, budget: PlanParams.properties.budget, candidates: PlanParams.properties.candidates }, strict);
+export type PlanBody = Static<typeof PlanBody>;
 
 /**
  * `GET /v1/regions/rank`. `ip` defaults to the caller's address; any string up to the

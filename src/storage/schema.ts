@@ -64,10 +64,32 @@ export interface SecretsTable {
   created_at: Timestamp;
 }
 
+/**
+ * RTT measurements per client network prefix (IPv4 /24, IPv6 /48) and region: never per
+ * address. `values_json` holds the most recent probe results as `[[rttMs, atMs], …]`.
+ */
+export interface PrefixMeasurementsTable {
+  prefix: string;
+  region_id: string;
+  values_json: string;
+  updated_at: BigIntMs;
+}
+
+/** Joins per client network prefix, with the prefix's GeoIP location: the planner's demand. */
+export interface PrefixJoinsTable {
+  prefix: string;
+  lat: number;
+  lon: number;
+  joins: number;
+  updated_at: BigIntMs;
+}
+
 export interface Database {
   regions: RegionsTable;
   nodes: NodesTable;
   meetings: MeetingsTable;
   api_keys: ApiKeysTable;
   secrets: SecretsTable;
+  prefix_measurements: PrefixMeasurementsTable;
+  prefix_joins: PrefixJoinsTable;
 }

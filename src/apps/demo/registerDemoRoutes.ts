@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { Config } from '../../config/index.js';
-import { Actions, JoinParams, JoinResult, MeetingId, MeridianError, Participant } from '../../contracts/index.js';
+import { Actions, JoinParams, JoinResult, MeetingId, MeridianError, Participant, PrecallParams, ProbeTargetsResult, RankResult } from '../../contracts/index.js';
 import { call, toMeridianError, type Caller } from '../../fabric/index.js';
 import { clientIp } from '../../gateway/clientIp.js';
 import { DEMO_CITIES, demoCity } from './demoCities.js';
@@ -54,6 +54,16 @@ export const DemoJoinBody = Type.Object(
 );
 export type DemoJoinBody = Static<typeof DemoJoinBody>;
 
+const AsIfFrom = Type.Optional(Type.Union(DEMO_CITIES.map((c) => Type.Literal(c.id))));
+
+/** `GET /demo/precall/targets?count=&asIfFrom=`: where the page should measure. */
+export const DemoTargetsQuery = Type.Object({ count: PrecallParams.properties.count, asIfFrom: AsIfFrom }, { additionalProperties: false });
+export type DemoTargetsQuery = Static<typeof DemoTargetsQuery>;
+
+/** `POST /demo/precall`: what the page measured (`precallTest().probes`). */
+export const DemoPrecallBody = Type.Object({ probes: PrecallParams.properties.probes, asIfFrom: AsIfFrom }, { additionalProperties: false });
+export type DemoPrecallBody = Static<typeof DemoPrecallBody>;
+
 /** The default bundle directory: `dist/client` of this checkout (same depth from src/ and dist/). */
 export const DEFAULT_ASSETS_DIR = fileURLToPath(new URL('../../../dist/client/', import.meta.url));
 
@@ -76,7 +86,8 @@ const PAGE_HEADERS = {
 
 /**
  * Registers `GET /sdk/meridian.js` (always) and, when `config.http.demo` is on, `GET /`
- * (the page), its script and style under `/demo/`, `GET /demo/cities` and `POST /demo/join`.
+ * (the page), its script and style under `/demo/`, `GET /demo/cities`, `POST /demo/join` and
+ * the pre-call test's `GET /demo/precall/targets` and `POST /demo/precall`.
  * Call it from the gateway's `extraRoutes`.
  */
 export function registerDemoRoutes(app: FastifyInstance, deps: DemoRouteDeps): void {
@@ -105,6 +116,16 @@ export function registerDemoRoutes(app: FastifyInstance, deps: DemoRouteDeps): v
   app.get('/', (_request, reply) => sendAsset(reply, 'demo/index.html', 'text/html; charset=utf-8', PAGE_HEADERS));
 
   app.get('/demo/cities', async () => ({ cities: DEMO_CITIES.map(({ id, label }) => ({ id, label })) }));
+
+  // The pre-call test, with this route as the app's backend (GET /v1/precall/targets, POST /v1/precall).
+  app.get<{ Querystring: DemoTargetsQuery }>('/demo/precall/targets', { schema: { querystring: DemoTargetsQuery, response: { 200: ProbeTargetsResult } } }, async (request) => {
+    const { count, asIfFrom } = request.query;
+    return call(broker, Actions.regionProvider.probeTargets, { ip: asIfFrom ? demoCity(asIfFrom)!.ip : clientIp(request), ...(count !== undefined ? { count } : {}) });
+  });
+  app.post<{ Body: DemoPrecallBody }>('/demo/precall', { schema: { body: DemoPrecallBody, response: { 200: RankResult } } }, async (request) => {
+    const { probes, asIfFrom } = request.body;
+    return call(broker, Actions.regionProvider.precall, { ip: asIfFrom ? demoCity(asIfFrom)!.ip : clientIp(request), probes });
+  });
 
   app.post<{ Body: DemoJoinBody }>('/demo/join', { schema: { body: DemoJoinBody, response: { 200: JoinResult } } }, async (request) => {
     const { meetingId, name, asIfFrom, unreachableNodeId, participantId, reason, previousNodeId } = request.body;

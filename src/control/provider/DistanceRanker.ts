@@ -16,7 +16,7 @@ import { greatCircleKm, type LatencyModel } from './LatencyModel.js';
 const round1 = (x: number) => Math.round(x * 10) / 10;
 
 /** Share of a region's active capacity in use; 1 when it has none. */
-function regionLoad(r: Region): number {
+export function regionLoad(r: Region): number {
   let used = 0;
   let cap = 0;
   for (const n of r.nodes) {

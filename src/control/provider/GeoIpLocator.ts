@@ -100,8 +100,8 @@ function fromRecord(ip: string, rec: unknown): ClientLocation | null {
   return Object.freeze({ ip, lat: round4(lat), lon: round4(lon), source: 'geoip', city, country: str(m.country?.iso_code) ?? str(m.registered_country?.iso_code) });
 }
 
-/** The IPv4 address (as an integer) an IPv6 address stands for, or -1 when none. */
-function embeddedV4(w: Ipv6Words, range: string): number {
+/** The IPv4 address (as an integer) an IPv6 address stands for, or -1 when none (`range` from `ipv6Range`). */
+export function embeddedV4(w: Ipv6Words, range: string): number {
   switch (range) {
     case 'ipv4Mapped': // ::ffff:a.b.c.d
     case 'rfc6145': // ::ffff:0:a.b.c.d

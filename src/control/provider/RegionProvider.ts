@@ -4,11 +4,28 @@
  * the benchmarks can call it in-process.
  *
  * The hot path is one cache lookup (or one MMDB lookup), one pass over the serving
- * regions and a sort of a handful of entries; it never waits on I/O.
+ * regions and a sort of a handful of entries; it never waits on I/O. What clients of the
+ * same network prefix measured is read from memory ({@link LearnedLatency}); when nothing
+ * has been learned yet, not even the prefix is computed.
  */
-import type { ClientLocation, NodeInfo, RankParams, RankResult, Region } from '../../contracts/index.js';
+import {
+  MeridianError,
+  type ClientLocation,
+  type NodeInfo,
+  type PrecallParams,
+  type Probe,
+  type ProbeTargetsParams,
+  type ProbeTargetsResult,
+  type RankParams,
+  type RankResult,
+  type Region,
+} from '../../contracts/index.js';
+import type { Logger } from '../../lib/logger.js';
 import type { IpLocator } from './GeoIpLocator.js';
 import type { RegionRanker } from './RegionRanker.js';
+import type { LearnedLatency, RttEvidence } from './LearnedLatency.js';
+import type { JoinHistory } from './JoinHistory.js';
+import { networkPrefix } from './NetworkPrefix.js';
 
 /** The part of a `RegionDirectory` the provider reads. */
 export interface RegionSource {
@@ -26,6 +43,22 @@ export interface RegionProviderOptions {
   readonly directory: RegionSource;
   /** Regions returned when the caller gives no `count` (`ranking.count`). */
   readonly defaultCount: number;
+  /** Measurements learned per network prefix; without it, probes rank only their own request. */
+  readonly learned?: LearnedLatency;
+  /** Counts joins per prefix for the planner. */
+  readonly joins?: JoinHistory;
+  /** Logs failed write-throughs of probes that came with a join. */
+  readonly logger?: Logger;
+}
+
+/** Path of a node's probe echo, appended to its signaling URL (`…/rtc` → `…/rtc/probe`). */
+export const PROBE_PATH_SUFFIX = '/probe';
+
+/** The probe URL of a node whose signaling URL is `url`. */
+export function probeUrl(url: string): string {
+  const q = url.search(/[?#]/);
+  const base = q < 0 ? url : url.slice(0, q);
+  return `${base.endsWith('/') ? base.slice(0, -1) : base}${PROBE_PATH_SUFFIX}`;
 }
 
 /** Locates clients and ranks the serving regions for them. */
@@ -35,12 +68,18 @@ export class RegionProvider {
   readonly #directory: RegionSource;
   readonly #defaultCount: number;
   readonly #availableNodes: (regionId: string) => number;
+  readonly #learned: LearnedLatency | undefined;
+  readonly #joins: JoinHistory | undefined;
+  readonly #log: Logger | undefined;
 
   constructor(opts: RegionProviderOptions) {
     this.#locator = opts.locator;
     this.#ranker = opts.ranker;
     this.#directory = opts.directory;
     this.#defaultCount = opts.defaultCount;
+    this.#learned = opts.learned;
+    this.#joins = opts.joins;
+    this.#log = opts.logger;
     const dir = opts.directory;
     // The count of `RegionDirectory.availableNodes()`, without building and sorting the list.
     this.#availableNodes = (regionId) => {
@@ -65,14 +104,90 @@ export class RegionProvider {
    * Locates `params.ip` and returns up to `params.count` (default `ranking.count`) serving
    * regions, best first, leaving out `params.exclude`. An empty `regions` list means no
    * region can take a meeting now; deciding what to do about it is the caller's business.
-   * Throws `MeridianError('INVALID_IP')` for a malformed address.
+   * `probes` rank this request (and with `learn`, are kept for the client's prefix; the
+   * write-through runs in the background). Throws `MeridianError('INVALID_IP')` for a
+   * malformed address and `INVALID_PROBES` for probes naming unknown or repeated regions.
    */
   rank(params: RankParams): RankResult {
+    const { result, stored } = this.#rank(params, params.learn === true, params.join === true);
+    // A join does not wait for the write; a failure is logged (memory already has the probes).
+    stored?.catch((err: unknown) => this.#log?.warn({ err, prefix: result.prefix }, 'could not store probes'));
+    return result;
+  }
+
+  /**
+   * The pre-call test's answer: stores `probes` for the client's network prefix (public
+   * addresses only) and ranks the client by them. Resolves once the store has them.
+   */
+  async precall(params: PrecallParams): Promise<RankResult> {
+    const rankParams: RankParams = { ip: params.ip, probes: params.probes };
+    if (params.count !== undefined) rankParams.count = params.count;
+    const { result, stored } = this.#rank(rankParams, true, false);
+    await stored;
+    return result;
+  }
+
+  /**
+   * Where a client should measure before a call: its best `count` regions by the current
+   * ranking (learned data included), each with the probe URL of one node that can host.
+   */
+  probeTargets(params: ProbeTargetsParams): ProbeTargetsResult {
+    const ranked = this.rank({ ip: params.ip, count: params.count ?? this.#defaultCount });
+    const targets: ProbeTargetsResult['targets'] = [];
+    for (const r of ranked.regions) {
+      const nodes = this.#directory.region(r.id)?.nodes ?? [];
+      const node = nodes.find((n) => this.#directory.canHost(n));
+      if (node) targets.push({ regionId: r.id, name: r.name, url: probeUrl(node.url), rttMs: r.rttMs, rttSource: r.rttSource ?? 'estimate' });
+    }
+    return { location: ranked.location, source: ranked.source ?? 'geoip', targets };
+  }
+
+  #rank(params: RankParams, learn: boolean, join: boolean): { result: RankResult; stored: Promise<void> | undefined } {
     const location = this.#locator.locate(params.ip);
+    const probes = params.probes !== undefined && params.probes.length > 0 ? params.probes : undefined;
+    if (probes) this.#checkProbes(probes);
+    const learned = this.#learned;
+    // The prefix only when something needs it: the common join with nothing learned skips it.
+    const prefix = location.source === 'geoip' && (probes !== undefined || join || (learned !== undefined && learned.size > 0)) ? networkPrefix(params.ip) : undefined;
+
+    let stored: Promise<void> | undefined;
+    if (learn && probes && prefix !== undefined && learned) stored = learned.record(prefix, probes);
+    if (join && prefix !== undefined) this.#joins?.count(prefix, location.lat, location.lon);
+
+    let evidence: ReadonlyMap<string, RttEvidence> | undefined = prefix !== undefined ? learned?.evidence(prefix) : undefined;
+    const fromLearned = evidence !== undefined;
+    if (probes) evidence = withProbes(evidence, probes, stored !== undefined);
+
     const exclude = params.exclude;
     let candidates = this.#directory.servingRegions();
     if (exclude !== undefined && exclude.length > 0) candidates = candidates.filter((r) => !exclude.includes(r.id));
-    const regions = this.#ranker.rank(location, candidates, this.#availableNodes, params.count ?? this.#defaultCount);
-    return { location, strategy: this.#ranker.name, regions };
+    const regions = this.#ranker.rank(location, candidates, this.#availableNodes, params.count ?? this.#defaultCount, evidence);
+    const result: RankResult = { location, strategy: this.#ranker.name, source: probes ? 'probes' : fromLearned ? 'learned' : 'geoip', regions };
+    if (prefix !== undefined) result.prefix = prefix;
+    return { result, stored };
   }
+
+  /** Probes must name registered regions, each once. */
+  #checkProbes(probes: readonly Probe[]): void {
+    const seen = new Set<string>();
+    for (const p of probes) {
+      if (seen.has(p.regionId)) throw new MeridianError('INVALID_PROBES', `region ${p.regionId} is probed twice`, { regionId: p.regionId });
+      seen.add(p.regionId);
+      if (!this.#directory.region(p.regionId)) throw new MeridianError('INVALID_PROBES', `no region ${p.regionId}`, { regionId: p.regionId });
+      if (!Number.isFinite(p.rttMs) || p.rttMs < 0) throw new MeridianError('INVALID_PROBES', `rttMs of ${p.regionId} is not a finite RTT`, { regionId: p.regionId });
+    }
+  }
+}
+
+/**
+ * Evidence with this request's probes. When they were just recorded, the learned values
+ * already hold them (marked as probes here); otherwise each probe stands alone.
+ */
+function withProbes(learned: ReadonlyMap<string, RttEvidence> | undefined, probes: readonly Probe[], recorded: boolean): ReadonlyMap<string, RttEvidence> {
+  const out = new Map<string, RttEvidence>(learned);
+  for (const p of probes) {
+    const l = learned?.get(p.regionId);
+    out.set(p.regionId, recorded && l ? { rttMs: l.rttMs, samples: l.samples, source: 'probes' } : { rttMs: p.rttMs, samples: 1, source: 'probes' });
+  }
+  return out;
 }

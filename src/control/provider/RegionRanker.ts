@@ -7,7 +7,9 @@
 import type { ClientLocation, RankedRegion, Region } from '../../contracts/index.js';
 import { ConfigError } from '../../config/index.js';
 import type { LatencyModel } from './LatencyModel.js';
+import type { RttEvidence } from './LearnedLatency.js';
 import { DistanceRanker } from './DistanceRanker.js';
+import { MeasuredRanker } from './MeasuredRanker.js';
 
 /** Orders candidate regions for one client. Implementations are pure and deterministic. */
 export interface RegionRanker {
@@ -21,13 +23,17 @@ export interface RegionRanker {
    *   down and full regions)
    * @param availableNodes number of nodes in a region that can host a meeting now
    * @param count how many to return
+   * @param evidence measured RTTs by region id (this request's probes and what was learned
+   *   for the client's prefix); strategies that rank by distance alone ignore it
    */
-  rank(location: ClientLocation, candidates: readonly Region[], availableNodes: (regionId: string) => number, count: number): RankedRegion[];
+  rank(location: ClientLocation, candidates: readonly Region[], availableNodes: (regionId: string) => number, count: number, evidence?: ReadonlyMap<string, RttEvidence>): RankedRegion[];
 }
 
 /** What a strategy may need to build itself. Strategies take what they use. */
 export interface RegionRankerDeps {
   readonly latency: LatencyModel;
+  /** Weight of the distance estimate against measurements, in probe sets (`ranking.priorWeight`); default 0.25. */
+  readonly priorWeight?: number;
 }
 
 type RankerFactory = (deps: RegionRankerDeps) => RegionRanker;
@@ -35,6 +41,7 @@ type RankerFactory = (deps: RegionRankerDeps) => RegionRanker;
 /** Strategy name → factory. */
 const RANKERS: Readonly<Record<string, RankerFactory>> = Object.freeze({
   distance: (deps: RegionRankerDeps) => new DistanceRanker(deps.latency),
+  measured: (deps: RegionRankerDeps) => new MeasuredRanker(deps.latency, deps.priorWeight ?? 0.25),
 });
 
 /** Names accepted by {@link createRegionRanker}, sorted. */

@@ -6,6 +6,8 @@
  * its own `RegionDirectory` copy; never writes to it, never touches rooms or nodes.
  */
 import type { ServiceSchema } from 'moleculer';
+import type { Kysely } from 'kysely';
+import type { Database } from '../../storage/schema.js';
 import type { Config } from '../../config/index.js';
 import type { Logger } from '../../lib/logger.js';
 import { systemClock, type Clock } from '../../lib/clock.js';
@@ -16,6 +18,9 @@ import { LatencyModel } from './LatencyModel.js';
 import { createRegionRanker } from './RegionRanker.js';
 import { RegionProvider, type RegionSource } from './RegionProvider.js';
 import { createRegionProviderService } from './regionProvider.service.js';
+import { LearnedLatency } from './LearnedLatency.js';
+import { JoinHistory } from './JoinHistory.js';
+import { PrefixMeasurementStore } from './PrefixMeasurementStore.js';
 
 export { openGeoIpDatabase, type GeoIpDatabase, type MmdbReader } from './GeoIpDatabase.js';
 export {
@@ -29,8 +34,12 @@ export {
 } from './GeoIpLocator.js';
 export { greatCircleKm, EARTH_RADIUS_KM, type LatencyModel, type LatencyModelOptions, type GeoPoint } from './LatencyModel.js';
 export { createRegionRanker, KNOWN_RANKERS, type RegionRanker, type RegionRankerDeps } from './RegionRanker.js';
-export { type RegionProvider, type RegionProviderOptions, type RegionSource } from './RegionProvider.js';
-export { createRegionProviderService, DIRECTORY_RESYNC_MS, type RegionProviderServiceDeps } from './regionProvider.service.js';
+export { type RegionProvider, type RegionProviderOptions, type RegionSource, probeUrl, PROBE_PATH_SUFFIX } from './RegionProvider.js';
+export { createRegionProviderService, DIRECTORY_RESYNC_MS, JOIN_FLUSH_MS, type RegionProviderServiceDeps, type ProviderLearningDeps } from './regionProvider.service.js';
+export { LearnedLatency, lowerMedian, type LearnedLatencyOptions, type MeasurementStore, type StoredMeasurement, type RttEvidence } from './LearnedLatency.js';
+export { JoinHistory, type JoinCount, type JoinStore } from './JoinHistory.js';
+export { PrefixMeasurementStore } from './PrefixMeasurementStore.js';
+export { networkPrefix } from './NetworkPrefix.js';
 export { AWS_REGIONS, findAwsRegion, type AwsRegion } from './awsRegions.js';
 
 /** Builds the latency model from the `latency` configuration section. */
@@ -44,6 +53,8 @@ export interface CreateRegionProviderOptions {
   readonly directory: RegionSource;
   /** Share one opened database per process; opened from `geoip.cityDbPath` when absent. */
   readonly database?: GeoIpDatabase;
+  /** Learned measurements per prefix (in memory unless it has a store). */
+  readonly learned?: LearnedLatency;
 }
 
 /**
@@ -53,7 +64,7 @@ export interface CreateRegionProviderOptions {
  */
 export function createRegionProvider(opts: CreateRegionProviderOptions): RegionProvider {
   const { locator, ranker } = buildParts(opts.config, opts.database);
-  return new RegionProvider({ locator, ranker, directory: opts.directory, defaultCount: opts.config.ranking.count });
+  return new RegionProvider({ locator, ranker, directory: opts.directory, defaultCount: opts.config.ranking.count, ...(opts.learned ? { learned: opts.learned } : {}) });
 }
 
 /**
@@ -62,16 +73,34 @@ export function createRegionProvider(opts: CreateRegionProviderOptions): RegionP
  * bad setting rejects the platform start with a `ConfigError` naming the key. `clock` judges
  * node heartbeat age (system clock by default).
  */
-export async function createRegionProviderFromConfig(config: Readonly<Config>, logger: Logger, database?: GeoIpDatabase, clock: Clock = systemClock): Promise<ServiceSchema> {
+export async function createRegionProviderFromConfig(
+  config: Readonly<Config>,
+  logger: Logger,
+  database?: GeoIpDatabase,
+  clock: Clock = systemClock,
+  db?: Kysely<Database>,
+): Promise<ServiceSchema> {
   const { locator, ranker } = buildParts(config, database);
   const directory = new RegionDirectory({ heartbeatTimeoutMs: config.nodes.heartbeatTimeoutMs, clock });
-  logger.info({ module: 'regionProvider', geoip: locator.description, strategy: ranker.name, latency: config.latency }, 'region provider configured');
-  return createRegionProviderService({ config, logger, locator, ranker, directory });
+  const l = config.ranking.learning;
+  const retentionMs = l.retentionDays * 86_400_000;
+  const store = db ? new PrefixMeasurementStore(db) : undefined;
+  const learning = l.enabled
+    ? {
+        learned: new LearnedLatency({ retentionMs, maxValues: l.maxValuesPerRegion, maxPrefixes: l.maxPrefixes, clock, ...(store ? { store } : {}) }),
+        joins: new JoinHistory({ clock, logger: logger.child({ module: 'regionProvider' }), ...(store ? { store } : {}) }),
+        ...(store ? { joinStore: store } : {}),
+        retentionMs,
+        refreshMs: l.refreshSeconds * 1000,
+      }
+    : undefined;
+  logger.info({ module: 'regionProvider', geoip: locator.description, strategy: ranker.name, latency: config.latency, learning: l.enabled, stored: !!store }, 'region provider configured');
+  return createRegionProviderService({ config, logger, locator, ranker, directory, latency: new LatencyModel(config.latency), clock, ...(learning ? { learning } : {}) });
 }
 
 /** Locator and ranker from configuration; ranker first so a bad strategy fails before the 130 MB read. */
 function buildParts(config: Pick<Readonly<Config>, 'geoip' | 'ranking' | 'latency'>, database: GeoIpDatabase | undefined) {
-  const ranker = createRegionRanker(config.ranking.strategy, { latency: new LatencyModel(config.latency) });
+  const ranker = createRegionRanker(config.ranking.strategy, { latency: new LatencyModel(config.latency), priorWeight: config.ranking.priorWeight });
   const db = database ?? openGeoIpDatabase(config.geoip.cityDbPath);
   const locator = new GeoIpLocator({ database: db, cacheSize: config.geoip.cacheSize, fallback: config.geoip.fallback });
   return { locator, ranker };

@@ -94,7 +94,14 @@ export class RoomManager {
   async join(p: JoinParams): Promise<JoinResult> {
     if (p.forceRegion && !p.admin) throw new MeridianError('FORBIDDEN', 'Only admins may force a region per join');
     let meeting = await this.#load(p.appId, p.meetingId, false);
-    const [excludeNode, ranked] = await Promise.all([this.#reportedDead(meeting, p), this.#d.rank({ ip: p.ip, count: this.#d.rankCount })]);
+    const rankParams: RankParams = { ip: p.ip, count: this.#d.rankCount };
+    // Probes rank this join and are learned for the client's prefix; a rejoin is not a new join for the planner.
+    if (p.probes !== undefined && p.probes.length > 0) {
+      rankParams.probes = p.probes;
+      rankParams.learn = true;
+    }
+    if (p.reason === undefined) rankParams.join = true;
+    const [excludeNode, ranked] = await Promise.all([this.#reportedDead(meeting, p), this.#d.rank(rankParams)]);
 
     let placement: Placement = 'existing';
     let placed = false;
@@ -140,6 +147,7 @@ export class RoomManager {
       location: ranked.location,
       placed,
       placement,
+      ...(ranked.source !== undefined ? { rankSource: ranked.source } : {}),
     };
   }
 

@@ -57,7 +57,7 @@ export function registerMeetingRoutes(app: FastifyInstance, deps: RouteDeps): vo
     },
     async (request) => {
       const principal = request.principal;
-      const { participant, forceRegion, appId: requested, unreachableNodeId, reason } = request.body;
+      const { participant, forceRegion, appId: requested, unreachableNodeId, reason, probes } = request.body;
       if (forceRegion !== undefined && principal?.kind !== 'admin') {
         throw new MeridianError('FORBIDDEN', 'forceRegion on a join needs the admin key; apps set it on the meeting at creation');
       }
@@ -73,6 +73,7 @@ export function registerMeetingRoutes(app: FastifyInstance, deps: RouteDeps): vo
       }
       if (unreachableNodeId !== undefined) params.unreachableNodeId = unreachableNodeId;
       if (reason !== undefined) params.reason = reason;
+      if (probes !== undefined && probes.length > 0) params.probes = probes;
 
       const started = performance.now();
       try {

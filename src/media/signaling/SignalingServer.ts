@@ -1,6 +1,6 @@
 /**
  * The node's WebSocket endpoint: an HTTP server that upgrades requests on one path (`/rtc`)
- * and answers everything else with 404/426. Owns the connections, pings them to find dead
+ * and on its probe echo (`/rtc/probe`, see ProbeEcho.ts), and answers everything else with 404/426. Owns the connections, pings them to find dead
  * ones, and closes them all on shutdown.
  */
 import { createServer, type IncomingMessage, type Server } from 'node:http';
@@ -10,6 +10,7 @@ import { WebSocketServer } from 'ws';
 import type { Logger } from '../../lib/logger.js';
 import { CloseCode } from './protocol.js';
 import { SignalingConnection, type ConnectionContext } from './SignalingConnection.js';
+import { ProbeEcho } from './ProbeEcho.js';
 
 /** Listener settings plus what each connection needs. */
 export interface SignalingServerOptions extends ConnectionContext {
@@ -27,6 +28,8 @@ export class SignalingServer {
   readonly #http: Server;
   readonly #wss: WebSocketServer;
   readonly #connections = new Set<SignalingConnection>();
+  /** `<path>/probe`: the pre-call test's echo (no token, bounded). */
+  readonly #probes = new ProbeEcho();
   #pingTimer: NodeJS.Timeout | undefined;
   #closing: Promise<void> | undefined;
 
@@ -77,6 +80,7 @@ export class SignalingServer {
     const connections = [...this.#connections];
     for (const c of connections) c.close(CloseCode.goingAway, 'node shutting down');
     this.#connections.clear();
+    this.#probes.close();
     this.#wss.close();
     // Give clients a moment to answer the close frame, then cut them off: `ws` would
     // otherwise keep each socket (and the process) alive for its 30 s close timeout.
@@ -103,6 +107,10 @@ export class SignalingServer {
     // Before anything is written: a reset during the refusal below must not be unhandled.
     socket.on('error', () => socket.destroy());
     const path = (req.url ?? '').split('?')[0];
+    if (path === `${this.#options.path}/probe` && !this.#closing) {
+      this.#probes.handleUpgrade(req, socket, head);
+      return;
+    }
     if (path !== this.#options.path || this.#closing) {
       socket.end(`HTTP/1.1 ${this.#closing ? 503 : 404} ${this.#closing ? 'Service Unavailable' : 'Not Found'}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
       return;

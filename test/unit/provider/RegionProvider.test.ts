@@ -38,7 +38,8 @@ describe('RegionProvider with the bundled GeoIP database', () => {
     const r = provider.rank({ ip: '49.36.0.1' });
     assert.match(r.location.city ?? '', /Mumbai/);
     assert.deepEqual(r.regions.map((x) => x.id), ['ap-south-1', 'eu-central-1', 'us-east-1']);
-    assert.equal(r.strategy, 'distance');
+    assert.equal(r.strategy, 'measured');
+    assert.equal(r.source, 'geoip');
   });
 
   it('routes a Virginia client to us-east-1 and a London client to eu-central-1', () => {

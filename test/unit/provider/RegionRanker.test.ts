@@ -16,7 +16,7 @@ const all = AWS_REGIONS.map((r) => region(r.id));
 describe('createRegionRanker', () => {
   it('builds the distance strategy by name', () => {
     assert.equal(ranker.name, 'distance');
-    assert.deepEqual(KNOWN_RANKERS, ['distance']);
+    assert.deepEqual(KNOWN_RANKERS, ['distance', 'measured']);
   });
 
   it('unknown strategy name fails with a message listing known strategies', () => {
@@ -24,7 +24,7 @@ describe('createRegionRanker', () => {
       () => createRegionRanker('latency-measured', { latency }),
       (err: Error & { key?: string }) => {
         assert.equal(err.key, 'ranking.strategy');
-        assert.match(err.message, /unknown region ranking strategy "latency-measured"; known strategies: distance/);
+        assert.match(err.message, /unknown region ranking strategy "latency-measured"; known strategies: distance, measured/);
         return true;
       },
     );

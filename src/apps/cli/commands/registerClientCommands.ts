@@ -1,10 +1,11 @@
 /**
  * The operator commands that talk to a running platform over its HTTP API: `regions …`, `nodes drain`,
- * `rank`, `keys create`. (`start` and `serve` run the platform and live in main.ts.)
+ * `rank`, `keys create`, `plan-regions`. (`start` and `serve` run the platform and live in main.ts.)
  */
 import type { Command } from 'commander';
 import { processIo, type CliIo } from './cliIo.js';
 import { registerKeysCommands } from './keysCommands.js';
+import { registerPlanCommand } from './planCommand.js';
 import { registerRankCommand } from './rankCommand.js';
 import { registerNodesCommands, registerRegionsCommands } from './regionsCommands.js';
 
@@ -14,5 +15,6 @@ export function registerClientCommands(program: Command, io: CliIo = processIo):
   registerNodesCommands(program, io);
   registerRankCommand(program, io);
   registerKeysCommands(program, io);
+  registerPlanCommand(program, io);
   return program;
 }

@@ -380,6 +380,33 @@ async function join(meetingName: string, name: string, asIfFrom: string): Promis
   });
 }
 
+/**
+ * The pre-call test: RTT to the best regions through their nodes (the SDK), then the
+ * ranking Meridian gives with those measurements (the demo backend posts them).
+ */
+async function testConnection(from: string): Promise<void> {
+  const results = $('precall-results');
+  results.replaceChildren();
+  const item = (text: string) => {
+    const li = document.createElement('li');
+    li.textContent = text;
+    results.append(li);
+  };
+  const q = from ? `?asIfFrom=${encodeURIComponent(from)}` : '';
+  try {
+    const r = await MeridianClient.precallTest({ targets: `/demo/precall/targets${q}` });
+    for (const region of r.regions) item(`${region.name} (${region.regionId}): ${region.rttMs === null ? `no answer (${region.error})` : `${region.rttMs} ms`}`);
+    if (r.probes.length === 0) return;
+    const res = await fetch('/demo/precall', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(from ? { probes: r.probes, asIfFrom: from } : { probes: r.probes }) });
+    const ranked = (await res.json()) as { source?: string; regions?: Array<{ id: string }> };
+    if (res.ok && ranked.regions?.[0]) item(`Meridian would now place you in ${ranked.regions[0].id} (ranked by ${ranked.source}); test took ${r.durationMs} ms`);
+  } catch (err) {
+    item(`The test failed: ${(err as Error).message}`);
+  }
+}
+
+$('precall-button').addEventListener('click', () => void testConnection(fromSelect.value));
+
 form.addEventListener('submit', (ev) => {
   ev.preventDefault();
   void join(meetingInput.value, nameInput.value.trim(), fromSelect.value);
