@@ -55,8 +55,11 @@ export async function createDatabase(opts: DatabaseOptions): Promise<DatabaseHan
         keepAlive: true,
         ...(queryTimeoutMs ? { query_timeout: queryTimeoutMs } : {}),
       });
-      // An idle client losing its server must not crash the process.
+      // A client losing its server must not crash the process. Idle clients report through
+      // the pool; a checked-out client emits 'error' on itself (its query fails with the
+      // same error and the pool drops it on release), so every client gets a listener.
       pool.on('error', () => {});
+      pool.on('connect', (client) => client.on('error', () => {}));
       return new Kysely<Database>({ dialect: withStorageErrors(new PostgresDialect({ pool })) });
     };
     db = open(opts.poolSize ?? 10, opts.queryTimeoutMs ?? 3_000);
