@@ -448,7 +448,7 @@ function meridianExecutor(region: SimRegion, policyName: 'predictive' | 'reactiv
   let n = 0;
   const loop = new RegionAutoscaler({
     regionId: REGION,
-    policy: createScalingPolicy(policyName, s),
+    policy: createScalingPolicy(policyName, s, { placementTtlMs: DEFAULTS.tokens.ttlSeconds * 1000 }),
     provider: region,
     controlPlane: region,
     minNodes: s.minNodes,
@@ -623,7 +623,7 @@ export async function benchAutoscaler(): Promise<AutoscalerBenchResult> {
     '',
     `- Diurnal: the reactive policy saves node-minutes by running hotter: its 10 % tolerance lets nodes reach 88 % before one is added, and it adds them after the load came ` +
       `(${fmt(diurnalR.utilisation * 100)} % mean utilisation, ${fmt(diurnalR.overloaded)} joins onto nodes more than 90 % full). The predictive one keeps the configured headroom above its forecast ` +
-      `(${fmt(diurnalP.utilisation * 100)} %, ${fmt(diurnalP.overloaded)} such joins). Both pay for draining: a cordoned node runs until its last meeting ends.`,
+      `(${fmt(diurnalP.utilisation * 100)} %, ${fmt(diurnalP.overloaded)} such joins), on top of a forecast that already contains the coming growth. Both pay for draining: a cordoned node runs until its last meeting ends.`,
     `- Surge: the surge's nodes are ready before 09:00 (the daily profile). Placed by the participants nodes have *now* (the room manager's rule before), the fresh nodes took hundreds of one-person meetings that then filled up past their capacity: the predictive policy refused ${fmt(ll('surge').refused)} joins on the surge (${fmt(ll('surge').overloaded)} onto nodes > 90 % full), ${fmt(ll('scheduled').refused)} on the scheduled and ${fmt(ll('diurnal').refused)} on the diurnal trace (diurnal node-minutes ${fmt(ll('diurnal').nodeMinutes)}). ` +
       `Counting what meetings placed in the last minute will still bring spreads them: ${fmt(row('surge', 'predictive').refused)} refused on the surge.`,
     `- Migrating on scale-down (\`autoscaler.migrateOnScaleDown\`, off by default): on the diurnal trace the predictive policy then uses ${fmt(migrating.nodeMinutes)} node-minutes ` +
