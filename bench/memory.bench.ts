@@ -75,8 +75,8 @@ await p.close();
 process.exit(0);
 `;
 
-function spawnChild(dir: string, place: boolean): Record<string, number> {
-  const spec = JSON.stringify({ dist: DIST, dir, place, meetings: MEETINGS });
+function spawnChild(dist: string, dir: string, place: boolean): Record<string, number> {
+  const spec = JSON.stringify({ dist, dir, place, meetings: MEETINGS });
   const r = spawnSync(process.execPath, ['--expose-gc', '--input-type=module', '-e', CHILD_SOURCE], { encoding: 'utf8', timeout: 600_000, env: { ...process.env, MEM_BENCH_SPEC: spec } });
   const line = r.stdout.split('\n').find((l) => l.startsWith('RESULT '));
   if (!line) throw new Error(`memory bench child failed: ${r.stderr.slice(-2000)}`);
@@ -88,16 +88,21 @@ function bareNodeRss(): number {
   return Number(r.stdout.trim());
 }
 
-export async function benchMemory(opts: { rounds?: number } = {}): Promise<MemoryResult> {
-  if (!existsSync(join(DIST, 'apps', 'wire.js'))) throw new Error('memory bench measures the compiled build: run `npm run build` first');
+/**
+ * `dist`: another compiled build to measure (e.g. an older commit's, to compare); `place`:
+ * false skips the 10,000 meetings (their figures are then 0).
+ */
+export async function benchMemory(opts: { rounds?: number; dist?: string; place?: boolean } = {}): Promise<MemoryResult> {
+  const dist = opts.dist ?? DIST;
+  if (!existsSync(join(dist, 'apps', 'wire.js'))) throw new Error('memory bench measures the compiled build: run `npm run build` first');
   const rounds: MemoryRound[] = [];
   for (let r = 0; r < (opts.rounds ?? 3); r++) {
     const dir = mkdtempSync(join(tmpdir(), 'meridian-mem-'));
     try {
       const bare = bareNodeRss();
-      const first = spawnChild(dir, false);
-      const restart = spawnChild(dir, true);
-      rounds.push({ bareNodeRssMb: bare, firstStartIdleRssMb: first.idle!, restartIdleRssMb: restart.idle!, after10kRssMb: restart.after!, heapUsedAfterMb: restart.heapUsed!, placeSeconds: restart.placeSeconds! });
+      const first = spawnChild(dist, dir, false);
+      const restart = spawnChild(dist, dir, opts.place ?? true);
+      rounds.push({ bareNodeRssMb: bare, firstStartIdleRssMb: first.idle!, restartIdleRssMb: restart.idle!, after10kRssMb: restart.after ?? 0, heapUsedAfterMb: restart.heapUsed ?? 0, placeSeconds: restart.placeSeconds ?? 0 });
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -107,4 +112,8 @@ export async function benchMemory(opts: { rounds?: number } = {}): Promise<Memor
   return { rounds, meetings: MEETINGS, spread: sp };
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) console.log(JSON.stringify(await benchMemory(), null, 2));
+if (import.meta.url === `file://${process.argv[1]}`) {
+  // npx tsx bench/memory.bench.ts [path/to/other/dist/] [--idle-only]
+  const other = process.argv.slice(2).find((a) => !a.startsWith('--'));
+  console.log(JSON.stringify(await benchMemory({ dist: other ? join(process.cwd(), other, '/') : undefined, place: !process.argv.includes('--idle-only') }), null, 2));
+}
