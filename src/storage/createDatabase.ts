@@ -74,7 +74,11 @@ export async function createDatabase(opts: DatabaseOptions): Promise<DatabaseHan
     const startParams = [...PGlite.defaultStartParams, ...EMBEDDED_POSTGRES_SETTINGS];
     // A new cluster is created (initdb) in a short-lived child: what initdb touches stays
     // resident in the process that ran it (~130 MB), and this process is long-lived.
-    if (dir !== 'memory://' && !existsSync(join(dir, 'PG_VERSION'))) await initPgliteDataDirInChild(dir, startParams);
+    if (dir !== 'memory://' && !existsSync(join(dir, 'PG_VERSION'))) {
+      await initPgliteDataDirInChild(dir, startParams).catch((err: Error) => {
+        throw new MeridianError('STORAGE_UNAVAILABLE', err.message);
+      });
+    }
     const pglite = dir === 'memory://' ? new PGlite({ startParams }) : new PGlite(dir, { startParams });
     db = new Kysely<Database>({ dialect: withStorageErrors(new PGliteDialect(pglite)) });
     kind = 'pglite';
