@@ -1,7 +1,7 @@
 /**
  * The room manager: answers "where does this participant connect?". A live meeting keeps
  * its node; a new one is placed on the first region of the client's ranked list (or a
- * forced region), on that region's least-loaded healthy node. The database decides races:
+ * forced region), on the healthy node of that region with the lowest expected load (ExpectedLoad). The database decides races:
  * one conditional UPDATE wins, every other joiner reads the winner.
  *
  * Failover: a live meeting whose node is dead (deregistered, heartbeat stale, region down),
