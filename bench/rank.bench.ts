@@ -20,6 +20,7 @@ import type { NodeInfo, Region } from '../src/contracts/index.js';
 import { RegionDirectory } from '../src/control/directory/index.js';
 import { AWS_REGIONS, createRegionProvider, openGeoIpDatabase, type GeoIpDatabase, type RegionProvider } from '../src/control/provider/index.js';
 import { prngUint32 } from '../test/helpers/prng.js';
+import { spread, type Spread } from './spread.js';
 
 /** One benchmark result, in the shape `npm run bench` collects. */
 export interface BenchResult {
@@ -31,7 +32,7 @@ export interface BenchResult {
   /** rank cost / bare lookup cost, cold cache (lower is better; 1 = free ranking). */
   ratio: number;
   notes: string;
-  variants: Array<{ name: string; opsPerSec: number; ratio: number }>;
+  variants: Array<{ name: string; opsPerSec: number; ratio: number; spread?: Spread }>;
 }
 
 /** Options, mostly for quick runs. */
@@ -191,9 +192,9 @@ export async function benchRank(opts: BenchRankOptions = {}): Promise<BenchResul
       `ratio = cold-cache rank cost / bare reader.get cost (cache ${DEFAULTS.geoip.cacheSize} entries, so it also pays evictions); ` +
       `warm-cache ratio ${round2(median(warmRatio))} (${ops(warmNs)} ops/s). Database: ${db.description}. Node ${process.version}.`,
     variants: [
-      { name: 'cold cache', opsPerSec: ops(coldNs), ratio: round2(median(coldRatio)) },
-      { name: 'warm cache', opsPerSec: ops(warmNs), ratio: round2(median(warmRatio)) },
-      { name: 'no cache (geoip.cacheSize 0)', opsPerSec: ops(median(none)), ratio: round2(median(noneRatio)) },
+      { name: 'cold cache', opsPerSec: ops(coldNs), ratio: round2(median(coldRatio)), spread: spread(coldRatio) },
+      { name: 'warm cache', opsPerSec: ops(warmNs), ratio: round2(median(warmRatio)), spread: spread(warmRatio) },
+      { name: 'no cache (geoip.cacheSize 0)', opsPerSec: ops(median(none)), ratio: round2(median(noneRatio)), spread: spread(noneRatio) },
     ],
   };
 }

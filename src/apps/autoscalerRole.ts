@@ -48,6 +48,7 @@ export function createAutoscalerRole(o: AutoscalerRoleOptions): { service: Servi
   const { schema, handle } = createAutoscalerService({
     settings: config.autoscaler,
     nodeCapacity: config.sfu.capacity,
+    placementTtlMs: config.tokens.ttlSeconds * 1000,
     regions: region ? [region] : config.autoscaler.regions.length > 0 ? config.autoscaler.regions : 'all',
     provider,
     logger: o.logger,

@@ -5,13 +5,14 @@
  * wrapped by `withStorageErrors`, so an unreachable database surfaces as `STORAGE_UNAVAILABLE`
  * from every query without a try/catch in the stores.
  */
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Kysely, Migrator, PostgresDialect, type MigrationProvider } from 'kysely';
 import { MeridianError } from '../contracts/index.js';
 import type { Database } from './schema.js';
 import { withStorageErrors } from './errors.js';
 import { MIGRATIONS } from './migrations/index.js';
+import { EMBEDDED_POSTGRES_SETTINGS, initPgliteDataDirInChild } from './pgliteSettings.js';
 
 /** An open database and how to close it. */
 export interface DatabaseHandle {
@@ -73,7 +74,15 @@ export async function createDatabase(opts: DatabaseOptions): Promise<DatabaseHan
       mkdirSync(dir, { recursive: true, mode: 0o700 });
       dir = join(resolve(dir), 'pglite');
     }
-    const pglite = dir === 'memory://' ? new PGlite() : new PGlite(dir);
+    const startParams = [...PGlite.defaultStartParams, ...EMBEDDED_POSTGRES_SETTINGS];
+    // A new cluster is created (initdb) in a short-lived child: what initdb touches stays
+    // resident in the process that ran it (~130 MB), and this process is long-lived.
+    if (dir !== 'memory://' && !existsSync(join(dir, 'PG_VERSION'))) {
+      await initPgliteDataDirInChild(dir, startParams).catch((err: Error) => {
+        throw new MeridianError('STORAGE_UNAVAILABLE', err.message);
+      });
+    }
+    const pglite = dir === 'memory://' ? new PGlite({ startParams }) : new PGlite(dir, { startParams });
     db = new Kysely<Database>({ dialect: withStorageErrors(new PGliteDialect(pglite)) });
     kind = 'pglite';
   }

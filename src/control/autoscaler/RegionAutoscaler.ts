@@ -123,10 +123,11 @@ export class RegionAutoscaler {
     const serving = healthy.filter((n) => n.status === 'active').length;
     const starting = this.#count('starting');
     const participants = healthy.reduce((sum, n) => sum + n.load.participants, 0);
+    const reportedMeetings = healthy.reduce((sum, n) => sum + n.load.meetings, 0);
     const liveMeetings = [...live.values()].reduce((a, b) => a + b, 0);
     const scheduled = this.#o.scheduled?.(now) ?? [];
 
-    const decision = this.#o.policy.decide({ now, participants, liveMeetings, nodeCapacity: this.#o.nodeCapacity, readyNodes: serving, startingNodes: starting, scheduled });
+    const decision = this.#o.policy.decide({ now, participants, liveMeetings, reportedMeetings, nodeCapacity: this.#o.nodeCapacity, readyNodes: serving, startingNodes: starting, scheduled });
     let desired = decision.desired;
     let driver = decision.driver;
     let reason = decision.reason;

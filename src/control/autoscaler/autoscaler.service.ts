@@ -36,6 +36,8 @@ export interface AutoscalerServiceDeps {
   settings: Readonly<Config['autoscaler']>;
   /** Participants each started node takes (`sfu.capacity`). */
   nodeCapacity: number;
+  /** Join-token lifetime (`tokens.ttlSeconds` in ms): how long a new placement counts as a meeting to come. */
+  placementTtlMs?: number;
   /** Regions to scale; `all` follows every region of the registry. */
   regions: 'all' | readonly string[];
   provider: NodeProvider;
@@ -95,7 +97,7 @@ export function createAutoscalerService(deps: AutoscalerServiceDeps): { schema: 
 
   const addRegion = (regionId: string): void => {
     if (scalers.has(regionId) || !inScope(regionId) || closed) return;
-    const policy = createScalingPolicy(settings.policy, settings);
+    const policy = createScalingPolicy(settings.policy, settings, { placementTtlMs: deps.placementTtlMs });
     const book = new ScheduledMeetings();
     for (const m of early.get(regionId) ?? []) book.add(m);
     early.delete(regionId);

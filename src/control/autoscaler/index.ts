@@ -20,6 +20,7 @@ export {
   nodesFor,
   type ScalingPolicy,
   type ScalingPolicySettings,
+  type ScalingPolicyContext,
   type ScalingDecision,
   type RegionSample,
   type ScheduledDemand,

@@ -1,7 +1,7 @@
 /**
  * The room manager: answers "where does this participant connect?". A live meeting keeps
  * its node; a new one is placed on the first region of the client's ranked list (or a
- * forced region), on that region's least-loaded healthy node. The database decides races:
+ * forced region), on the healthy node of that region with the lowest expected load (ExpectedLoad). The database decides races:
  * one conditional UPDATE wins, every other joiner reads the winner.
  *
  * Failover: a live meeting whose node is dead (deregistered, heartbeat stale, region down),
@@ -32,6 +32,8 @@ import { publicMeeting, type MeetingRecord, type MeetingStore } from './MeetingS
 import type { NodeReachability } from './NodeReachability.js';
 import type { NodeCommands } from './NodeCommands.js';
 import { DEFAULT_MIGRATE_DEADLINE_MS } from '../../contracts/signaling.js';
+import { systemClock, type Clock } from '../../lib/clock.js';
+import { ExpectedLoad } from './ExpectedLoad.js';
 
 export interface RoomManagerDeps {
   store: MeetingStore;
@@ -49,6 +51,12 @@ export interface RoomManagerDeps {
   reachability?: NodeReachability;
   /** Tells old nodes to move their participants (planned migration). */
   commands?: NodeCommands;
+  /** Ages recent placements (node selection counts them at their expected size for a minute). */
+  clock?: Clock;
+  /** How long a new placement counts at its expected size; default 60 s. */
+  placementWindowMs?: number;
+  /** The least size a new meeting is expected to reach; default 4. */
+  minMeetingSize?: number;
 }
 
 type Placement = JoinResult['placement'];
@@ -57,8 +65,8 @@ export class RoomManager {
   readonly #d: RoomManagerDeps;
   readonly #log: Logger;
   readonly #cache: LRUCache<string, MeetingRecord>;
-  /** Joins sent to a node since its last heartbeat: keeps a burst from piling onto one node. */
-  readonly #pending = new Map<string, number>();
+  /** Joins sent to nodes since their heartbeats, and what recent placements will still bring. */
+  readonly #expected: ExpectedLoad;
   /** Placements in progress, by meeting id. */
   readonly #placing = new Map<string, Promise<{ meeting: MeetingRecord; placed: boolean; placement: Placement }>>();
 
@@ -66,6 +74,7 @@ export class RoomManager {
     this.#d = deps;
     this.#log = deps.logger.child({ module: 'rooms' });
     this.#cache = new LRUCache({ max: deps.cacheSize ?? 100_000 });
+    this.#expected = new ExpectedLoad({ clock: deps.clock ?? systemClock, windowMs: deps.placementWindowMs, minMeetingSize: deps.minMeetingSize });
   }
 
   async create(appId: string, id: string | undefined, forceRegion: string | undefined): Promise<Meeting> {
@@ -88,7 +97,7 @@ export class RoomManager {
 
   /** A node reported load: its pending count starts over. */
   nodeReported(nodeId: string): void {
-    this.#pending.delete(nodeId);
+    this.#expected.nodeReported(nodeId);
   }
 
   async join(p: JoinParams): Promise<JoinResult> {
@@ -127,7 +136,7 @@ export class RoomManager {
     const region = this.#d.directory.region(regionId);
     const node = this.#d.directory.node(nodeId);
     if (!region || !node) throw new MeridianError('NODE_UNAVAILABLE', 'The meeting node is not registered', { nodeId });
-    this.#pending.set(nodeId, (this.#pending.get(nodeId) ?? 0) + 1);
+    this.#expected.joined(meeting.id, nodeId);
 
     const { token, expiresAt } = this.#d.tokens.issue({
       meetingId: meeting.id,
@@ -296,16 +305,22 @@ export class RoomManager {
     return out;
   }
 
+  /**
+   * The node of the region whose expected load is the lowest share of its capacity: reported
+   * participants + joins sent since + what meetings placed there in the last minute will
+   * still bring ({@link ExpectedLoad}). Only a node full by what it has *now* is left out.
+   */
   #pickNode(regionId: string, excludeNode: string | undefined): NodeInfo | undefined {
     let best: NodeInfo | undefined;
     let bestLoad = Infinity;
     if (this.#d.directory.region(regionId)?.status !== 'active') return undefined;
-    for (const n of this.#d.directory.availableNodes(regionId)) {
+    const nodes = this.#d.directory.availableNodes(regionId);
+    const meetingSize = this.#expected.meetingSize(nodes);
+    for (const n of nodes) {
       // Also skip a node that failed the control plane's probe moments ago (it may still heartbeat).
       if (n.id === excludeNode || this.#d.reachability?.knownUnreachable(n.id)) continue;
-      const used = n.load.participants + (this.#pending.get(n.id) ?? 0);
-      if (used >= n.capacity) continue;
-      const load = used / n.capacity;
+      if (n.load.participants + this.#expected.pending(n.id) >= n.capacity) continue;
+      const load = this.#expected.participants(n, meetingSize) / n.capacity;
       if (load < bestLoad) {
         best = n;
         bestLoad = load;
@@ -329,6 +344,7 @@ export class RoomManager {
       const won = await this.#d.store.place(m.id, m.epoch, region.id, node.id);
       if (won) {
         this.#cache.set(m.id, won);
+        this.#expected.placed(m.id, node.id);
         this.#log.info({ meetingId: m.id, region: region.id, nodeId: node.id, previousNodeId: m.nodeId, client: ranked ? (ranked.location.city ?? ranked.location.source) : undefined }, 'meeting placed');
         this.#d.onMeetingChanged(publicMeeting(won));
         return { meeting: won, placed: true };

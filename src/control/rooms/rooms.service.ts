@@ -122,6 +122,7 @@ export function createRoomsService(deps: RoomsServiceDeps): ServiceSchema {
         rankCount: deps.rankCount,
         reachability: new NodeReachability({ probe: deps.probe ?? httpNodeProbe(), clock: deps.clock ?? systemClock }),
         commands: deps.commands ?? brokerNodeCommands(b),
+        clock: deps.clock ?? systemClock,
       });
     },
     async started(this: { broker: ServiceBroker }) {

@@ -5,8 +5,10 @@
  * The forecast is built from readings a person can check (each is in the logged reason):
  * - **now**: the participants connected now (never plan below what is already there);
  * - **trend**: Holt's linear smoothing of the participant count, extrapolated by the horizon;
- * - **live meetings**: meetings that started within the last horizon are expected to fill to
- *   the size meetings in this region usually have. When many meetings start at once their
+ * - **live meetings**: meetings placed within the last horizon (or the join-token lifetime,
+ *   if shorter: a placement nobody connected to by then will not fill) are expected to fill
+ *   to the size meetings in this region usually have, learned from what nodes report in
+ *   heartbeats (participants per hosted meeting). When many meetings start at once their
  *   first joiners arrive before the rest, so the meeting count leads the participant count;
  * - **scheduled**: meetings announced to start within the horizon (or running) reserve
  *   their whole expected size, on top of the largest of the three readings above, which
@@ -33,6 +35,8 @@ export interface PredictivePolicyOptions {
   /** 0 disables the daily profile. */
   readonly profileSlotMs: number;
   readonly profileDecay: number;
+  /** Join-token lifetime: new placements count as meetings to come for at most this long. Default: the horizon. */
+  readonly placementTtlMs?: number;
 }
 
 /**
@@ -82,7 +86,7 @@ export class PredictivePolicy implements ScalingPolicy {
     this.#holt.observe(now, other);
     const saturated = s.readyNodes > 0 && participants >= SATURATED * s.readyNodes * s.nodeCapacity;
     this.#profile?.observe(now, saturated ? participants * CENSORED_FACTOR : participants);
-    this.#learnMeetingSize(now, participants, liveMeetings);
+    this.#learnMeetingSize(now, participants, s.reportedMeetings ?? liveMeetings);
 
     const trend = Math.max(0, this.#holt.forecast(h));
     const profile = participants + rise;
@@ -118,9 +122,12 @@ export class PredictivePolicy implements ScalingPolicy {
     return { desired, forecast, driver, reason };
   }
 
-  /** How many more meetings are live now than one horizon ago (net: started minus ended). */
+  /**
+   * How many more meetings are live now than one window ago (net: started minus ended); the
+   * window is the horizon, or the join-token lifetime when that is shorter.
+   */
   #newMeetings(now: number, liveMeetings: number): number {
-    const from = now - this.#o.horizonMs;
+    const from = now - Math.min(this.#o.horizonMs, this.#o.placementTtlMs ?? Infinity);
     while (this.#meetingHistory.length > 1 && this.#meetingHistory[1]!.at <= from) this.#meetingHistory.shift();
     const then = this.#meetingHistory[0]?.count ?? liveMeetings;
     this.#meetingHistory.push({ at: now, count: liveMeetings });

@@ -26,6 +26,12 @@ export interface RegionSample {
   readonly participants: number;
   /** Live meetings placed in the region (placements, including ones whose first client is still connecting). */
   readonly liveMeetings: number;
+  /**
+   * Meetings the region's healthy nodes report hosting (heartbeats). When given, the usual
+   * meeting size is learned from it instead of from placements: a placement whose people
+   * never connect does not make meetings look smaller.
+   */
+  readonly reportedMeetings?: number;
   /** Participants one node takes. */
   readonly nodeCapacity: number;
   /** Nodes serving now (healthy, not cordoned). */
@@ -58,11 +64,20 @@ export interface ScalingPolicy {
 /** The settings policies are built from (the `autoscaler` config section). */
 export type ScalingPolicySettings = Pick<Config['autoscaler'], 'headroom' | 'syncIntervalMs' | 'predictive' | 'reactive'>;
 
-type PolicyFactory = (settings: ScalingPolicySettings) => ScalingPolicy;
+/** What policies need to know beyond the `autoscaler` section. */
+export interface ScalingPolicyContext {
+  /**
+   * How long a placement's join tokens are valid (`tokens.ttlSeconds`): a new placement that
+   * nobody connected to within it will not fill, so it stops counting as a meeting to come.
+   */
+  readonly placementTtlMs?: number;
+}
+
+type PolicyFactory = (settings: ScalingPolicySettings, context: ScalingPolicyContext) => ScalingPolicy;
 
 /** Policy name → factory. */
 const POLICIES: Readonly<Record<string, PolicyFactory>> = Object.freeze({
-  predictive: (s: ScalingPolicySettings) => new PredictivePolicy({ headroom: s.headroom, syncIntervalMs: s.syncIntervalMs, ...s.predictive }),
+  predictive: (s: ScalingPolicySettings, c: ScalingPolicyContext) => new PredictivePolicy({ headroom: s.headroom, syncIntervalMs: s.syncIntervalMs, ...s.predictive, placementTtlMs: c.placementTtlMs }),
   reactive: (s: ScalingPolicySettings) => new ReactivePolicy({ headroom: s.headroom, ...s.reactive }),
 });
 
@@ -73,10 +88,10 @@ export const KNOWN_POLICIES: readonly string[] = Object.freeze(Object.keys(POLIC
  * Builds the policy called `name` (a fresh one per region). Throws a `ConfigError` naming
  * `autoscaler.policy` and listing the known policies when there is none by that name.
  */
-export function createScalingPolicy(name: string, settings: ScalingPolicySettings): ScalingPolicy {
+export function createScalingPolicy(name: string, settings: ScalingPolicySettings, context: ScalingPolicyContext = {}): ScalingPolicy {
   const factory = Object.prototype.hasOwnProperty.call(POLICIES, name) ? POLICIES[name] : undefined;
   if (!factory) throw new ConfigError('autoscaler.policy', `unknown scaling policy ${JSON.stringify(name)}; known policies: ${KNOWN_POLICIES.join(', ')}`);
-  return factory(settings);
+  return factory(settings, context);
 }
 
 /** Nodes needed to carry `participants` with `headroom` spare (0 participants → 0 nodes). */
