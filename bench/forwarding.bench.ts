@@ -26,7 +26,7 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createSocket, type Socket } from 'node:dgram';
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { cpus, loadavg } from 'node:os';
 import { LOOPBACK_ICE, LOOPBACK_PEER_CONFIG } from '../test/helpers/media.js';
@@ -409,8 +409,9 @@ async function sfuLoadRole(url: string, keyB64: string): Promise<void> {
   const { applyAnswerThenCandidates, withoutCandidates } = await import('../src/media/engine/OffererRace.js');
   const WebSocket = (await import('ws')).default;
   const { createSigner } = await import('fast-jwt');
-  const sign = createSigner({ key: Buffer.from(keyB64, 'base64url'), algorithm: 'HS256', expiresIn: 600_000 });
-  const token = (sub: string) => sign({ sub, aud: NODE_ID, mtg: 'bench', rgn: 'bench-1', name: sub });
+  // As the control plane mints them: within the node's lifetime cap, each with its own id (single use).
+  const sign = createSigner({ key: Buffer.from(keyB64, 'base64url'), algorithm: 'HS256', expiresIn: 60_000 });
+  const token = (sub: string) => sign({ sub, aud: NODE_ID, mtg: 'bench', rgn: 'bench-1', name: sub, jti: randomUUID() });
   const PEER: import('node-datachannel').RtcConfig = { ...LOOPBACK_PEER_CONFIG, iceServers: [] };
   const gathered = async (pc: InstanceType<typeof ndc.PeerConnection>) => {
     const end = Date.now() + 5_000;

@@ -17,7 +17,7 @@ import { resolveSfuNodeSettings, type SfuNodeSettings, type SfuNodeSettingsInput
 import { Participant } from './sfu/Participant.js';
 import { Room, type RoomMigration } from './sfu/Room.js';
 import { RoomManager } from './sfu/RoomManager.js';
-import { createJoinTokenVerifier, decodeNodeKey } from '../tokens/index.js';
+import { TokenReplayGuard, createJoinTokenVerifier, decodeNodeKey, type JoinTokenVerifier } from '../tokens/index.js';
 import { SignalingServer } from './signaling/SignalingServer.js';
 
 /** Everything a node is made from. */
@@ -112,7 +112,7 @@ export class SfuNode {
       maxBufferedBytes: s.signaling.maxBufferedBytes,
       capacity: s.capacity,
       rooms: this.#rooms,
-      verifyToken: createJoinTokenVerifier(s.nodeId, nodeKey),
+      verifyToken: this.#tokenVerifier(nodeKey),
       createParticipant: (claims) => this.#createParticipant(claims),
       logger: this.#logger.child({ component: 'signaling' }),
     });
@@ -225,6 +225,21 @@ export class SfuNode {
     }
     this.#state = 'closed';
     this.#logger.info('meeting node closed');
+  }
+
+  /**
+   * Signature, claims and lifetime (JoinTokenVerifier), then single use (TokenReplayGuard):
+   * a token is spent the first time a valid one is presented, whatever happens next.
+   */
+  #tokenVerifier(nodeKey: Buffer): JoinTokenVerifier {
+    const { clockToleranceSeconds, maxRememberedIds } = this.settings.tokens;
+    const verify = createJoinTokenVerifier(this.settings.nodeId, nodeKey, { clockToleranceSeconds });
+    const used = new TokenReplayGuard({ maxEntries: maxRememberedIds, clockToleranceSeconds });
+    return (token) => {
+      const claims = verify(token);
+      used.admit(claims);
+      return claims;
+    };
   }
 
   #createParticipant(claims: JoinTokenClaims): Participant {

@@ -71,6 +71,18 @@ export const SfuNodeSettingsSchema = Type.Object(
       },
       { additionalProperties: false },
     ),
+    /** How the node checks join tokens beyond their signature. */
+    tokens: Type.Object(
+      {
+        /** Longest token lifetime accepted (`exp − iat`, and `exp − now`), plus the clock tolerance: the control plane's `tokens.ttlSeconds`. */
+        maxTtlSeconds: Type.Integer({ minimum: 5, maximum: 3600 }),
+        /** Clock difference tolerated between the issuer and this node, for `exp` and the lifetime cap. */
+        clockToleranceSeconds: Type.Integer({ minimum: 0, maximum: 60 }),
+        /** Token ids remembered (single use) until they expire; when full of unexpired ids, joins get NODE_UNAVAILABLE. */
+        maxRememberedIds: Type.Integer({ minimum: 100, maximum: 10_000_000 }),
+      },
+      { additionalProperties: false },
+    ),
     media: Type.Object(
       {
         keyFrameRequestIntervalMs: Type.Integer({ minimum: 0, maximum: 60_000 }),
@@ -91,9 +103,10 @@ export type SfuNodeSettings = Static<typeof SfuNodeSettingsSchema>;
 
 /** Settings with every optional part optional. */
 export type SfuNodeSettingsInput = Pick<SfuNodeSettings, 'nodeId' | 'regionId'> &
-  Partial<Omit<SfuNodeSettings, 'ice' | 'signaling' | 'media'>> & {
+  Partial<Omit<SfuNodeSettings, 'ice' | 'signaling' | 'tokens' | 'media'>> & {
     ice?: Partial<SfuNodeSettings['ice']>;
     signaling?: Partial<SfuNodeSettings['signaling']>;
+    tokens?: Partial<SfuNodeSettings['tokens']>;
     media?: Partial<SfuNodeSettings['media']>;
   };
 
@@ -116,6 +129,9 @@ export const SFU_NODE_DEFAULTS: Omit<SfuNodeSettings, 'nodeId' | 'regionId'> = {
     pingIntervalMs: 15_000,
     maxBufferedBytes: 4 * 1024 * 1024,
   },
+  // 120 s: the platform's default `tokens.ttlSeconds`. 100,000 ids ≈ 10 MB, a sustained
+  // 830 joins/s at that lifetime.
+  tokens: { maxTtlSeconds: 120, clockToleranceSeconds: 2, maxRememberedIds: 100_000 },
   media: {
     keyFrameRequestIntervalMs: 500,
     retransmissionSlots: 512,
@@ -143,6 +159,7 @@ export function resolveSfuNodeSettings(input: SfuNodeSettingsInput): Readonly<Sf
     ...stripUndefined(input),
     ice: { ...SFU_NODE_DEFAULTS.ice, ...stripUndefined(input.ice ?? {}) },
     signaling: { ...SFU_NODE_DEFAULTS.signaling, ...stripUndefined(input.signaling ?? {}) },
+    tokens: { ...SFU_NODE_DEFAULTS.tokens, ...stripUndefined(input.tokens ?? {}) },
     media: { ...SFU_NODE_DEFAULTS.media, ...stripUndefined(input.media ?? {}) },
   } as SfuNodeSettings;
   const problem = firstSettingProblem(SfuNodeSettingsSchema, merged);

@@ -13,6 +13,14 @@ export const MAX_TOKEN_BYTES = 4096;
 const MEETING_ID = /^[A-Za-z0-9_.-]{1,128}$/;
 const PARTICIPANT_ID = /^[A-Za-z0-9_.:@-]{1,128}$/;
 const REGION_ID = /^[a-z0-9][a-z0-9-]{0,62}$/;
+/** A token id: what the node remembers to make each token single-use (the issuer uses UUIDs). */
+const TOKEN_ID = /^[A-Za-z0-9_.:-]{1,128}$/;
+
+/** Settings of {@link createJoinTokenVerifier}. */
+export interface JoinTokenVerifierOptions {
+  /** Clock difference tolerated between the issuer and the node. Default 2 s. */
+  readonly clockToleranceSeconds?: number;
+}
 
 /** Verifies a token and returns its claims, or throws a MeridianError. */
 export type JoinTokenVerifier = (token: string) => JoinTokenClaims;
@@ -20,9 +28,11 @@ export type JoinTokenVerifier = (token: string) => JoinTokenClaims;
 /**
  * A verifier for `nodeId`: signature (HS256 only) → `TOKEN_INVALID`; expiry →
  * `TOKEN_EXPIRED`; audience of another node → `TOKEN_SCOPE`; missing or malformed claims
+ * (including the token id `jti`, which makes a token single-use: TokenReplayGuard.ts)
  * → `TOKEN_INVALID`.
  */
-export function createJoinTokenVerifier(nodeId: string, nodeKey: Buffer, clockToleranceSeconds = 2): JoinTokenVerifier {
+export function createJoinTokenVerifier(nodeId: string, nodeKey: Buffer, options: JoinTokenVerifierOptions = {}): JoinTokenVerifier {
+  const clockToleranceSeconds = options.clockToleranceSeconds ?? 2;
   const verify = createVerifier({
     key: nodeKey,
     algorithms: ['HS256'],
@@ -40,10 +50,11 @@ export function createJoinTokenVerifier(nodeId: string, nodeKey: Buffer, clockTo
       throw new MeridianError('TOKEN_INVALID');
     }
     if (claims.aud !== nodeId) throw new MeridianError('TOKEN_SCOPE', 'The join token is for another node');
-    const { sub, mtg, rgn, name } = claims;
+    const { sub, mtg, rgn, name, jti } = claims;
     if (typeof sub !== 'string' || !PARTICIPANT_ID.test(sub)) throw new MeridianError('TOKEN_INVALID', 'The join token has no valid participant (sub)');
     if (typeof mtg !== 'string' || !MEETING_ID.test(mtg)) throw new MeridianError('TOKEN_INVALID', 'The join token has no valid meeting (mtg)');
     if (typeof rgn !== 'string' || !REGION_ID.test(rgn)) throw new MeridianError('TOKEN_INVALID', 'The join token has no valid region (rgn)');
+    if (typeof jti !== 'string' || !TOKEN_ID.test(jti)) throw new MeridianError('TOKEN_INVALID', 'The join token has no valid id (jti)');
     if (name !== undefined && (typeof name !== 'string' || name.length > 200)) throw new MeridianError('TOKEN_INVALID', 'The join token has an invalid name');
     return {
       sub,
@@ -53,7 +64,7 @@ export function createJoinTokenVerifier(nodeId: string, nodeKey: Buffer, clockTo
       name: typeof name === 'string' && name.length > 0 ? name : sub,
       iat: typeof claims.iat === 'number' ? claims.iat : 0,
       exp: claims.exp as number,
-      jti: typeof claims.jti === 'string' ? claims.jti : '',
+      jti,
     };
   };
 }

@@ -6,5 +6,6 @@
  * control plane.
  */
 export { JoinTokenIssuer, type JoinTokenRequest } from './JoinTokenIssuer.js';
-export { createJoinTokenVerifier, MAX_TOKEN_BYTES, type JoinTokenVerifier } from './JoinTokenVerifier.js';
+export { createJoinTokenVerifier, MAX_TOKEN_BYTES, type JoinTokenVerifier, type JoinTokenVerifierOptions } from './JoinTokenVerifier.js';
+export { TokenReplayGuard, type TokenReplayGuardOptions } from './TokenReplayGuard.js';
 export { deriveNodeKey, decodeNodeKey, generateMasterSecret, parseMasterSecret } from './NodeKeys.js';

@@ -88,6 +88,43 @@ describe('join tokens', { timeout: 300_000 }, () => {
     await expectRefusal(c, undefined, 'TOKEN_SCOPE', 4401);
   });
 
+  test('a token joins once: after its participant left, the same token is refused with TOKEN_REPLAYED', PER_TEST, async () => {
+    const n = await node();
+    const token = mintToken({ sub: 'ann', mtg: 'standup', aud: NODE_ID });
+    const { client: first } = await TestClient.join(n.url, token);
+    cleanups.push(() => first.close());
+    first.send({ type: 'leave' });
+    assert.equal(await first.closed, 1000);
+    const again = await connect(n);
+    await expectRefusal(again, { type: 'join', token }, 'TOKEN_REPLAYED', 4401);
+    assert.equal(n.stats().participants, 0);
+  });
+
+  test('a second connection with the same token is refused and does not take over the first', PER_TEST, async () => {
+    const n = await node();
+    const witness = await join(n, 'witness');
+    const token = mintToken({ sub: 'ann', mtg: 'standup', aud: NODE_ID });
+    const { client: first } = await TestClient.join(n.url, token);
+    cleanups.push(() => first.close());
+    await witness.next((m) => m.type === 'participant-joined' && (m.participant as { id: string }).id === 'ann');
+    const thief = await connect(n);
+    await expectRefusal(thief, { type: 'join', token }, 'TOKEN_REPLAYED', 4401);
+    // The first connection is untouched and still served; the others saw no leave/join.
+    first.send({ type: 'ping', id: 7 });
+    await first.next((m) => m.type === 'pong' && m.id === 7);
+    assert.equal(first.ws.readyState, WebSocket.OPEN);
+    await stillServes(n, witness, 'newcomer');
+    assert.equal(witness.messages.some((m) => m.type === 'participant-left'), false);
+    assert.equal(witness.messages.filter((m) => m.type === 'participant-joined' && (m.participant as { id: string }).id === 'ann').length, 1);
+    assert.equal(n.stats().participants, 3);
+  });
+
+  test('a token without an id (jti) is refused with TOKEN_INVALID: it could not be single-use', PER_TEST, async () => {
+    const n = await node();
+    const c = await connect(n);
+    await expectRefusal(c, { type: 'join', token: mintToken({ sub: 'x', mtg: 'standup', aud: NODE_ID, jti: undefined } as never) }, 'TOKEN_INVALID', 4401);
+  });
+
   test('refuses a token that is not a JWT, or lacks the meeting claim, with TOKEN_INVALID', PER_TEST, async () => {
     const n = await node();
     const c1 = await connect(n);
@@ -211,7 +248,7 @@ describe('capacity and seats', { timeout: 300_000 }, () => {
     assert.equal(n.stats().participants, 2);
   });
 
-  test('a second join of the same participant replaces the first', PER_TEST, async () => {
+  test('a second join of the same participant with a fresh token replaces the first (a reconnect)', PER_TEST, async () => {
     const n = await node();
     const witness = await join(n, 'witness');
     const first = await join(n, 'alice');
