@@ -68,6 +68,8 @@ export async function startSfuNodes(broker: ServiceBroker, config: Readonly<Conf
         capacity: config.sfu.capacity,
         graceMs: config.sfu.graceMs,
         ice: config.sfu.iceAddress ? { bindAddress: config.sfu.iceAddress } : {},
+        // The node refuses tokens that live longer than the control plane issues them.
+        tokens: { maxTtlSeconds: config.tokens.ttlSeconds },
         heartbeat: async (params) => {
           await call(broker, Actions.regions.heartbeat, params);
         },

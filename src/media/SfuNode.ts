@@ -232,8 +232,8 @@ export class SfuNode {
    * a token is spent the first time a valid one is presented, whatever happens next.
    */
   #tokenVerifier(nodeKey: Buffer): JoinTokenVerifier {
-    const { clockToleranceSeconds, maxRememberedIds } = this.settings.tokens;
-    const verify = createJoinTokenVerifier(this.settings.nodeId, nodeKey, { clockToleranceSeconds });
+    const { maxTtlSeconds, clockToleranceSeconds, maxRememberedIds } = this.settings.tokens;
+    const verify = createJoinTokenVerifier(this.settings.nodeId, nodeKey, { clockToleranceSeconds, maxTtlSeconds });
     const used = new TokenReplayGuard({ maxEntries: maxRememberedIds, clockToleranceSeconds });
     return (token) => {
       const claims = verify(token);

@@ -119,6 +119,16 @@ describe('join tokens', { timeout: 300_000 }, () => {
     assert.equal(n.stats().participants, 3);
   });
 
+  test('refuses a correctly signed token that lives longer than the configured TTL with TOKEN_INVALID', PER_TEST, async () => {
+    const n = await node({ tokens: { maxTtlSeconds: 60 } });
+    const tenYears = await connect(n);
+    await expectRefusal(tenYears, { type: 'join', token: mintToken({ sub: 'x', mtg: 'standup', aud: NODE_ID }, { expiresInMs: 10 * 365 * 86_400_000 }) }, 'TOKEN_INVALID', 4401);
+    const slightlyLonger = await connect(n);
+    await expectRefusal(slightlyLonger, { type: 'join', token: mintToken({ sub: 'y', mtg: 'standup', aud: NODE_ID }, { expiresInMs: 70_000 }) }, 'TOKEN_INVALID', 4401);
+    await join(n, 'within-ttl'); // 60 s, the TTL itself
+    assert.equal(n.stats().participants, 1);
+  });
+
   test('a token without an id (jti) is refused with TOKEN_INVALID: it could not be single-use', PER_TEST, async () => {
     const n = await node();
     const c = await connect(n);
