@@ -3,7 +3,7 @@
  * control plane (`JoinTokenIssuer`). The node trusts nothing else about a client:
  * meeting, participant id, display name and region all come from the token's claims.
  */
-import { createVerifier, TokenError } from 'fast-jwt';
+import { createDecoder, createVerifier, TokenError } from 'fast-jwt';
 import { MeridianError } from '../contracts/errors.js';
 import type { JoinTokenClaims } from '../contracts/schemas.js';
 import { systemClock, type Clock } from '../lib/clock.js';
@@ -36,6 +36,18 @@ export interface JoinTokenVerifierOptions {
   readonly clock?: Clock;
 }
 
+const decodeUnverified = createDecoder();
+
+/** The `aud` claim of a token whose signature was not (or could not be) checked; undefined when unreadable. */
+function audienceOf(token: string): string | undefined {
+  try {
+    const aud = (decodeUnverified(token) as { aud?: unknown }).aud;
+    return typeof aud === 'string' ? aud : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Verifies a token and returns its claims, or throws a MeridianError. */
 export type JoinTokenVerifier = (token: string) => JoinTokenClaims;
 
@@ -64,6 +76,11 @@ export function createJoinTokenVerifier(nodeId: string, nodeKey: Buffer, options
       claims = verify(token) as Record<string, unknown>;
     } catch (err) {
       if (err instanceof TokenError && err.code === TokenError.codes.expired) throw new MeridianError('TOKEN_EXPIRED');
+      // A token for another node is signed with that node's key, so its signature fails here
+      // first. Its (unverified) audience says why: the client went to the wrong node. Telling
+      // it so grants nothing, and it is what the client needs to know.
+      const aud = audienceOf(token);
+      if (aud !== undefined && aud !== nodeId) throw new MeridianError('TOKEN_SCOPE', 'The join token is for another node');
       throw new MeridianError('TOKEN_INVALID');
     }
     if (claims.aud !== nodeId) throw new MeridianError('TOKEN_SCOPE', 'The join token is for another node');

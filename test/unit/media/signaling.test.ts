@@ -81,11 +81,14 @@ describe('join tokens', { timeout: 300_000 }, () => {
     await expectRefusal(c, undefined, 'TOKEN_EXPIRED', 4401);
   });
 
-  test('refuses a token for another node with TOKEN_SCOPE', PER_TEST, async () => {
+  test('refuses a token for another node with TOKEN_SCOPE, signed with that node\'s key as the control plane does', PER_TEST, async () => {
     const n = await node();
     const c = await connect(n);
-    c.send({ type: 'join', token: mintToken({ sub: 'lost', mtg: 'standup', aud: 'node-other' }) });
+    c.send({ type: 'join', token: mintToken({ sub: 'lost', mtg: 'standup', aud: 'node-other' }, { key: randomBytes(32) }) });
     await expectRefusal(c, undefined, 'TOKEN_SCOPE', 4401);
+    // A token naming this node but signed with another key stays a forgery.
+    const forged = await connect(n);
+    await expectRefusal(forged, { type: 'join', token: mintToken({ sub: 'x', mtg: 'standup', aud: NODE_ID }, { key: randomBytes(32) }) }, 'TOKEN_INVALID', 4401);
   });
 
   test('a token joins once: after its participant left, the same token is refused with TOKEN_REPLAYED', PER_TEST, async () => {
