@@ -373,7 +373,8 @@ async function sfuRole(keyB64: string): Promise<void> {
     heartbeatIntervalMs: 500,
     logger: createLogger('silent'),
     ice: LOOPBACK_ICE,
-    signaling: { messagesPerSecond: 200, messageBurst: 400 },
+    // Every load-generator socket comes from 127.0.0.1: lift the per-address cap (default 64).
+    signaling: { messagesPerSecond: 200, messageBurst: 400, maxConnectionsPerAddress: 100_000 },
     heartbeat: async (p) => void process.send?.({ type: 'sfu-load', load: p.load, overloaded: node.overloaded }),
   });
   await node.start();

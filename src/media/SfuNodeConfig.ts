@@ -29,6 +29,8 @@ export const SfuNodeSettingFields = {
   graceMs: Type.Integer({ minimum: 0, maximum: 3_600_000 }),
   /** Address ICE binds to and announces; empty = all non-loopback interfaces. Checked against this machine's addresses when the node starts. */
   iceBindAddress: Type.String(),
+  /** Concurrent signaling connections one client address (IPv6: one /64) may hold. */
+  maxConnectionsPerAddress: Type.Integer({ minimum: 1, maximum: 1_000_000 }),
 };
 
 /** The serialisable settings (functions, the logger and the key are passed beside them). */
@@ -68,6 +70,14 @@ export const SfuNodeSettingsSchema = Type.Object(
         joinTimeoutMs: Type.Integer({ minimum: 100, maximum: 300_000 }),
         pingIntervalMs: Type.Integer({ minimum: 100, maximum: 300_000 }),
         maxBufferedBytes: Type.Integer({ minimum: 1024 }),
+        /** A TCP connection that has not completed its WebSocket upgrade by then is dropped (also Node's headers timeout). */
+        upgradeTimeoutMs: Type.Integer({ minimum: 100, maximum: 120_000 }),
+        /** Node's limit for a whole plain HTTP request (≥ upgradeTimeoutMs). */
+        requestTimeoutMs: Type.Integer({ minimum: 100, maximum: 300_000 }),
+        /** Node's idle keep-alive timeout between plain HTTP requests. */
+        keepAliveTimeoutMs: Type.Integer({ minimum: 100, maximum: 120_000 }),
+        /** Concurrent TCP connections one client address (IPv6: one /64) may hold; more are answered 429 RATE_LIMITED. */
+        maxConnectionsPerAddress: SfuNodeSettingFields.maxConnectionsPerAddress,
       },
       { additionalProperties: false },
     ),
@@ -128,6 +138,11 @@ export const SFU_NODE_DEFAULTS: Omit<SfuNodeSettings, 'nodeId' | 'regionId'> = {
     joinTimeoutMs: 10_000,
     pingIntervalMs: 15_000,
     maxBufferedBytes: 4 * 1024 * 1024,
+    upgradeTimeoutMs: 5_000,
+    requestTimeoutMs: 10_000,
+    keepAliveTimeoutMs: 5_000,
+    // A whole office behind one NAT on one node still fits; a thousand half-open sockets do not.
+    maxConnectionsPerAddress: 64,
   },
   // 120 s: the platform's default `tokens.ttlSeconds`. 100,000 ids ≈ 10 MB, a sustained
   // 830 joins/s at that lifetime.
@@ -173,6 +188,9 @@ export function resolveSfuNodeSettings(input: SfuNodeSettingsInput): Readonly<Sf
   }
   if (ice.bindAddress && !isLocalAddress(ice.bindAddress)) {
     throw new SfuNodeSettingsError('ice.bindAddress', `${ice.bindAddress} is not an address of this machine`);
+  }
+  if (signaling.requestTimeoutMs < signaling.upgradeTimeoutMs) {
+    throw new SfuNodeSettingsError('signaling.requestTimeoutMs', 'must be ≥ signaling.upgradeTimeoutMs');
   }
   if (signaling.hardMaxFrameBytes < signaling.maxMessageBytes) {
     throw new SfuNodeSettingsError('signaling.hardMaxFrameBytes', 'must be ≥ signaling.maxMessageBytes');

@@ -42,6 +42,7 @@ async function start(s: NodeProcessSettings): Promise<void> {
     graceMs: s.graceMs,
     ice: s.iceAddress ? { bindAddress: s.iceAddress } : {},
     tokens: { maxTtlSeconds: s.tokenTtlSeconds },
+    signaling: { maxConnectionsPerAddress: s.maxConnectionsPerAddress },
     heartbeat: (params) => send({ type: 'heartbeat', params }),
     meetingEnded: (meetingId) => send({ type: 'meetingEnded', meetingId }),
   });

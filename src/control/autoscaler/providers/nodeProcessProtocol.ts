@@ -23,6 +23,8 @@ export interface NodeProcessSettings {
   readonly iceAddress: string;
   /** The control plane's `tokens.ttlSeconds`: the node refuses tokens that live longer. */
   readonly tokenTtlSeconds: number;
+  /** Concurrent signaling connections per client address. */
+  readonly maxConnectionsPerAddress: number;
   readonly logLevel: string;
 }
 
