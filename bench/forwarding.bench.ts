@@ -26,7 +26,7 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createSocket, type Socket } from 'node:dgram';
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { cpus, loadavg } from 'node:os';
 import { LOOPBACK_ICE, LOOPBACK_PEER_CONFIG } from '../test/helpers/media.js';
@@ -413,7 +413,8 @@ async function sfuRole(keyB64: string, muxPort = 0): Promise<void> {
     heartbeatIntervalMs: 500,
     logger: createLogger('silent'),
     ice: { ...LOOPBACK_ICE, ...(muxPort > 0 ? { udpMux: true, portRangeBegin: muxPort, portRangeEnd: muxPort } : {}) },
-    signaling: { messagesPerSecond: 200, messageBurst: 400 },
+    // Every load-generator socket comes from 127.0.0.1: lift the per-address cap (default 64).
+    signaling: { messagesPerSecond: 200, messageBurst: 400, maxConnectionsPerAddress: 100_000 },
     heartbeat: async (p) => void process.send?.({ type: 'sfu-load', load: p.load, overloaded: node.overloaded }),
   });
   await node.start();
@@ -451,8 +452,9 @@ async function sfuLoadRole(url: string, keyB64: string): Promise<void> {
   const { applyAnswerThenCandidates, withoutCandidates } = await import('../src/media/engine/OffererRace.js');
   const WebSocket = (await import('ws')).default;
   const { createSigner } = await import('fast-jwt');
-  const sign = createSigner({ key: Buffer.from(keyB64, 'base64url'), algorithm: 'HS256', expiresIn: 600_000 });
-  const token = (sub: string) => sign({ sub, aud: NODE_ID, mtg: 'bench', rgn: 'bench-1', name: sub });
+  // As the control plane mints them: within the node's lifetime cap, each with its own id (single use).
+  const sign = createSigner({ key: Buffer.from(keyB64, 'base64url'), algorithm: 'HS256', expiresIn: 60_000 });
+  const token = (sub: string) => sign({ sub, aud: NODE_ID, mtg: 'bench', rgn: 'bench-1', name: sub, jti: randomUUID() });
   const PEER: import('node-datachannel').RtcConfig = { ...LOOPBACK_PEER_CONFIG, iceServers: [] };
   const gathered = async (pc: InstanceType<typeof ndc.PeerConnection>) => {
     const end = Date.now() + 5_000;

@@ -13,11 +13,16 @@ import { ConfigError, deploymentMode, type Config, type DeploymentMode } from '.
 import { Actions } from '../contracts/index.js';
 import { call } from '../fabric/index.js';
 import { systemClock, type Clock } from '../lib/clock.js';
+import { createLogger, type Logger } from '../lib/logger.js';
 import { createDatabase, type DatabaseHandle } from '../storage/index.js';
 import type { JoinTokenIssuer } from '../tokens/index.js';
+import { getOrCreateSecret } from '../control/auth/index.js';
+import { generateMasterSecret } from '../tokens/index.js';
 import type { NodeLauncher } from '../control/autoscaler/index.js';
 import { generateAdminKey, readCredentials, writeCredentials } from './credentials.js';
 import { forkLauncher, serveLauncher } from './nodeLaunchers.js';
+import { securePrivateTree } from './privateFiles.js';
+import { TOKEN_SECRET_ROW, embeddedTokenSecret } from './tokenSecretFile.js';
 import type { SfuSpec } from './sfuRole.js';
 
 /** Where the control plane keeps its state. */
@@ -44,6 +49,12 @@ export interface Deployment {
   readonly nodePortBase: number;
   /** Opens {@link database}; throws `ConfigError` naming `databaseUrl` when there is none. */
   openDatabase(forWhat: string): Promise<DatabaseHandle>;
+  /**
+   * The token master secret: `tokens.secret` when configured; else, with PGlite, a 0600 file
+   * in the data directory (moved there from the database by this call if an older version
+   * kept it in the `secrets` table); with PostgreSQL, the `secrets` table every copy shares.
+   */
+  tokenSecret(database: DatabaseHandle): Promise<string>;
   /** The admin credential of a gateway (configured, or from credentials.json when embedded). */
   adminKey(): string;
   /** Records the first app key where a newcomer finds it (embedded: credentials.json). */
@@ -58,6 +69,8 @@ export interface Deployment {
 
 export interface ResolveDeploymentOptions {
   clock?: Clock;
+  /** For what start-up fixes (file modes, the secret's move); default: a silent logger. */
+  logger?: Logger;
   /** Read for `MERIDIAN_REGION`; defaults to `process.env`. */
   env?: NodeJS.ProcessEnv;
 }
@@ -66,17 +79,38 @@ export interface ResolveDeploymentOptions {
 export function resolveDeployment(config: Readonly<Config>, opts: ResolveDeploymentOptions = {}): Deployment {
   const clock = opts.clock ?? systemClock;
   const env = opts.env ?? process.env;
-  return deploymentMode(config) === 'embedded' ? embedded(config, clock) : distributed(config, clock, env);
+  const logger = opts.logger ?? createLogger('silent');
+  return deploymentMode(config) === 'embedded' ? embedded(config, clock, logger) : distributed(config, clock, env);
 }
 
 function databaseSource(url: string, dataDir: string): DatabaseSource {
   return url ? { kind: 'postgres', url } : { kind: 'pglite', dataDir };
 }
 
-function opener(source: DatabaseSource | undefined): Deployment['openDatabase'] {
+function opener(source: DatabaseSource | undefined, afterOpen: () => void = () => {}): Deployment['openDatabase'] {
   return async (forWhat) => {
     if (!source) throw new ConfigError('databaseUrl', `${forWhat} needs MERIDIAN_DATABASE_URL (e.g. postgres://meridian@db:5432/meridian); every copy must share one database`);
-    return source.kind === 'postgres' ? createDatabase({ url: source.url, dataDir: '' }) : createDatabase({ url: '', dataDir: source.dataDir });
+    const database = source.kind === 'postgres' ? await createDatabase({ url: source.url, dataDir: '' }) : await createDatabase({ url: '', dataDir: source.dataDir });
+    afterOpen();
+    return database;
+  };
+}
+
+/** The secret in the database every copy shares (created by the first), unless configured. */
+async function sharedTokenSecret(config: Readonly<Config>, database: DatabaseHandle): Promise<string> {
+  return config.tokens.secret || getOrCreateSecret(database.db, TOKEN_SECRET_ROW, generateMasterSecret);
+}
+
+/**
+ * Makes the data directory private (0700, files 0600), also one an older version left
+ * readable, and logs what it changed or could not change.
+ */
+function privateDataDir(dataDir: string, logger: Logger): () => void {
+  return () => {
+    if (dataDir === 'memory://') return;
+    const { fixed, failed } = securePrivateTree(dataDir);
+    if (fixed > 0) logger.info({ dataDir, fixed }, 'data directory made private to its owner (0700, files 0600)');
+    if (failed.length > 0) logger.warn({ dataDir, failed: failed.slice(0, 5), count: failed.length }, 'could not make every entry of the data directory private');
   };
 }
 
@@ -90,8 +124,9 @@ function configuredAdminKey(config: Readonly<Config>): string | undefined {
  * One process: in-process broker; PGlite in `dataDir` (or PostgreSQL when `databaseUrl` is
  * set, as the multi-copy tests do); forked node processes; credentials.json.
  */
-function embedded(config: Readonly<Config>, clock: Clock): Deployment {
+function embedded(config: Readonly<Config>, clock: Clock, logger: Logger): Deployment {
   const database = databaseSource(config.databaseUrl, config.dataDir);
+  const secureDataDir = privateDataDir(config.dataDir, logger);
   // After the gateway's port, one per node.
   const nodePortBase = config.sfu.port || (config.port ? config.port + 1 : 0);
   return {
@@ -101,10 +136,16 @@ function embedded(config: Readonly<Config>, clock: Clock): Deployment {
     database,
     readiness: 'wait-all',
     nodePortBase,
-    openDatabase: opener(database),
+    // After PGlite opened: it unpacks its initial files with its own modes.
+    openDatabase: opener(database, secureDataDir),
+    async tokenSecret(handle) {
+      if (handle.kind !== 'pglite' || config.dataDir === 'memory://') return sharedTokenSecret(config, handle);
+      return embeddedTokenSecret(config.dataDir, handle, config.tokens.secret, logger);
+    },
     adminKey() {
       const configured = configuredAdminKey(config);
       if (configured) return configured;
+      secureDataDir();
       const creds = readCredentials(config.dataDir);
       if (creds.adminKey) return creds.adminKey;
       const adminKey = generateAdminKey();
@@ -152,6 +193,7 @@ function distributed(config: Readonly<Config>, clock: Clock, env: NodeJS.Process
     readiness: 'background',
     nodePortBase,
     openDatabase: opener(database),
+    tokenSecret: (handle) => sharedTokenSecret(config, handle),
     adminKey() {
       const configured = configuredAdminKey(config);
       if (!configured) throw new ConfigError('adminKey', 'MERIDIAN_ADMIN_KEY is required when the gateway runs in distributed mode');

@@ -50,6 +50,8 @@ export function forkLauncher(ctx: LauncherContext): NodeLauncher {
         capacity: config.sfu.capacity,
         graceMs: config.sfu.graceMs,
         iceAddress: config.sfu.iceAddress,
+        tokenTtlSeconds: config.tokens.ttlSeconds,
+        maxConnectionsPerAddress: config.sfu.maxConnectionsPerAddress,
         logLevel: config.logLevel,
       };
     },
@@ -86,6 +88,8 @@ export function serveLauncher(ctx: Omit<LauncherContext, 'broker'>, brokerEnv: R
       MERIDIAN_SFU_PUBLIC_URL: '',
       MERIDIAN_SFU_CAPACITY: String(config.sfu.capacity),
       MERIDIAN_SFU_GRACE_MS: String(config.sfu.graceMs),
+      MERIDIAN_TOKEN_TTL_SECONDS: String(config.tokens.ttlSeconds),
+      MERIDIAN_SFU_MAX_CONNECTIONS_PER_ADDRESS: String(config.sfu.maxConnectionsPerAddress),
       MERIDIAN_LOG_LEVEL: config.logLevel,
       // A node process holds only its own key, never the master secret or the database.
       MERIDIAN_TOKEN_SECRET: '',

@@ -38,7 +38,10 @@ export function nodeSignalingUrl(config: Readonly<Config>, port: number): string
 
 /** The platform setting behind a node setting the platform passes (`sfu.*`). */
 function configKeyOf(nodeKey: string): string {
-  return nodeKey === 'ice.bindAddress' ? 'sfu.iceAddress' : `sfu.${nodeKey}`;
+  if (nodeKey === 'ice.bindAddress') return 'sfu.iceAddress';
+  if (nodeKey === 'signaling.maxConnectionsPerAddress') return 'sfu.maxConnectionsPerAddress';
+  if (nodeKey === 'tokens.maxTtlSeconds') return 'tokens.ttlSeconds';
+  return `sfu.${nodeKey}`;
 }
 
 /** Starts the nodes; returns them and a close function (idempotent; deregisters each node). */
@@ -68,6 +71,9 @@ export async function startSfuNodes(broker: ServiceBroker, config: Readonly<Conf
         capacity: config.sfu.capacity,
         graceMs: config.sfu.graceMs,
         ice: config.sfu.iceAddress ? { bindAddress: config.sfu.iceAddress } : {},
+        // The node refuses tokens that live longer than the control plane issues them.
+        tokens: { maxTtlSeconds: config.tokens.ttlSeconds },
+        signaling: { maxConnectionsPerAddress: config.sfu.maxConnectionsPerAddress },
         heartbeat: async (params) => {
           await call(broker, Actions.regions.heartbeat, params);
         },

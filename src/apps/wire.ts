@@ -17,8 +17,8 @@ import { createLogger, type Logger } from '../lib/logger.js';
 import type { DatabaseHandle } from '../storage/index.js';
 import { RegionStore, createRegionsService } from '../control/registry/index.js';
 import { MeetingStore, createRoomsService } from '../control/rooms/index.js';
-import { ApiKeyStore, createAuthService, getOrCreateSecret } from '../control/auth/index.js';
-import { JoinTokenIssuer, generateMasterSecret, parseMasterSecret } from '../tokens/index.js';
+import { ApiKeyStore, createAuthService } from '../control/auth/index.js';
+import { JoinTokenIssuer, parseMasterSecret } from '../tokens/index.js';
 import { createRegionProviderFromConfig } from '../control/provider/index.js';
 import { createGateway } from '../gateway/index.js';
 import { DATABASE_ROLES, type Role } from './roles.js';
@@ -79,10 +79,9 @@ interface ControlState {
   readonly tokens: JoinTokenIssuer;
 }
 
-/** The issuer from `tokens.secret`, or from the secret kept in `database` (created on first start). */
-async function tokenIssuer(config: Readonly<Config>, database: DatabaseHandle): Promise<JoinTokenIssuer> {
-  const secret = config.tokens.secret || (await getOrCreateSecret(database.db, 'token_master_secret', generateMasterSecret));
-  return new JoinTokenIssuer(parseMasterSecret(secret), config.tokens.ttlSeconds);
+/** The issuer from the master secret where the deployment keeps it (`Deployment.tokenSecret`). */
+async function tokenIssuer(config: Readonly<Config>, deployment: Deployment, database: DatabaseHandle): Promise<JoinTokenIssuer> {
+  return new JoinTokenIssuer(parseMasterSecret(await deployment.tokenSecret(database)), config.tokens.ttlSeconds);
 }
 
 /**
@@ -111,8 +110,8 @@ function createStateServices(broker: ServiceBroker, roles: readonly Role[], stat
 export async function createPlatform(opts: PlatformOptions): Promise<Platform> {
   const { config, roles } = opts;
   const has = (r: Role) => roles.includes(r);
-  const deployment = resolveDeployment(config, opts.clock ? { clock: opts.clock } : {});
   const logger = opts.logger ?? createLogger(config.logLevel);
+  const deployment = resolveDeployment(config, { logger, ...(opts.clock ? { clock: opts.clock } : {}) });
   const nodeID = opts.nodeID ?? `${hostname()}-${roles.length > 2 ? 'embedded' : roles.join('+')}-${randomBytes(3).toString('hex')}`;
   const broker = createBroker({ nodeID, namespace: config.namespace, transporter: deployment.brokerTransport, logger: logger.child({ broker: nodeID }) });
 
@@ -133,7 +132,7 @@ export async function createPlatform(opts: PlatformOptions): Promise<Platform> {
     if (needsDatabase(roles, config, deployment)) {
       const database = await deployment.openDatabase(`role ${roles.join('+')}`);
       closers.push(() => database.close());
-      state = { database, tokens: await tokenIssuer(config, database) };
+      state = { database, tokens: await tokenIssuer(config, deployment, database) };
       createStateServices(broker, roles, state, config, logger, deployment.clock);
     }
     // Without the database, only a configured master secret can mint tokens or derive keys.

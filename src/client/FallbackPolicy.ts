@@ -54,7 +54,7 @@ export function failureError(failure: ReachFailure, endpoint: string): MeridianC
   }
   if (failure.errorCode) {
     return new MeridianClientError(failure.errorCode as never, failure.errorMessage || `The meeting node refused the join (${failure.errorCode})`, {
-      retryable: isUnreachable(failure) || failure.errorCode === 'TOKEN_EXPIRED',
+      retryable: isUnreachable(failure) || asksForFreshToken(failure.errorCode),
     });
   }
   if (!failure.opened) return new MeridianClientError(ClientErrorCodes.ENDPOINT_UNREACHABLE, `The meeting node at ${endpoint} could not be reached`, { retryable: true });
@@ -65,14 +65,23 @@ export function failureError(failure: ReachFailure, endpoint: string): MeridianC
 }
 
 /**
+ * Token refusals a fresh token fixes: expired, or already used (tokens are single-use; the
+ * SDK never presents one twice, so this means the token leaked or the app's join function
+ * handed back a cached response).
+ */
+function asksForFreshToken(errorCode: string | undefined): boolean {
+  return errorCode === 'TOKEN_EXPIRED' || errorCode === 'TOKEN_REPLAYED';
+}
+
+/**
  * Decides what follows a failed attempt. Unreachable nodes lead to a new placement request
- * naming the node; an expired token to a plain new request (a fresh token); anything else
+ * naming the node; an expired or already used token to a plain new request (a fresh token); anything else
  * (refused token, bad input) is final. The attempt budget and the join source's ability to
  * re-place bound the loop.
  */
 export function decideAfterFailure(failure: ReachFailure, state: AttemptState, endpoint: string): RetryDecision {
   const cause = failureError(failure, endpoint);
-  const tokenExpired = failure.kind === 'closed' && failure.errorCode === 'TOKEN_EXPIRED';
+  const tokenExpired = failure.kind === 'closed' && asksForFreshToken(failure.errorCode);
   const unreachable = isUnreachable(failure);
   if (!unreachable && !tokenExpired) return { action: 'fail', error: cause };
   if (!state.canReplace) {

@@ -40,6 +40,7 @@ export const DEFAULTS: Config = {
     port: 0,
     publicUrl: SFU_NODE_DEFAULTS.publicUrl,
     iceAddress: SFU_NODE_DEFAULTS.ice.bindAddress,
+    maxConnectionsPerAddress: SFU_NODE_DEFAULTS.signaling.maxConnectionsPerAddress,
     embeddedRegions: ['us-east-1', 'eu-central-1', 'ap-south-1'],
   },
   regions: { defaults: ['us-east-1', 'eu-central-1', 'ap-south-1'] },

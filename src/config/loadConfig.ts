@@ -56,6 +56,7 @@ export const ENV_VARS: ReadonlyArray<readonly [string, string, EnvKind]> = [
   ['MERIDIAN_SFU_PORT', 'sfu.port', 'int'],
   ['MERIDIAN_SFU_PUBLIC_URL', 'sfu.publicUrl', 'string'],
   ['MERIDIAN_ICE_ADDRESS', 'sfu.iceAddress', 'string'],
+  ['MERIDIAN_SFU_MAX_CONNECTIONS_PER_ADDRESS', 'sfu.maxConnectionsPerAddress', 'int'],
   ['MERIDIAN_EMBEDDED_SFU_REGIONS', 'sfu.embeddedRegions', 'list'],
   ['MERIDIAN_AUTOSCALER', 'autoscaler.enabled', 'bool'],
   ['MERIDIAN_AUTOSCALER_POLICY', 'autoscaler.policy', 'string'],

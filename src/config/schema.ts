@@ -94,6 +94,8 @@ export const ConfigSchema = Type.Object(
       publicUrl: SfuNodeSettingFields.publicUrl,
       /** The node's `ice.bindAddress`. */
       iceAddress: SfuNodeSettingFields.iceBindAddress,
+      /** The node's `signaling.maxConnectionsPerAddress`. */
+      maxConnectionsPerAddress: SfuNodeSettingFields.maxConnectionsPerAddress,
       /** Regions that get an in-process node in embedded mode. */
       embeddedRegions: Type.Array(Type.String()),
     }),

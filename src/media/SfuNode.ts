@@ -17,7 +17,7 @@ import { resolveSfuNodeSettings, type SfuNodeSettings, type SfuNodeSettingsInput
 import { Participant } from './sfu/Participant.js';
 import { Room, type RoomMigration } from './sfu/Room.js';
 import { RoomManager } from './sfu/RoomManager.js';
-import { createJoinTokenVerifier, decodeNodeKey } from '../tokens/index.js';
+import { TokenReplayGuard, createJoinTokenVerifier, decodeNodeKey, type JoinTokenVerifier } from '../tokens/index.js';
 import { SignalingServer } from './signaling/SignalingServer.js';
 
 /** Everything a node is made from. */
@@ -110,9 +110,13 @@ export class SfuNode {
       messageBurst: s.signaling.messageBurst,
       joinTimeoutMs: s.signaling.joinTimeoutMs,
       maxBufferedBytes: s.signaling.maxBufferedBytes,
+      upgradeTimeoutMs: s.signaling.upgradeTimeoutMs,
+      requestTimeoutMs: s.signaling.requestTimeoutMs,
+      keepAliveTimeoutMs: s.signaling.keepAliveTimeoutMs,
+      maxConnectionsPerAddress: s.signaling.maxConnectionsPerAddress,
       capacity: s.capacity,
       rooms: this.#rooms,
-      verifyToken: createJoinTokenVerifier(s.nodeId, nodeKey),
+      verifyToken: this.#tokenVerifier(nodeKey),
       createParticipant: (claims) => this.#createParticipant(claims),
       logger: this.#logger.child({ component: 'signaling' }),
     });
@@ -230,6 +234,21 @@ export class SfuNode {
     }
     this.#state = 'closed';
     this.#logger.info('meeting node closed');
+  }
+
+  /**
+   * Signature, claims and lifetime (JoinTokenVerifier), then single use (TokenReplayGuard):
+   * a token is spent the first time a valid one is presented, whatever happens next.
+   */
+  #tokenVerifier(nodeKey: Buffer): JoinTokenVerifier {
+    const { maxTtlSeconds, clockToleranceSeconds, maxRememberedIds } = this.settings.tokens;
+    const verify = createJoinTokenVerifier(this.settings.nodeId, nodeKey, { clockToleranceSeconds, maxTtlSeconds });
+    const used = new TokenReplayGuard({ maxEntries: maxRememberedIds, clockToleranceSeconds });
+    return (token) => {
+      const claims = verify(token);
+      used.admit(claims);
+      return claims;
+    };
   }
 
   #createParticipant(claims: JoinTokenClaims): Participant {

@@ -29,6 +29,8 @@ export const SfuNodeSettingFields = {
   graceMs: Type.Integer({ minimum: 0, maximum: 3_600_000 }),
   /** Address ICE binds to and announces; empty = all non-loopback interfaces. Checked against this machine's addresses when the node starts. */
   iceBindAddress: Type.String(),
+  /** Concurrent signaling connections one client address (IPv6: one /64) may hold. */
+  maxConnectionsPerAddress: Type.Integer({ minimum: 1, maximum: 1_000_000 }),
 };
 
 /** The serialisable settings (functions, the logger and the key are passed beside them). */
@@ -68,6 +70,26 @@ export const SfuNodeSettingsSchema = Type.Object(
         joinTimeoutMs: Type.Integer({ minimum: 100, maximum: 300_000 }),
         pingIntervalMs: Type.Integer({ minimum: 100, maximum: 300_000 }),
         maxBufferedBytes: Type.Integer({ minimum: 1024 }),
+        /** A TCP connection that has not completed its WebSocket upgrade by then is dropped (also Node's headers timeout). */
+        upgradeTimeoutMs: Type.Integer({ minimum: 100, maximum: 120_000 }),
+        /** Node's limit for a whole plain HTTP request (≥ upgradeTimeoutMs). */
+        requestTimeoutMs: Type.Integer({ minimum: 100, maximum: 300_000 }),
+        /** Node's idle keep-alive timeout between plain HTTP requests. */
+        keepAliveTimeoutMs: Type.Integer({ minimum: 100, maximum: 120_000 }),
+        /** Concurrent TCP connections one client address (IPv6: one /64) may hold; more are answered 429 RATE_LIMITED. */
+        maxConnectionsPerAddress: SfuNodeSettingFields.maxConnectionsPerAddress,
+      },
+      { additionalProperties: false },
+    ),
+    /** How the node checks join tokens beyond their signature. */
+    tokens: Type.Object(
+      {
+        /** Longest token lifetime accepted (`exp − iat`, and `exp − now`), plus the clock tolerance: the control plane's `tokens.ttlSeconds`. */
+        maxTtlSeconds: Type.Integer({ minimum: 5, maximum: 3600 }),
+        /** Clock difference tolerated between the issuer and this node, for `exp` and the lifetime cap. */
+        clockToleranceSeconds: Type.Integer({ minimum: 0, maximum: 60 }),
+        /** Token ids remembered (single use) until they expire; when full of unexpired ids, joins get NODE_UNAVAILABLE. */
+        maxRememberedIds: Type.Integer({ minimum: 100, maximum: 10_000_000 }),
       },
       { additionalProperties: false },
     ),
@@ -91,9 +113,10 @@ export type SfuNodeSettings = Static<typeof SfuNodeSettingsSchema>;
 
 /** Settings with every optional part optional. */
 export type SfuNodeSettingsInput = Pick<SfuNodeSettings, 'nodeId' | 'regionId'> &
-  Partial<Omit<SfuNodeSettings, 'ice' | 'signaling' | 'media'>> & {
+  Partial<Omit<SfuNodeSettings, 'ice' | 'signaling' | 'tokens' | 'media'>> & {
     ice?: Partial<SfuNodeSettings['ice']>;
     signaling?: Partial<SfuNodeSettings['signaling']>;
+    tokens?: Partial<SfuNodeSettings['tokens']>;
     media?: Partial<SfuNodeSettings['media']>;
   };
 
@@ -115,7 +138,15 @@ export const SFU_NODE_DEFAULTS: Omit<SfuNodeSettings, 'nodeId' | 'regionId'> = {
     joinTimeoutMs: 10_000,
     pingIntervalMs: 15_000,
     maxBufferedBytes: 4 * 1024 * 1024,
+    upgradeTimeoutMs: 5_000,
+    requestTimeoutMs: 10_000,
+    keepAliveTimeoutMs: 5_000,
+    // A whole office behind one NAT on one node still fits; a thousand half-open sockets do not.
+    maxConnectionsPerAddress: 64,
   },
+  // 120 s: the platform's default `tokens.ttlSeconds`. 100,000 ids ≈ 10 MB, a sustained
+  // 830 joins/s at that lifetime.
+  tokens: { maxTtlSeconds: 120, clockToleranceSeconds: 2, maxRememberedIds: 100_000 },
   media: {
     keyFrameRequestIntervalMs: 500,
     retransmissionSlots: 512,
@@ -143,6 +174,7 @@ export function resolveSfuNodeSettings(input: SfuNodeSettingsInput): Readonly<Sf
     ...stripUndefined(input),
     ice: { ...SFU_NODE_DEFAULTS.ice, ...stripUndefined(input.ice ?? {}) },
     signaling: { ...SFU_NODE_DEFAULTS.signaling, ...stripUndefined(input.signaling ?? {}) },
+    tokens: { ...SFU_NODE_DEFAULTS.tokens, ...stripUndefined(input.tokens ?? {}) },
     media: { ...SFU_NODE_DEFAULTS.media, ...stripUndefined(input.media ?? {}) },
   } as SfuNodeSettings;
   const problem = firstSettingProblem(SfuNodeSettingsSchema, merged);
@@ -156,6 +188,9 @@ export function resolveSfuNodeSettings(input: SfuNodeSettingsInput): Readonly<Sf
   }
   if (ice.bindAddress && !isLocalAddress(ice.bindAddress)) {
     throw new SfuNodeSettingsError('ice.bindAddress', `${ice.bindAddress} is not an address of this machine`);
+  }
+  if (signaling.requestTimeoutMs < signaling.upgradeTimeoutMs) {
+    throw new SfuNodeSettingsError('signaling.requestTimeoutMs', 'must be ≥ signaling.upgradeTimeoutMs');
   }
   if (signaling.hardMaxFrameBytes < signaling.maxMessageBytes) {
     throw new SfuNodeSettingsError('signaling.hardMaxFrameBytes', 'must be ≥ signaling.maxMessageBytes');

@@ -3,9 +3,10 @@
  * control plane (`JoinTokenIssuer`). The node trusts nothing else about a client:
  * meeting, participant id, display name and region all come from the token's claims.
  */
-import { createVerifier, TokenError } from 'fast-jwt';
+import { createDecoder, createVerifier, TokenError } from 'fast-jwt';
 import { MeridianError } from '../contracts/errors.js';
 import type { JoinTokenClaims } from '../contracts/schemas.js';
+import { systemClock, type Clock } from '../lib/clock.js';
 
 /** Longest token accepted (bytes); real ones are ~300. */
 export const MAX_TOKEN_BYTES = 4096;
@@ -13,20 +14,58 @@ export const MAX_TOKEN_BYTES = 4096;
 const MEETING_ID = /^[A-Za-z0-9_.-]{1,128}$/;
 const PARTICIPANT_ID = /^[A-Za-z0-9_.:@-]{1,128}$/;
 const REGION_ID = /^[a-z0-9][a-z0-9-]{0,62}$/;
+/** A token id: what the node remembers to make each token single-use (the issuer uses UUIDs). */
+const TOKEN_ID = /^[A-Za-z0-9_.:-]{1,128}$/;
+
+/** How far ahead of the node's clock an issuer's may run before its tokens' remaining life counts as too long. */
+const ISSUER_AHEAD_SECONDS = 30;
+
+/** Settings of {@link createJoinTokenVerifier}. */
+export interface JoinTokenVerifierOptions {
+  /** Clock difference tolerated between the issuer and the node. Default 2 s. */
+  readonly clockToleranceSeconds?: number;
+  /**
+   * Longest lifetime accepted: the issuer's `tokens.ttlSeconds`. A token whose `exp − iat` is
+   * longer (beyond the clock tolerance), or whose remaining life `exp − now` is longer by over
+   * 30 s (an issuer clock ahead of the node's), is refused even
+   * when correctly signed: whoever holds a node key cannot mint a token that outlives the TTL.
+   * Default 120 s.
+   */
+  readonly maxTtlSeconds?: number;
+  /** Default: the system clock. */
+  readonly clock?: Clock;
+}
+
+const decodeUnverified = createDecoder();
+
+/** The `aud` claim of a token whose signature was not (or could not be) checked; undefined when unreadable. */
+function audienceOf(token: string): string | undefined {
+  try {
+    const aud = (decodeUnverified(token) as { aud?: unknown }).aud;
+    return typeof aud === 'string' ? aud : undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 /** Verifies a token and returns its claims, or throws a MeridianError. */
 export type JoinTokenVerifier = (token: string) => JoinTokenClaims;
 
 /**
  * A verifier for `nodeId`: signature (HS256 only) → `TOKEN_INVALID`; expiry →
- * `TOKEN_EXPIRED`; audience of another node → `TOKEN_SCOPE`; missing or malformed claims
+ * `TOKEN_EXPIRED`; audience of another node → `TOKEN_SCOPE`; a lifetime over
+ * `maxTtlSeconds` → `TOKEN_INVALID`; missing or malformed claims
+ * (including the token id `jti`, which makes a token single-use: TokenReplayGuard.ts)
  * → `TOKEN_INVALID`.
  */
-export function createJoinTokenVerifier(nodeId: string, nodeKey: Buffer, clockToleranceSeconds = 2): JoinTokenVerifier {
+export function createJoinTokenVerifier(nodeId: string, nodeKey: Buffer, options: JoinTokenVerifierOptions = {}): JoinTokenVerifier {
+  const clockToleranceSeconds = options.clockToleranceSeconds ?? 2;
+  const maxTtl = options.maxTtlSeconds ?? 120;
+  const clock = options.clock ?? systemClock;
   const verify = createVerifier({
     key: nodeKey,
     algorithms: ['HS256'],
-    requiredClaims: ['exp'],
+    requiredClaims: ['exp', 'iat'],
     clockTolerance: clockToleranceSeconds * 1000,
     cache: 1000,
   });
@@ -37,13 +76,27 @@ export function createJoinTokenVerifier(nodeId: string, nodeKey: Buffer, clockTo
       claims = verify(token) as Record<string, unknown>;
     } catch (err) {
       if (err instanceof TokenError && err.code === TokenError.codes.expired) throw new MeridianError('TOKEN_EXPIRED');
+      // A token for another node is signed with that node's key, so its signature fails here
+      // first. Its (unverified) audience says why: the client went to the wrong node. Telling
+      // it so grants nothing, and it is what the client needs to know.
+      const aud = audienceOf(token);
+      if (aud !== undefined && aud !== nodeId) throw new MeridianError('TOKEN_SCOPE', 'The join token is for another node');
       throw new MeridianError('TOKEN_INVALID');
     }
     if (claims.aud !== nodeId) throw new MeridianError('TOKEN_SCOPE', 'The join token is for another node');
-    const { sub, mtg, rgn, name } = claims;
+    const { iat, exp } = claims;
+    if (typeof iat !== 'number' || typeof exp !== 'number') throw new MeridianError('TOKEN_INVALID', 'The join token has no issue time (iat) or expiry (exp)');
+    // exp − iat is exact for every honest token; the remaining life also allows for an issuer
+    // whose clock runs ahead of ours (refusing every token over a few seconds of skew would
+    // be worse than a token living 30 s longer).
+    if (exp - iat > maxTtl + clockToleranceSeconds || exp - clock.now() / 1000 > maxTtl + Math.max(clockToleranceSeconds, ISSUER_AHEAD_SECONDS)) {
+      throw new MeridianError('TOKEN_INVALID', 'The join token lives longer than this node accepts (tokens.ttlSeconds)');
+    }
+    const { sub, mtg, rgn, name, jti } = claims;
     if (typeof sub !== 'string' || !PARTICIPANT_ID.test(sub)) throw new MeridianError('TOKEN_INVALID', 'The join token has no valid participant (sub)');
     if (typeof mtg !== 'string' || !MEETING_ID.test(mtg)) throw new MeridianError('TOKEN_INVALID', 'The join token has no valid meeting (mtg)');
     if (typeof rgn !== 'string' || !REGION_ID.test(rgn)) throw new MeridianError('TOKEN_INVALID', 'The join token has no valid region (rgn)');
+    if (typeof jti !== 'string' || !TOKEN_ID.test(jti)) throw new MeridianError('TOKEN_INVALID', 'The join token has no valid id (jti)');
     if (name !== undefined && (typeof name !== 'string' || name.length > 200)) throw new MeridianError('TOKEN_INVALID', 'The join token has an invalid name');
     return {
       sub,
@@ -51,9 +104,9 @@ export function createJoinTokenVerifier(nodeId: string, nodeKey: Buffer, clockTo
       mtg,
       rgn,
       name: typeof name === 'string' && name.length > 0 ? name : sub,
-      iat: typeof claims.iat === 'number' ? claims.iat : 0,
-      exp: claims.exp as number,
-      jti: typeof claims.jti === 'string' ? claims.jti : '',
+      iat,
+      exp,
+      jti,
     };
   };
 }

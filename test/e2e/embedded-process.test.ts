@@ -5,13 +5,40 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { chmodSync, lstatSync, mkdtempSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort, spawnMeridian, waitForStatus } from '../helpers/process.js';
 
+/** Entries below `dir` (links not followed) that group or others may read, write or enter. */
+function readableByOthers(dir: string): string[] {
+  const out: string[] = [];
+  const visit = (p: string) => {
+    const st = lstatSync(p);
+    if (st.isSymbolicLink()) return;
+    if ((st.mode & 0o077) !== 0) out.push(`${p} ${(st.mode & 0o777).toString(8)}`);
+    if (st.isDirectory()) for (const name of readdirSync(p)) visit(join(p, name));
+  };
+  visit(dir);
+  return out;
+}
+
+/** Files below `dir` whose bytes contain `needle`. */
+function filesContaining(dir: string, needle: string): string[] {
+  const out: string[] = [];
+  const visit = (p: string) => {
+    const st = lstatSync(p);
+    if (st.isDirectory()) for (const name of readdirSync(p)) visit(join(p, name));
+    else if (st.isFile() && readFileSync(p).includes(Buffer.from(needle))) out.push(p);
+  };
+  visit(dir);
+  return out;
+}
+
 test('meridian start serves the API from one data directory and keeps it across restarts', { timeout: 120_000 }, async () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'meridian-e2e-'));
+  // As an operator's `mkdir data` leaves it: start-up makes it private.
+  chmodSync(dataDir, 0o755);
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
   const env = { MERIDIAN_PORT: String(port), MERIDIAN_DATA_DIR: dataDir, MERIDIAN_TRUSTED_PROXIES: '127.0.0.1', MERIDIAN_LOG_LEVEL: 'warn' };
@@ -24,6 +51,11 @@ test('meridian start serves the API from one data directory and keeps it across 
     assert.ok(first.output().includes(creds.adminKey), 'prints the first admin key');
     assert.ok(first.output().includes(creds.appKey), 'prints the first app key');
     assert.equal(statSync(join(dataDir, 'credentials.json')).mode & 0o077, 0, 'credentials are private to the user');
+    assert.equal(statSync(dataDir).mode & 0o777, 0o700, 'the data directory is private');
+    assert.equal(statSync(join(dataDir, 'token-secret')).mode & 0o777, 0o600, 'the token master secret has its own private file');
+    assert.deepEqual(readableByOthers(dataDir), [], 'nothing in the data directory is readable by others');
+    const secret = readFileSync(join(dataDir, 'token-secret'), 'utf8').trim();
+    assert.deepEqual(filesContaining(join(dataDir, 'pglite'), secret), [], 'the master secret is in no database file');
     const admin = { authorization: `Bearer ${creds.adminKey}`, 'content-type': 'application/json' };
 
     const regions = (await (await fetch(`${base}/v1/admin/regions`, { headers: admin })).json()) as { regions: Array<{ id: string }> };

@@ -11,6 +11,11 @@ import { createPlatform, type Platform } from '../wire.js';
 import { EMBEDDED_ROLES, ROLES, isRole, type Role } from '../roles.js';
 import { credentialsPath } from '../credentials.js';
 import { registerClientCommands } from './commands/index.js';
+import { restrictUmask } from '../privateFiles.js';
+
+// Before anything is written: the data directory, its database and secrets are the
+// owner's only (0700 / 0600), also for the node processes forked from here.
+restrictUmask();
 
 /** Stops the platform on SIGINT/SIGTERM, once. */
 function stopOnSignals(platform: Platform): void {

@@ -41,6 +41,8 @@ async function start(s: NodeProcessSettings): Promise<void> {
     capacity: s.capacity,
     graceMs: s.graceMs,
     ice: s.iceAddress ? { bindAddress: s.iceAddress } : {},
+    tokens: { maxTtlSeconds: s.tokenTtlSeconds },
+    signaling: { maxConnectionsPerAddress: s.maxConnectionsPerAddress },
     heartbeat: (params) => send({ type: 'heartbeat', params }),
     meetingEnded: (meetingId) => send({ type: 'meetingEnded', meetingId }),
   });

@@ -38,6 +38,7 @@ const CLOSE_FOR: Partial<Record<ErrorCode, number>> = {
   TOKEN_INVALID: CloseCode.tokenRefused,
   TOKEN_EXPIRED: CloseCode.tokenRefused,
   TOKEN_SCOPE: CloseCode.tokenRefused,
+  TOKEN_REPLAYED: CloseCode.tokenRefused,
 };
 
 const CLOSE_ON_LEAVE: Record<LeaveReason, [number, string]> = {

@@ -37,8 +37,9 @@
  *
  * Every `error` is followed by the node closing the socket: 1008 (bad input), 1009
  * (`PAYLOAD_TOO_LARGE`), 1013 (`NODE_UNAVAILABLE`, try another node), 1011 (`INTERNAL`),
- * 4401 (token refused). Other closes: 1000 after `leave`, 1001 node shutting down,
- * 4409 the same participant joined again elsewhere (`replaced`), 4410 media transport lost.
+ * 4401 (token refused: invalid, expired, another node's, or already used — tokens are
+ * single-use). Other closes: 1000 after `leave`, 1001 node shutting down, 4409 the same
+ * participant joined again elsewhere with a new token (`replaced`), 4410 media transport lost.
  *
  * Close codes, message type names and the plain shapes of `ping`/`pong`/`migrate` live in
  * `src/contracts/signaling.ts`, shared with the browser SDK.

@@ -26,7 +26,7 @@ function setup(busyStops = 0) {
     launcher: ipcLauncher({
       entry: ENTRY,
       execArgv: [],
-      settings: (spec, slot) => (slots.push(slot), { nodeId: spec.nodeId, regionId: spec.regionId, nodeKey: 'k', host: '127.0.0.1', port: 9000 + slot, publicUrl: '', capacity: 10, graceMs: 0, iceAddress: '', logLevel: 'silent' }),
+      settings: (spec, slot) => (slots.push(slot), { nodeId: spec.nodeId, regionId: spec.regionId, nodeKey: 'k', host: '127.0.0.1', port: 9000 + slot, publicUrl: '', capacity: 10, graceMs: 0, iceAddress: '', tokenTtlSeconds: 120, maxConnectionsPerAddress: 64, logLevel: 'silent' }),
       relay: {
         heartbeat: async (p) => {
           heartbeats.push(p);

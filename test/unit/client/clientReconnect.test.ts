@@ -86,6 +86,23 @@ describe('client reconnect', { timeout: 30_000 }, () => {
     assert.equal((rec.events[3]![1] as MeridianClientEvents['reconnecting']).attempt, 1);
   });
 
+  test('after a blip the client rejoins the same node with a fresh token (tokens are single-use)', async () => {
+    const n1 = await node();
+    n1.refuseReplays = true;
+    const { fn, requests } = joinFn((_o, n) => joinResponse('n1', 'eu-central-1', n1.url, `token-${n}`));
+    const clock = new ManualScheduler();
+    const client = makeClient(fn, clock);
+    const rec = record(client);
+    await client.connect();
+    const reconnected = rec.next('reconnected');
+    n1.crash(); // the sockets drop; the node keeps listening and is placed again
+    const r = (await reconnected) as MeridianClientEvents['reconnected'];
+    assert.equal(r.node.id, 'n1');
+    assert.equal(requests.length, 2);
+    assert.deepEqual(n1.tokens, ['token-1', 'token-2']);
+    assert.equal(client.state, 'connected');
+  });
+
   test('the app’s subscribe() choice is sent again to the new node', async () => {
     const [n1, n2] = [await node(), await node()];
     const { fn } = joinFn((_o, n) => (n === 1 ? joinResponse('n1', 'eu-central-1', n1.url) : joinResponse('n2', 'eu-central-1', n2.url)));

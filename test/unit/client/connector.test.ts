@@ -176,6 +176,17 @@ describe('connectWithFallback', { timeout: 20_000 }, () => {
     assert.deepEqual(n.tokens, ['old', 'fresh']);
   });
 
+  test('a token the node already saw (TOKEN_REPLAYED) asks for a fresh one without naming the node', async () => {
+    const n = await node();
+    n.refuseReplays = true;
+    n.tokens.push('spent');
+    const { fn, requests } = scripted([joinResponse('n1', 'ap-south-1', n.url, 'spent'), joinResponse('n1', 'ap-south-1', n.url, 'fresh')]);
+    const c = await connectWithFallback({ source: resolveJoinSource(fn), connectTimeoutMs: 2_000, maxAttempts: 5, webSocket: wsFactory, sleep: noSleep });
+    cleanups.push(() => c.channel.close());
+    assert.deepEqual(requests, [{}, {}]);
+    assert.deepEqual(n.tokens, ['spent', 'spent', 'fresh']);
+  });
+
   test('a full node (NODE_UNAVAILABLE, 1013) counts as unreachable', async () => {
     const full = await node({ kind: 'error', code: 'NODE_UNAVAILABLE', close: 1013 });
     const next = await node();

@@ -28,6 +28,8 @@ test('region drain and removal with migrate move a live call between real nodes 
       host: '127.0.0.1',
       port: 0,
       regions: { defaults: ['eu-central-1', 'us-east-1', 'ap-south-1'] },
+      // Longer than a node's default lifetime cap (120 s): the platform must hand its TTL to the nodes it starts.
+      tokens: { ttlSeconds: 600 },
       sfu: { capacity: 50, graceMs: 300, iceAddress: '127.0.0.1', embeddedRegions: ['eu-central-1', 'us-east-1', 'ap-south-1'] },
     } as never,
   });

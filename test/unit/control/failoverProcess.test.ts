@@ -31,6 +31,8 @@ test('a SIGKILLed node process is deregistered at once and its meeting moves wit
       host: '127.0.0.1',
       port: 0,
       regions: { defaults: [REGION] },
+      // Longer than a node's default lifetime cap (120 s): the platform must hand its TTL to the nodes it starts.
+      tokens: { ttlSeconds: 600 },
       sfu: { capacity: 50, graceMs: 500, iceAddress: '127.0.0.1' },
       autoscaler: { policy: 'reactive', minNodes: 2, maxNodes: 3, syncIntervalMs: 500, nodeStartTimeoutMs: 45_000 },
     } as never,

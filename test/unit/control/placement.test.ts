@@ -53,10 +53,11 @@ test('the join token is scoped to meeting, participant, region and node, and onl
   assert.equal(claims.sub, 'alice');
   assert.equal(claims.rgn, 'ap-south-1');
   assert.ok(claims.exp - claims.iat <= 120);
-  // Another node, with its own key, refuses it (signature), and a node given the right key
+  // Another node, with its own key, refuses it as meant for another node (its signature does
+  // not verify there, and its audience names ap-south-1-n1), and a node given the right key
   // but another id refuses it too (audience).
   const other = createJoinTokenVerifier('us-east-1-n1', p.tokens!.nodeKey('us-east-1-n1'));
-  assert.throws(() => other(r.token), (err: MeridianError) => err.code === 'TOKEN_INVALID');
+  assert.throws(() => other(r.token), (err: MeridianError) => err.code === 'TOKEN_SCOPE');
   const wrongAud = createJoinTokenVerifier('us-east-1-n1', p.tokens!.nodeKey('ap-south-1-n1'));
   assert.throws(() => wrongAud(r.token), (err: MeridianError) => err.code === 'TOKEN_SCOPE');
 });

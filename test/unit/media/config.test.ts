@@ -19,6 +19,9 @@ describe('SFU node settings', () => {
     assert.throws(() => resolveSfuNodeSettings({ nodeId: 'n1', regionId: 'eu-central-1', signaling: { maxMessageBytes: 10 } }), /"signaling\.maxMessageBytes"/);
     assert.throws(() => resolveSfuNodeSettings({ nodeId: 'n1', regionId: 'eu-central-1', ice: { portRangeBegin: 40_000 } }), /"ice\.portRangeEnd"/);
     assert.throws(() => resolveSfuNodeSettings({ nodeId: 'n1', regionId: 'eu-central-1', ice: { udpMux: true } }), /"ice\.udpMux"/);
+    // Node's HTTP server requires its headers timeout (the upgrade timeout) within the request timeout.
+    assert.throws(() => resolveSfuNodeSettings({ nodeId: 'n1', regionId: 'eu-central-1', signaling: { upgradeTimeoutMs: 20_000, requestTimeoutMs: 10_000 } }), /"signaling\.requestTimeoutMs"/);
+    assert.throws(() => resolveSfuNodeSettings({ nodeId: 'n1', regionId: 'eu-central-1', tokens: { maxTtlSeconds: 86_400 } }), /"tokens\.maxTtlSeconds"/);
   });
 
   test('refuses an ICE bind address that is not on this machine', () => {
@@ -34,12 +37,15 @@ describe('one schema for node settings', () => {
     assert.throws(() => resolveSfuNodeSettings({ nodeId: 'n1', regionId: 'eu-central-1', capacity: 0 }), /"capacity"/);
     assert.throws(() => loadConfig({ env: {}, overrides: { sfu: { publicUrl: `ws://${'a'.repeat(2048)}` } } }), refused('sfu.publicUrl'));
     assert.throws(() => loadConfig({ env: { MERIDIAN_NODE_ID: 'bad id' } }), refused('sfu.nodeId'));
+    assert.throws(() => loadConfig({ env: { MERIDIAN_SFU_MAX_CONNECTIONS_PER_ADDRESS: '0' } }), refused('sfu.maxConnectionsPerAddress'));
   });
 
   test('the platform defaults are the node defaults', () => {
     assert.equal(DEFAULTS.sfu.capacity, SFU_NODE_DEFAULTS.capacity);
     assert.equal(DEFAULTS.sfu.graceMs, SFU_NODE_DEFAULTS.graceMs);
     assert.equal(DEFAULTS.sfu.iceAddress, SFU_NODE_DEFAULTS.ice.bindAddress);
+    assert.equal(DEFAULTS.sfu.maxConnectionsPerAddress, SFU_NODE_DEFAULTS.signaling.maxConnectionsPerAddress);
+    assert.equal(DEFAULTS.tokens.ttlSeconds, SFU_NODE_DEFAULTS.tokens.maxTtlSeconds);
   });
 
   test('a bad setting is an SfuNodeSettingsError carrying the key', () => {

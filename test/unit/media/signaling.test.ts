@@ -81,11 +81,61 @@ describe('join tokens', { timeout: 300_000 }, () => {
     await expectRefusal(c, undefined, 'TOKEN_EXPIRED', 4401);
   });
 
-  test('refuses a token for another node with TOKEN_SCOPE', PER_TEST, async () => {
+  test('refuses a token for another node with TOKEN_SCOPE, signed with that node\'s key as the control plane does', PER_TEST, async () => {
     const n = await node();
     const c = await connect(n);
-    c.send({ type: 'join', token: mintToken({ sub: 'lost', mtg: 'standup', aud: 'node-other' }) });
+    c.send({ type: 'join', token: mintToken({ sub: 'lost', mtg: 'standup', aud: 'node-other' }, { key: randomBytes(32) }) });
     await expectRefusal(c, undefined, 'TOKEN_SCOPE', 4401);
+    // A token naming this node but signed with another key stays a forgery.
+    const forged = await connect(n);
+    await expectRefusal(forged, { type: 'join', token: mintToken({ sub: 'x', mtg: 'standup', aud: NODE_ID }, { key: randomBytes(32) }) }, 'TOKEN_INVALID', 4401);
+  });
+
+  test('a token joins once: after its participant left, the same token is refused with TOKEN_REPLAYED', PER_TEST, async () => {
+    const n = await node();
+    const token = mintToken({ sub: 'ann', mtg: 'standup', aud: NODE_ID });
+    const { client: first } = await TestClient.join(n.url, token);
+    cleanups.push(() => first.close());
+    first.send({ type: 'leave' });
+    assert.equal(await first.closed, 1000);
+    const again = await connect(n);
+    await expectRefusal(again, { type: 'join', token }, 'TOKEN_REPLAYED', 4401);
+    assert.equal(n.stats().participants, 0);
+  });
+
+  test('a second connection with the same token is refused and does not take over the first', PER_TEST, async () => {
+    const n = await node();
+    const witness = await join(n, 'witness');
+    const token = mintToken({ sub: 'ann', mtg: 'standup', aud: NODE_ID });
+    const { client: first } = await TestClient.join(n.url, token);
+    cleanups.push(() => first.close());
+    await witness.next((m) => m.type === 'participant-joined' && (m.participant as { id: string }).id === 'ann');
+    const thief = await connect(n);
+    await expectRefusal(thief, { type: 'join', token }, 'TOKEN_REPLAYED', 4401);
+    // The first connection is untouched and still served; the others saw no leave/join.
+    first.send({ type: 'ping', id: 7 });
+    await first.next((m) => m.type === 'pong' && m.id === 7);
+    assert.equal(first.ws.readyState, WebSocket.OPEN);
+    await stillServes(n, witness, 'newcomer');
+    assert.equal(witness.messages.some((m) => m.type === 'participant-left'), false);
+    assert.equal(witness.messages.filter((m) => m.type === 'participant-joined' && (m.participant as { id: string }).id === 'ann').length, 1);
+    assert.equal(n.stats().participants, 3);
+  });
+
+  test('refuses a correctly signed token that lives longer than the configured TTL with TOKEN_INVALID', PER_TEST, async () => {
+    const n = await node({ tokens: { maxTtlSeconds: 60 } });
+    const tenYears = await connect(n);
+    await expectRefusal(tenYears, { type: 'join', token: mintToken({ sub: 'x', mtg: 'standup', aud: NODE_ID }, { expiresInMs: 10 * 365 * 86_400_000 }) }, 'TOKEN_INVALID', 4401);
+    const slightlyLonger = await connect(n);
+    await expectRefusal(slightlyLonger, { type: 'join', token: mintToken({ sub: 'y', mtg: 'standup', aud: NODE_ID }, { expiresInMs: 70_000 }) }, 'TOKEN_INVALID', 4401);
+    await join(n, 'within-ttl'); // 60 s, the TTL itself
+    assert.equal(n.stats().participants, 1);
+  });
+
+  test('a token without an id (jti) is refused with TOKEN_INVALID: it could not be single-use', PER_TEST, async () => {
+    const n = await node();
+    const c = await connect(n);
+    await expectRefusal(c, { type: 'join', token: mintToken({ sub: 'x', mtg: 'standup', aud: NODE_ID, jti: undefined } as never) }, 'TOKEN_INVALID', 4401);
   });
 
   test('refuses a token that is not a JWT, or lacks the meeting claim, with TOKEN_INVALID', PER_TEST, async () => {
@@ -211,7 +261,7 @@ describe('capacity and seats', { timeout: 300_000 }, () => {
     assert.equal(n.stats().participants, 2);
   });
 
-  test('a second join of the same participant replaces the first', PER_TEST, async () => {
+  test('a second join of the same participant with a fresh token replaces the first (a reconnect)', PER_TEST, async () => {
     const n = await node();
     const witness = await join(n, 'witness');
     const first = await join(n, 'alice');

@@ -52,8 +52,8 @@ describe('the node verifies the tokens the control plane issues', () => {
   test('a token for another node is TOKEN_SCOPE, even if that node somehow had the key', () => {
     const issuer = fresh();
     const { token } = issuer.issue({ ...REQ, nodeId: 'eu-1' });
-    // Its own key: the signature fails first.
-    assert.throws(() => createJoinTokenVerifier('ap-1', issuer.nodeKey('ap-1'))(token), refusedWith('TOKEN_INVALID'));
+    // Signed with the other node's key: the signature cannot verify here, the audience says why.
+    assert.throws(() => createJoinTokenVerifier('ap-1', issuer.nodeKey('ap-1'))(token), refusedWith('TOKEN_SCOPE'));
     // The other node's key (a leaked key): the audience still names another node.
     assert.throws(() => createJoinTokenVerifier('ap-1', issuer.nodeKey('eu-1'))(token), refusedWith('TOKEN_SCOPE'));
   });
@@ -64,6 +64,30 @@ describe('the node verifies the tokens the control plane issues', () => {
     const sign = createSigner({ key: issuer.nodeKey('ap-1'), algorithm: 'HS256', expiresIn: 5_000, clockTimestamp: Date.now() - 60_000 });
     const token = sign({ sub: 'asha', aud: 'ap-1', mtg: 'standup', rgn: 'ap-south-1' });
     assert.throws(() => createJoinTokenVerifier('ap-1', issuer.nodeKey('ap-1'))(token), refusedWith('TOKEN_EXPIRED'));
+  });
+
+  test('a correctly signed token that lives longer than the TTL is TOKEN_INVALID (a 10-year token from a leaked node key)', () => {
+    const issuer = fresh();
+    const verify = createJoinTokenVerifier('ap-1', issuer.nodeKey('ap-1'), { maxTtlSeconds: 120 });
+    const claims = { sub: 'asha', aud: 'ap-1', mtg: 'standup', rgn: 'ap-south-1', jti: 'j1' };
+    const signFor = (lifetimeMs: number) => createSigner({ key: issuer.nodeKey('ap-1'), algorithm: 'HS256', expiresIn: lifetimeMs });
+    assert.throws(() => verify(signFor(10 * 365 * 86_400_000)(claims)), refusedWith('TOKEN_INVALID'));
+    assert.throws(() => verify(signFor(125_000)(claims)), refusedWith('TOKEN_INVALID'));
+    // Issued "in the future" so that exp − iat looks short: the remaining life still counts.
+    const future = Math.floor(Date.now() / 1000) + 3600;
+    assert.throws(() => verify(signFor(60_000)({ ...claims, iat: future })), refusedWith('TOKEN_INVALID'));
+    // No issue time: the lifetime cannot be checked.
+    assert.throws(() => verify(createSigner({ key: issuer.nodeKey('ap-1'), algorithm: 'HS256', expiresIn: 60_000, noTimestamp: true })(claims)), refusedWith('TOKEN_INVALID'));
+    // Exactly the TTL (what the issuer mints) passes.
+    assert.equal(verify(signFor(120_000)(claims)).sub, 'asha');
+    const issued = new JoinTokenIssuer(parseMasterSecret(generateMasterSecret()), 120);
+    assert.equal(createJoinTokenVerifier('ap-1', issued.nodeKey('ap-1'), { maxTtlSeconds: 120 })(issued.issue(REQ).token).sub, 'asha');
+  });
+
+  test('a token without an id (jti) is TOKEN_INVALID: the node could not make it single-use', () => {
+    const issuer = fresh();
+    const sign = createSigner({ key: issuer.nodeKey('ap-1'), algorithm: 'HS256', expiresIn: 60_000 });
+    assert.throws(() => createJoinTokenVerifier('ap-1', issuer.nodeKey('ap-1'))(sign({ sub: 'asha', aud: 'ap-1', mtg: 'standup', rgn: 'ap-south-1' })), refusedWith('TOKEN_INVALID'));
   });
 
   test('a token without a signature (alg none) is TOKEN_INVALID', () => {

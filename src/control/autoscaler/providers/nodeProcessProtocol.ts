@@ -21,6 +21,10 @@ export interface NodeProcessSettings {
   readonly graceMs: number;
   /** Address ICE binds to; empty = every non-loopback interface. */
   readonly iceAddress: string;
+  /** The control plane's `tokens.ttlSeconds`: the node refuses tokens that live longer. */
+  readonly tokenTtlSeconds: number;
+  /** Concurrent signaling connections per client address. */
+  readonly maxConnectionsPerAddress: number;
   readonly logLevel: string;
 }
 

@@ -31,6 +31,8 @@ export class FakeSignalingNode {
   joinedTracks: unknown[] = [];
   /** Messages sent right after `joined` (and the usual `participant-joined`). */
   afterJoined: unknown[] = [];
+  /** Refuse a token presented before with `TOKEN_REPLAYED` (4401), as a real node does. */
+  refuseReplays = false;
 
   private constructor(wss: WebSocketServer, behaviour: JoinBehaviour) {
     this.#wss = wss;
@@ -46,8 +48,9 @@ export class FakeSignalingNode {
           if (m.type === 'offer' && this.answerOffers) ws.send(JSON.stringify({ type: 'answer', sdp: `answer-to-${String((m as { sdp?: unknown }).sdp)}` }));
           return;
         }
+        const replayed = this.tokens.includes(m.token ?? '');
         this.tokens.push(m.token ?? '');
-        const b = this.behaviour;
+        const b: JoinBehaviour = replayed && this.refuseReplays ? { kind: 'error', code: 'TOKEN_REPLAYED', close: 4401 } : this.behaviour;
         if (b.kind === 'joined') {
           ws.send(JSON.stringify({ type: 'joined', participantId: 'p1', meetingId: 'm1', name: 'P1', participants: [{ id: 'p0', name: 'P0' }], tracks: this.joinedTracks, activeSpeaker: null }));
           ws.send(JSON.stringify({ type: 'participant-joined', participant: { id: 'p2', name: 'P2' } }));
