@@ -13,6 +13,8 @@ export const Services = {
   autoscaler: 'autoscaler',
   /** Holders of meeting nodes (sfu role); they only listen to `nodes.command`. */
   sfu: 'sfu',
+  /** Every gateway copy; it only listens (e.g. `auth.keyRevoked` to drop a cached key). */
+  gateway: 'gateway',
 } as const;
 
 /** Fully qualified action names, grouped by service. */
@@ -46,6 +48,8 @@ export const Actions = {
   auth: {
     createKey: 'auth.createKey',
     verifyKey: 'auth.verifyKey',
+    listKeys: 'auth.listKeys',
+    revokeKey: 'auth.revokeKey',
   },
   autoscaler: {
     scheduleMeeting: 'autoscaler.scheduleMeeting',
@@ -71,6 +75,8 @@ export const Events = {
   nodeCommand: 'nodes.command',
   /** A meeting was placed, moved or ended. */
   meetingChanged: 'rooms.meetingChanged',
+  /** An app key was revoked: every gateway copy drops it from its cache at once. */
+  keyRevoked: 'auth.keyRevoked',
   /** A meeting was announced to the autoscalers (start time and expected size). */
   meetingScheduled: 'autoscaler.meetingScheduled',
 } as const;
@@ -98,6 +104,8 @@ export interface ActionMap {
   'rooms.migrate': { params: S.MigrateParams; result: S.MigrateResult };
   'auth.createKey': { params: S.KeyCreateParams; result: S.KeyCreateResult };
   'auth.verifyKey': { params: S.KeyVerifyParams; result: S.KeyVerifyResult };
+  'auth.listKeys': { params: Record<string, never>; result: S.KeyList };
+  'auth.revokeKey': { params: S.KeyIdParams; result: S.KeyInfo };
   'rooms.liveByNode': { params: S.RegionIdParams; result: S.LiveByNodeResult };
   'autoscaler.scheduleMeeting': { params: S.ScheduleMeetingParams; result: S.ScheduledMeeting };
   'autoscaler.status': { params: S.AutoscalerStatusParams; result: S.AutoscalerStatus };
@@ -118,5 +126,6 @@ export interface EventMap {
   'nodes.command': S.NodeCommand;
   'rooms.meetingChanged': { meetingId: string; appId: string; status: S.MeetingStatus; regionId: string | null; nodeId: string | null };
   'autoscaler.meetingScheduled': { meeting: S.ScheduledMeeting };
+  'auth.keyRevoked': { keyId: string; appId: string };
 }
 export type EventName = keyof EventMap;

@@ -365,6 +365,23 @@ export type KeyVerifyParams = Static<typeof KeyVerifyParams>;
 export const KeyVerifyResult = Type.Object({ keyId: Type.String(), appId: Type.String() });
 export type KeyVerifyResult = Static<typeof KeyVerifyResult>;
 
+/** An app key as operators see it: never the key, nor its digest. */
+export const KeyInfo = Type.Object({
+  keyId: Type.String(),
+  appId: Type.String(),
+  label: Nullable(Type.String()),
+  createdAt: Type.String(),
+  /** Last time a gateway verified it (to within the gateways' cache TTL and a minute); null if never. */
+  lastUsedAt: Nullable(Type.String()),
+  revokedAt: Nullable(Type.String()),
+});
+export type KeyInfo = Static<typeof KeyInfo>;
+export const KeyList = Type.Object({ keys: Type.Array(KeyInfo) });
+export type KeyList = Static<typeof KeyList>;
+
+export const KeyIdParams = Type.Object({ keyId: Type.String({ minLength: 1, maxLength: 100, pattern: '^[A-Za-z0-9_-]+$' }) }, { additionalProperties: false });
+export type KeyIdParams = Static<typeof KeyIdParams>;
+
 // ---------------------------------------------------------------- join token claims
 /**
  * Claims of a join token. `aud` is the node id: a node accepts only tokens whose audience

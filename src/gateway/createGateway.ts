@@ -6,6 +6,7 @@
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import { AppKeyVerifier } from './AppKeyVerifier.js';
 import { Authenticator } from './auth.js';
+import { listenForKeyRevocations } from './KeyRevocationListener.js';
 import { trustProxyOption } from './clientIp.js';
 import { frameworkErrorHandler, installErrorHandlers } from './errorHandler.js';
 import { GatewayMetrics } from './metrics.js';
@@ -22,10 +23,8 @@ import type { GatewayOptions, RouteDeps } from './types.js';
 export async function createGateway(opts: GatewayOptions): Promise<FastifyInstance> {
   const { broker, config } = opts;
   const logger = opts.logger.child({ module: 'gateway' });
-  const auth = new Authenticator({
-    adminKey: opts.adminKey,
-    appKeys: new AppKeyVerifier({ broker, ttlMs: (opts.appKeyCacheSeconds ?? 30) * 1000, ...(opts.clock ? { clock: opts.clock } : {}) }),
-  });
+  const appKeys = new AppKeyVerifier({ broker, ttlMs: (opts.appKeyCacheSeconds ?? 30) * 1000, ...(opts.clock ? { clock: opts.clock } : {}) });
+  const auth = new Authenticator({ adminKey: opts.adminKey, appKeys });
   const metrics = new GatewayMetrics({ broker, logger, processMetrics: opts.processMetrics ?? true, ...(opts.clock ? { clock: opts.clock } : {}) });
 
   const app = Fastify({
@@ -48,6 +47,8 @@ export async function createGateway(opts: GatewayOptions): Promise<FastifyInstan
   // instead of getting 415 UNSUPPORTED_MEDIA_TYPE.
   app.removeContentTypeParser('text/plain');
   app.decorateRequest('principal', null);
+  const stopListening = listenForKeyRevocations(broker, appKeys);
+  app.addHook('onClose', stopListening);
   installErrorHandlers(app);
 
   let closing = false;

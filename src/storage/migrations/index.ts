@@ -1,7 +1,9 @@
 import type { Migration } from 'kysely';
 import * as m001 from './001_initial.js';
+import * as m003 from './003_key_last_used.js';
 
 /** Every migration, in order. Names never change once released. */
 export const MIGRATIONS: Record<string, Migration> = {
   '001_initial': m001,
+  '003_key_last_used': m003,
 };
