@@ -14,6 +14,7 @@ export const DEFAULTS: Config = {
   adminKey: '',
   trustedProxies: [],
   http: { bodyLimitBytes: 16_384, demo: true },
+  console: { enabled: true, sessionTtlSeconds: 28_800, updateIntervalMs: 2_000, sampleIntervalMs: 5_000 },
   geoip: {
     cityDbPath: '',
     cacheSize: 50_000,

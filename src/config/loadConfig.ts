@@ -36,6 +36,8 @@ export const ENV_VARS: ReadonlyArray<readonly [string, string, EnvKind]> = [
   ['MERIDIAN_TRUSTED_PROXIES', 'trustedProxies', 'list'],
   ['MERIDIAN_BODY_LIMIT_BYTES', 'http.bodyLimitBytes', 'int'],
   ['MERIDIAN_DEMO', 'http.demo', 'bool'],
+  ['MERIDIAN_CONSOLE', 'console.enabled', 'bool'],
+  ['MERIDIAN_CONSOLE_SESSION_TTL_SECONDS', 'console.sessionTtlSeconds', 'int'],
   ['MERIDIAN_GEOIP_DB', 'geoip.cityDbPath', 'string'],
   ['MERIDIAN_GEOIP_CACHE_SIZE', 'geoip.cacheSize', 'int'],
   ['MERIDIAN_FALLBACK_LAT', 'geoip.fallback.lat', 'number'],

@@ -34,6 +34,16 @@ export const ConfigSchema = Type.Object(
       /** Serve the demo join route (uses a server-held app key). */
       demo: Type.Boolean(),
     }),
+    /** The operator console at `/console` (admin key login, live view, actions). */
+    console: Section({
+      enabled: Type.Boolean(),
+      /** How long a console login lasts (the session cookie's lifetime); 5 min to 7 days. */
+      sessionTtlSeconds: Type.Integer({ minimum: 300, maximum: 604_800 }),
+      /** How often the live view is pushed to open consoles (server-sent events). */
+      updateIntervalMs: Type.Integer({ minimum: 250, maximum: 60_000 }),
+      /** How often the per-region time series (last hour) takes a sample. */
+      sampleIntervalMs: Type.Integer({ minimum: 1_000, maximum: 60_000 }),
+    }),
     geoip: Section({
       /** A GeoLite2/GeoIP2 City (or DB-IP) MMDB holding IPv4 and IPv6; empty = bundled DB-IP City Lite. */
       cityDbPath: Type.String(),

@@ -43,6 +43,7 @@ export const Actions = {
     countLive: 'rooms.countLive',
     endInRegion: 'rooms.endInRegion',
     liveByNode: 'rooms.liveByNode',
+    listLive: 'rooms.listLive',
     migrate: 'rooms.migrate',
   },
   auth: {
@@ -107,6 +108,7 @@ export interface ActionMap {
   'auth.listKeys': { params: Record<string, never>; result: S.KeyList };
   'auth.revokeKey': { params: S.KeyIdParams; result: S.KeyInfo };
   'rooms.liveByNode': { params: S.RegionIdParams; result: S.LiveByNodeResult };
+  'rooms.listLive': { params: S.RegionIdParams; result: S.LiveMeetingList };
   'autoscaler.scheduleMeeting': { params: S.ScheduleMeetingParams; result: S.ScheduledMeeting };
   'autoscaler.status': { params: S.AutoscalerStatusParams; result: S.AutoscalerStatus };
   'autoscaler.metrics': { params: Record<string, never>; result: S.MetricsText };

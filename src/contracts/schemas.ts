@@ -413,6 +413,17 @@ export const LiveByNodeResult = Type.Object({
 });
 export type LiveByNodeResult = Static<typeof LiveByNodeResult>;
 
+/** The live meetings of a region, oldest placement first, at most `LIVE_MEETING_LIST_MAX` (`rooms.listLive`). */
+export const LiveMeetingList = Type.Object({
+  regionId: RegionId,
+  /** Live meetings in the region (may exceed the list's length). */
+  total: Type.Integer({ minimum: 0 }),
+  meetings: Type.Array(Meeting),
+});
+export type LiveMeetingList = Static<typeof LiveMeetingList>;
+/** Most meetings `rooms.listLive` returns. */
+export const LIVE_MEETING_LIST_MAX = 200;
+
 /** Announces a meeting ahead of time, so its region has the capacity when it starts. */
 export const ScheduleMeetingParams = Type.Object(
   {

@@ -11,6 +11,8 @@ import { trustProxyOption } from './clientIp.js';
 import { frameworkErrorHandler, installErrorHandlers } from './errorHandler.js';
 import { GatewayMetrics } from './metrics.js';
 import { registerAdminRoutes } from './routes/admin.js';
+import { registerConsole } from './console/index.js';
+import { systemClock } from '../lib/clock.js';
 import { readinessGate, registerHealthRoutes } from './routes/health.js';
 import { registerMeetingRoutes } from './routes/meetings.js';
 import { registerRegionRoutes } from './routes/regions.js';
@@ -47,6 +49,7 @@ export async function createGateway(opts: GatewayOptions): Promise<FastifyInstan
   // instead of getting 415 UNSUPPORTED_MEDIA_TYPE.
   app.removeContentTypeParser('text/plain');
   app.decorateRequest('principal', null);
+  app.decorateRequest('joinedRegion', null);
   const stopListening = listenForKeyRevocations(broker, appKeys);
   app.addHook('onClose', stopListening);
   installErrorHandlers(app);
@@ -60,6 +63,7 @@ export async function createGateway(opts: GatewayOptions): Promise<FastifyInstan
   app.addHook('onResponse', async (request, reply) => {
     const route = request.is404 ? 'unmatched' : (request.routeOptions.url ?? 'unmatched');
     metrics.observeHttp(request.method, route, reply.statusCode, reply.elapsedTime / 1000);
+    if (request.joinedRegion !== null && reply.statusCode < 300) metrics.observeJoinRegion(request.joinedRegion);
   });
 
   const deps: RouteDeps = { broker, auth, metrics, isReady };
@@ -67,6 +71,20 @@ export async function createGateway(opts: GatewayOptions): Promise<FastifyInstan
   registerMeetingRoutes(app, deps);
   registerRegionRoutes(app, deps);
   registerAdminRoutes(app, deps);
+  if (config.console.enabled) {
+    await registerConsole(app, {
+      broker,
+      auth,
+      metrics,
+      adminKey: opts.adminKey,
+      logger,
+      clock: opts.clock ?? systemClock,
+      settings: config.console,
+      publicUrl: config.publicUrl,
+      ...(opts.consoleAssetsDir ? { assetsDir: opts.consoleAssetsDir } : {}),
+      ...(opts.consoleTimers ? { timers: opts.consoleTimers } : {}),
+    });
+  }
   if (opts.extraRoutes) await opts.extraRoutes(app);
 
   await app.ready();
