@@ -2,7 +2,8 @@
  * The console's HTTP side, under `/console`:
  * - `GET /console/login` and `POST /console/login` (an HTML form with the admin key): on
  *   success a signed session cookie (`HttpOnly`, `SameSite=Strict`, `Path=/console`,
- *   `Max-Age` = the session TTL, `Secure` over https) and a redirect to `/console`;
+ *   `Max-Age` = the session TTL, `Secure` over https) and a redirect to `/console`; on
+ *   failure no cookie and a redirect back to `/console/login?failed` (the form says so);
  * - `GET /console` (the page), its assets under `/console/assets/`;
  * - `/console/api/…`, session only: `session` (the CSRF token), `state`, `series`, `events`
  *   (server-sent events), `rank`, and `admin/*`, which forwards to `/v1/admin/*` with the
@@ -73,6 +74,8 @@ const ASSETS: Record<string, { file: string; type: string }> = {
   'console.js': { file: 'console/console.js', type: 'text/javascript; charset=utf-8' },
   'console.js.map': { file: 'console/console.js.map', type: 'application/json; charset=utf-8' },
   'console.css': { file: 'console/console.css', type: 'text/css; charset=utf-8' },
+  // Natural Earth outlines (world-atlas), copied by the build: the map needs nothing from the internet.
+  'countries-110m.json': { file: 'console/countries-110m.json', type: 'application/json; charset=utf-8' },
 };
 
 /** The page talks to its own origin only; nothing is fetched from elsewhere. */
@@ -192,9 +195,9 @@ export async function registerConsole(app: FastifyInstance, deps: ConsoleDeps): 
       return sendFile(reply, 'console/index.html', 'text/html; charset=utf-8', PAGE_HEADERS);
     });
     scope.get('/console/', (_request, reply) => reply.redirect('/console', 301));
-    scope.get('/console/login', (request, reply) => {
+    scope.get<{ Querystring: { failed?: string } }>('/console/login', (request, reply) => {
       if (sessionOf(request)) return reply.redirect('/console', 303);
-      return loginPage(reply);
+      return loginPage(reply, request.query.failed !== undefined ? 'That is not the admin key.' : undefined);
     });
     for (const [name, asset] of Object.entries(ASSETS)) {
       scope.get(`/console/assets/${name}`, (_request, reply) => sendFile(reply, asset.file, asset.type, { 'cache-control': 'no-cache' }));
@@ -204,13 +207,8 @@ export async function registerConsole(app: FastifyInstance, deps: ConsoleDeps): 
       // The key is compared and dropped: never logged, never echoed, never in a URL.
       if (!deps.auth.isAdminKey(request.body.key)) {
         logger.warn({ ip: clientIp(request) }, 'console login refused: not the admin key');
-        reply.code(401);
-        try {
-          return await loginPage(reply, 'That is not the admin key.');
-        } catch {
-          // Page not built: still a refusal, not a 404.
-          throw new MeridianError('UNAUTHORIZED', 'That is not the admin key');
-        }
+        // Post/redirect/get: the form comes back with the message, and a reload does not resend the key.
+        return reply.redirect('/console/login?failed', 303);
       }
       const { session, value } = sessions.issue();
       logger.info({ ip: clientIp(request), expiresAt: new Date(session.expiresAt).toISOString() }, 'console login');
@@ -268,6 +266,16 @@ export async function registerConsole(app: FastifyInstance, deps: ConsoleDeps): 
     scope.get<{ Querystring: RankQuery }>('/console/api/rank', { onRequest: requireSession, schema: { querystring: RankQuery } }, async (request, reply) => {
       const q = new URLSearchParams({ ip: request.query.ip, count: String(request.query.count ?? 5) });
       return forward(app, deps.adminKey, 'GET', `/v1/regions/rank?${q}`, undefined, reply);
+    });
+
+    // The region planner (`GET /v1/admin/regions/plan`) where the deployment has one; a 404
+    // becomes `{ available: false }` so the page hides its panel without a failed request.
+    scope.get('/console/api/plan', { onRequest: requireSession }, async (_request, reply) => {
+      const res = await app.inject({ method: 'GET', url: '/v1/admin/regions/plan', headers: { authorization: `Bearer ${deps.adminKey}` } });
+      reply.header('cache-control', 'no-store');
+      if (res.statusCode === 404) return reply.send({ available: false });
+      if (res.statusCode !== 200) return reply.code(res.statusCode).header('content-type', 'application/json; charset=utf-8').send(res.rawPayload);
+      return reply.send({ available: true, plan: res.json() as unknown });
     });
 
     // Everything an operator does goes through the admin API, with the admin key held here.

@@ -119,12 +119,15 @@ describe('console over the embedded platform', () => {
     assert.equal(res.statusCode, 401);
   });
 
-  test('a wrong key is refused and no session cookie is set', async () => {
+  test('a wrong key is refused: back to the form, no session cookie', async () => {
     const { res, jar } = await login(app, 'not-the-admin-key');
-    assert.equal(res.statusCode, 401);
+    assert.equal(res.statusCode, 303);
+    assert.equal(res.headers.location, '/console/login?failed');
     assert.equal(jar.get(SESSION_COOKIE), undefined);
-    const { res: appKeyLogin } = await login(app, p.appKey!);
-    assert.equal(appKeyLogin.statusCode, 401, 'an app key does not open the console');
+    assert.equal(res.headers['set-cookie'], undefined);
+    const { res: appKeyLogin, jar: appJar } = await login(app, p.appKey!);
+    assert.equal(appKeyLogin.headers.location, '/console/login?failed', 'an app key does not open the console');
+    assert.equal(appJar.get(SESSION_COOKIE), undefined);
   });
 
   test('a session expires after its TTL (manual clock)', async () => {
@@ -267,11 +270,16 @@ describe('console pages and the event stream', () => {
     assert.match(String(consolePage.headers['content-security-policy']), /connect-src 'self'/);
   });
 
-  test('a bad login answers 401 with the form and a message, never echoing the key', async () => {
+  test('a bad login comes back to the form with a message, never echoing the key', async () => {
     const { res } = await login(app, 'guess-1234');
-    assert.equal(res.statusCode, 401);
-    assert.match(res.body, /role="alert">That is not the admin key/);
-    assert.doesNotMatch(res.body, /guess-1234/);
+    assert.equal(res.statusCode, 303);
+    assert.doesNotMatch(String(res.headers.location), /guess-1234/);
+    const form = await app.inject({ method: 'GET', url: String(res.headers.location) });
+    assert.equal(form.statusCode, 200);
+    assert.match(form.body, /role="alert">That is not the admin key/);
+    assert.doesNotMatch(form.body, /guess-1234/);
+    const plain = await app.inject({ method: 'GET', url: '/console/login' });
+    assert.match(plain.body, /role="alert" hidden>/, 'no message on a first visit');
   });
 
   test('the event stream pushes the live view and ends when the session expires', async () => {
