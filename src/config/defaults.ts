@@ -8,6 +8,7 @@ export const DEFAULTS: Config = {
   publicUrl: '',
   dataDir: './data',
   logLevel: 'info',
+  logFormat: 'auto',
   namespace: 'meridian',
   transporter: '',
   databaseUrl: '',

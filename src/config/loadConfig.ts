@@ -29,6 +29,7 @@ export const ENV_VARS: ReadonlyArray<readonly [string, string, EnvKind]> = [
   ['MERIDIAN_PUBLIC_URL', 'publicUrl', 'string'],
   ['MERIDIAN_DATA_DIR', 'dataDir', 'string'],
   ['MERIDIAN_LOG_LEVEL', 'logLevel', 'string'],
+  ['MERIDIAN_LOG_FORMAT', 'logFormat', 'string'],
   ['MERIDIAN_NAMESPACE', 'namespace', 'string'],
   ['MERIDIAN_TRANSPORTER', 'transporter', 'string'],
   ['MERIDIAN_DATABASE_URL', 'databaseUrl', 'string'],

@@ -19,6 +19,8 @@ export const ConfigSchema = Type.Object(
     /** Where embedded mode keeps its database and generated secrets. */
     dataDir: Type.String({ minLength: 1 }),
     logLevel: Type.Union([Type.Literal('fatal'), Type.Literal('error'), Type.Literal('warn'), Type.Literal('info'), Type.Literal('debug'), Type.Literal('trace'), Type.Literal('silent')]),
+    /** `auto`: human-readable lines (pino-pretty) when stdout is a terminal, JSON otherwise. */
+    logFormat: Type.Union([Type.Literal('auto'), Type.Literal('json'), Type.Literal('pretty')]),
     /** Moleculer namespace: keeps clusters that share one transporter apart. */
     namespace: Type.String({ pattern: '^[A-Za-z0-9_-]*$' }),
     /** Moleculer transporter URL (`nats://…`); empty = embedded (in-process broker). */

@@ -100,6 +100,7 @@ describe('operator console through meridian start', { skip, timeout: 300_000 }, 
     await page.click('.regions-layer [data-region="us-east-1"] circle');
     await page.waitForSelector('#decisions li');
     await shot('overview');
+    await page.locator('.region-card').screenshot({ path: join(SHOTS, 'region.png') });
   });
 
   test("the console's API refuses requests without the session or with a forged CSRF token", async () => {
@@ -151,7 +152,7 @@ describe('operator console through meridian start', { skip, timeout: 300_000 }, 
     await page.waitForSelector('#confirm[open]');
     await page.click('#confirm-ok');
     await row.locator('.badge.revoked').waitFor();
-    await shot('keys');
+    await page.locator('.keys-card').screenshot({ path: join(SHOTS, 'keys.png') });
     const afterRevoke = await asApp('/v1/meetings/console-e2e/join', { participant: { id: 'bob', name: 'Bob' } });
     assert.equal(afterRevoke.status, 401);
     assert.equal(((await afterRevoke.json()) as { error: { code: string } }).error.code, 'UNAUTHORIZED');
@@ -170,6 +171,7 @@ describe('operator console through meridian start', { skip, timeout: 300_000 }, 
     assert.equal(await page.locator('.route-layer .client').count(), 1, 'and the client');
     await page.locator('.map-card').scrollIntoViewIfNeeded();
     await shot('explorer');
+    await page.locator('.explorer-card').screenshot({ path: join(SHOTS, 'explorer-panel.png') });
   });
 
   test('readable at phone width, and no errors in the browser console', async () => {

@@ -323,15 +323,14 @@ async function loadKeys(): Promise<void> {
       'tr',
       { 'data-key': k.keyId },
       el('td', {}, el('code', {}, k.keyId)),
-      el('td', {}, k.appId),
-      el('td', {}, k.label ?? '—'),
+      el('td', {}, k.appId, el('br'), el('small', {}, k.label ?? '—')),
       el('td', {}, when(k.createdAt)),
       el('td', {}, k.lastUsedAt ? when(k.lastUsedAt) : 'never'),
       el('td', {}, k.revokedAt ? badge('revoked') : badge('active')),
       el('td', {}, k.revokedAt ? '' : button('Revoke', `Revoke ${k.keyId}`, () => void revokeKey(k))),
     ),
   );
-  $('keys-table').querySelector('tbody')!.replaceChildren(...(rows.length ? rows : [el('tr', {}, el('td', { colspan: '7' }, 'No app keys'))]));
+  $('keys-table').querySelector('tbody')!.replaceChildren(...(rows.length ? rows : [el('tr', {}, el('td', { colspan: '6' }, 'No app keys'))]));
 }
 
 async function revokeKey(k: KeyInfo): Promise<void> {
