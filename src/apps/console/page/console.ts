@@ -83,7 +83,6 @@ function renderRegionTable(regions: readonly Region[], s: Snapshot): void {
       el('td', { class: 'num' }, `${healthy}/${r.nodes.length}`),
       el('td', { class: 'num' }, String(participants(r))),
       el('td', { class: 'num' }, String(s.meetings[r.id]?.total ?? '—')),
-      el('td', {}, el('div', { class: 'actions' }, button('Drain', `Drain ${r.id}`, () => void drainRegion(r.id)), button('Remove', `Remove ${r.id}`, () => void removeRegion(r.id), 'small danger'))),
     );
     return tr;
   });
@@ -135,7 +134,7 @@ function renderRegionPanel(): void {
         el('td', { class: 'num' }, String(n.load.meetings)),
         el('td', { class: 'num' }, `${Math.round(n.load.cpu * 100)}%`),
         el('td', {}, ago(now - n.lastHeartbeatAt)),
-        el('td', {}, nodeState(n, scaler)),
+        el('td', { class: 'wrap' }, nodeState(n, scaler)),
         el('td', {}, n.status === 'active' ? button('Cordon', `Cordon ${n.id}`, () => void cordonNode(n.id)) : ''),
       );
     });
@@ -324,9 +323,9 @@ async function loadKeys(): Promise<void> {
       { 'data-key': k.keyId },
       el('td', {}, el('code', {}, k.keyId)),
       el('td', {}, k.appId, el('br'), el('small', {}, k.label ?? '—')),
-      el('td', {}, when(k.createdAt)),
-      el('td', {}, k.lastUsedAt ? when(k.lastUsedAt) : 'never'),
-      el('td', {}, k.revokedAt ? badge('revoked') : badge('active')),
+      el('td', { class: 'wrap' }, when(k.createdAt)),
+      el('td', { class: 'wrap' }, k.lastUsedAt ? when(k.lastUsedAt) : 'never'),
+      el('td', { class: 'wrap' }, k.revokedAt ? badge('revoked') : badge('active')),
       el('td', {}, k.revokedAt ? '' : button('Revoke', `Revoke ${k.keyId}`, () => void revokeKey(k))),
     ),
   );
