@@ -16,6 +16,7 @@ import { createBroker } from '../../../src/fabric/index.js';
 import { createDatabase, type DatabaseHandle } from '../../../src/storage/index.js';
 import { ApiKeyStore, createAuthService } from '../../../src/control/auth/index.js';
 import { createGateway } from '../../../src/gateway/index.js';
+import { AppKeyVerifier } from '../../../src/gateway/AppKeyVerifier.js';
 import { DEFAULTS } from '../../../src/config/index.js';
 import { MeridianError, type KeyCreateResult, type KeyInfo } from '../../../src/contracts/index.js';
 import { registerClientCommands, type CliIo } from '../../../src/apps/cli/commands/index.js';
@@ -177,5 +178,37 @@ describe('a revocation reaches every gateway copy', () => {
     await extra.close();
     await control.call('auth.revokeKey', { keyId: created.keyId });
     await waitFor('the remaining gateway refuses the key', async () => (await probe(gateways[1]!, created.key)).statusCode === 401, { timeoutMs: 2_000, intervalMs: 10 });
+  });
+});
+
+describe('AppKeyVerifier.forget', () => {
+  test('an answer asked for before a revocation is not cached after it', async () => {
+    let release!: (v: { keyId: string; appId: string }) => void;
+    let calls = 0;
+    const broker = {
+      call: () => {
+        calls++;
+        return calls === 1 ? new Promise((resolve) => (release = resolve)) : Promise.resolve({ keyId: 'k1', appId: 'acme' });
+      },
+    };
+    const verifier = new AppKeyVerifier({ broker, clock: new ManualClock() });
+    const first = verifier.verify('mk_key', 'digest-1');
+    verifier.forget('k1');
+    release({ keyId: 'k1', appId: 'acme' });
+    assert.deepEqual(await first, { keyId: 'k1', appId: 'acme' });
+    await verifier.verify('mk_key', 'digest-1');
+    assert.equal(calls, 2, 'the second request asked the auth service again');
+  });
+
+  test('forgetting one key keeps the others cached', async () => {
+    let calls = 0;
+    const broker = { call: (_a: string, p: unknown) => (calls++, Promise.resolve({ keyId: (p as { key: string }).key === 'a' ? 'ka' : 'kb', appId: 'acme' })) };
+    const verifier = new AppKeyVerifier({ broker, clock: new ManualClock() });
+    await verifier.verify('a', 'da');
+    await verifier.verify('b', 'db');
+    verifier.forget('ka');
+    await verifier.verify('a', 'da');
+    await verifier.verify('b', 'db');
+    assert.equal(calls, 3, 'only the forgotten key was asked about again');
   });
 });
