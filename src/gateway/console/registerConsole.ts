@@ -140,164 +140,161 @@ export async function registerConsole(app: FastifyInstance, deps: ConsoleDeps): 
     return reply.headers({ 'content-type': type, 'x-content-type-options': 'nosniff', ...headers }).send(body);
   };
 
-  {
-    const scope = app;
-    const signer = cookies.signerFactory(derivedKey(deps.adminKey, 'cookie'));
-    // Tokens are bound to the login (its nonce): a token of another or an ended session is refused.
-    const tokens = new Tokens({ userInfo: true, hmacKey: derivedKey(deps.adminKey, 'csrf hmac') });
-    const csrfSecret = derivedKey(deps.adminKey, 'csrf secret');
-    scope.decorateRequest('consoleSession', null);
-    // HTML forms post urlencoded bodies; only the login form is let through, everything
-    // else keeps answering 415 UNSUPPORTED_MEDIA_TYPE.
-    scope.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: 4_096 }, (request, body, done) => {
-      if (request.routeOptions.url !== '/console/login') return done(new MeridianError('UNSUPPORTED_MEDIA_TYPE'), undefined);
-      done(null, Object.fromEntries(new URLSearchParams(body as string)));
-    });
+  const signer = cookies.signerFactory(derivedKey(deps.adminKey, 'cookie'));
+  // Tokens are bound to the login (its nonce): a token of another or an ended session is refused.
+  const tokens = new Tokens({ userInfo: true, hmacKey: derivedKey(deps.adminKey, 'csrf hmac') });
+  const csrfSecret = derivedKey(deps.adminKey, 'csrf secret');
+  app.decorateRequest('consoleSession', null);
+  // HTML forms post urlencoded bodies; only the login form is let through, everything
+  // else keeps answering 415 UNSUPPORTED_MEDIA_TYPE.
+  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: 4_096 }, (request, body, done) => {
+    if (request.routeOptions.url !== '/console/login') return done(new MeridianError('UNSUPPORTED_MEDIA_TYPE'), undefined);
+    done(null, Object.fromEntries(new URLSearchParams(body as string)));
+  });
 
-    const sessionOf = (request: FastifyRequest): ConsoleSession | undefined => {
-      const header = request.headers.cookie;
-      if (!header || header.length > 8_192) return undefined;
-      const raw = cookies.parse(header)[SESSION_COOKIE];
-      if (!raw) return undefined;
-      const unsigned = signer.unsign(raw);
-      return unsigned.valid && unsigned.value !== null ? sessions.read(unsigned.value) : undefined;
-    };
-    const requireSession: onRequestHookHandler = (request, _reply, done) => {
-      const session = sessionOf(request);
-      if (!session) return done(new MeridianError('UNAUTHORIZED', 'Log in to the console first'));
-      request.consoleSession = session;
-      done();
-    };
-    const requireCsrf: onRequestHookHandler = (request, _reply, done) => {
-      const token = request.headers['x-csrf-token'];
-      const nonce = request.consoleSession?.nonce;
-      if (typeof token !== 'string' || token.length > 256 || !nonce || !tokens.verify(csrfSecret, token, nonce)) {
-        logger.warn({ ip: clientIp(request), method: request.method, url: request.routeOptions.url }, 'console request refused: no valid CSRF token');
-        return done(new MeridianError('CSRF_INVALID'));
-      }
-      done();
-    };
-    const changing = [requireSession, requireCsrf];
-    const setCookie = (reply: FastifyReply, name: string, value: string, opts: fastifyCookie.SerializeOptions) => {
-      const prev = reply.getHeader('set-cookie');
-      const list = prev === undefined ? [] : Array.isArray(prev) ? prev.map(String) : [String(prev)];
-      reply.header('set-cookie', [...list, cookies.serialize(name, value, opts)]);
-    };
-
-    // ---------------------------------------------------------------- pages
-    const loginPage = (reply: FastifyReply, error?: string) =>
-      sendFile(reply, 'console/login.html', 'text/html; charset=utf-8', PAGE_HEADERS, (html) =>
-        error ? html.replace('<p id="login-error" class="error" role="alert" hidden></p>', `<p id="login-error" class="error" role="alert">${error}</p>`) : html,
-      );
-
-    scope.get('/console', (request, reply) => {
-      if (!sessionOf(request)) return reply.redirect('/console/login', 303);
-      return sendFile(reply, 'console/index.html', 'text/html; charset=utf-8', PAGE_HEADERS);
-    });
-    scope.get('/console/', (_request, reply) => reply.redirect('/console', 301));
-    scope.get<{ Querystring: { failed?: string } }>('/console/login', (request, reply) => {
-      if (sessionOf(request)) return reply.redirect('/console', 303);
-      return loginPage(reply, request.query.failed !== undefined ? 'That is not the admin key.' : undefined);
-    });
-    for (const [name, asset] of Object.entries(ASSETS)) {
-      scope.get(`/console/assets/${name}`, (_request, reply) => sendFile(reply, asset.file, asset.type, { 'cache-control': 'no-cache' }));
+  const sessionOf = (request: FastifyRequest): ConsoleSession | undefined => {
+    const header = request.headers.cookie;
+    if (!header || header.length > 8_192) return undefined;
+    const raw = cookies.parse(header)[SESSION_COOKIE];
+    if (!raw) return undefined;
+    const unsigned = signer.unsign(raw);
+    return unsigned.valid && unsigned.value !== null ? sessions.read(unsigned.value) : undefined;
+  };
+  const requireSession: onRequestHookHandler = (request, _reply, done) => {
+    const session = sessionOf(request);
+    if (!session) return done(new MeridianError('UNAUTHORIZED', 'Log in to the console first'));
+    request.consoleSession = session;
+    done();
+  };
+  const requireCsrf: onRequestHookHandler = (request, _reply, done) => {
+    const token = request.headers['x-csrf-token'];
+    const nonce = request.consoleSession?.nonce;
+    if (typeof token !== 'string' || token.length > 256 || !nonce || !tokens.verify(csrfSecret, token, nonce)) {
+      logger.warn({ ip: clientIp(request), method: request.method, url: request.routeOptions.url }, 'console request refused: no valid CSRF token');
+      return done(new MeridianError('CSRF_INVALID'));
     }
+    done();
+  };
+  const changing = [requireSession, requireCsrf];
+  const setCookie = (reply: FastifyReply, name: string, value: string, opts: fastifyCookie.SerializeOptions) => {
+    const prev = reply.getHeader('set-cookie');
+    const list = prev === undefined ? [] : Array.isArray(prev) ? prev.map(String) : [String(prev)];
+    reply.header('set-cookie', [...list, cookies.serialize(name, value, opts)]);
+  };
 
-    scope.post<{ Body: LoginBody }>('/console/login', { schema: { body: LoginBody } }, async (request, reply) => {
-      // The key is compared and dropped: never logged, never echoed, never in a URL.
-      if (!deps.auth.isAdminKey(request.body.key)) {
-        logger.warn({ ip: clientIp(request) }, 'console login refused: not the admin key');
-        // Post/redirect/get: the form comes back with the message, and a reload does not resend the key.
-        return reply.redirect('/console/login?failed', 303);
-      }
-      const { session, value } = sessions.issue();
-      logger.info({ ip: clientIp(request), expiresAt: new Date(session.expiresAt).toISOString() }, 'console login');
-      setCookie(reply, SESSION_COOKIE, signer.sign(value), { ...cookieOptions(request), maxAge: Math.floor(sessions.ttlMs / 1000) });
-      return reply.redirect('/console', 303);
-    });
-
-    scope.post('/console/logout', { onRequest: changing }, async (request, reply) => {
-      sessions.end(request.consoleSession!);
-      setCookie(reply, SESSION_COOKIE, '', { ...cookieOptions(request), maxAge: 0, expires: new Date(0) });
-      return reply.code(204).send();
-    });
-
-    // ---------------------------------------------------------------- API
-    scope.get('/console/api/session', { onRequest: requireSession }, async (request, reply) => {
-      const session = request.consoleSession!;
-      const csrfToken = tokens.create(csrfSecret, session.nonce);
-      return reply.header('cache-control', 'no-store').send({ csrfToken, expiresAt: new Date(session.expiresAt).toISOString() });
-    });
-
-    scope.get('/console/api/state', { onRequest: requireSession }, async (_request, reply) => reply.header('cache-control', 'no-store').send(await feed.snapshot()));
-
-    scope.get('/console/api/series', { onRequest: requireSession }, async (_request, reply) =>
-      reply.header('cache-control', 'no-store').send({ intervalMs: settings.sampleIntervalMs, regions: feed.series() }),
+  // ---------------------------------------------------------------- pages
+  const loginPage = (reply: FastifyReply, error?: string) =>
+    sendFile(reply, 'console/login.html', 'text/html; charset=utf-8', PAGE_HEADERS, (html) =>
+      error ? html.replace('<p id="login-error" class="error" role="alert" hidden></p>', `<p id="login-error" class="error" role="alert">${error}</p>`) : html,
     );
 
-    scope.get('/console/api/events', { onRequest: requireSession }, (request, reply) => {
-      reply.hijack();
-      const res = reply.raw;
-      res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', connection: 'keep-alive', 'x-accel-buffering': 'no' });
-      res.write(`retry: ${Math.max(1_000, settings.updateIntervalMs)}\n\n`);
-      let ended = false;
-      const end = () => {
-        if (ended) return;
-        ended = true;
-        streams.delete(end);
-        unsubscribe();
-        res.end();
-      };
-      const push = (snapshot: ConsoleSnapshot) => {
-        if (ended) return;
-        // A session that expired (or logged out here) while the stream was open ends it.
-        if (!sessionOf(request)) {
-          res.write('event: expired\ndata: {}\n\n');
-          return end();
-        }
-        res.write(`event: state\ndata: ${JSON.stringify(snapshot)}\n\n`);
-      };
-      const unsubscribe = feed.subscribe(push);
-      streams.add(end);
-      request.raw.on('close', end);
-      void feed.snapshot().then(push);
-    });
+  app.get('/console', (request, reply) => {
+    if (!sessionOf(request)) return reply.redirect('/console/login', 303);
+    return sendFile(reply, 'console/index.html', 'text/html; charset=utf-8', PAGE_HEADERS);
+  });
+  app.get('/console/', (_request, reply) => reply.redirect('/console', 301));
+  app.get<{ Querystring: { failed?: string } }>('/console/login', (request, reply) => {
+    if (sessionOf(request)) return reply.redirect('/console', 303);
+    return loginPage(reply, request.query.failed !== undefined ? 'That is not the admin key.' : undefined);
+  });
+  for (const [name, asset] of Object.entries(ASSETS)) {
+    app.get(`/console/assets/${name}`, (_request, reply) => sendFile(reply, asset.file, asset.type, { 'cache-control': 'no-cache' }));
+  }
 
-    scope.get<{ Querystring: RankQuery }>('/console/api/rank', { onRequest: requireSession, schema: { querystring: RankQuery } }, async (request, reply) => {
-      const q = new URLSearchParams({ ip: request.query.ip, count: String(request.query.count ?? 5) });
-      return forward(app, deps.adminKey, 'GET', `/v1/regions/rank?${q}`, undefined, reply);
-    });
-
-    // The region planner (`GET /v1/admin/regions/plan`) where the deployment has one; a 404
-    // becomes `{ available: false }` so the page hides its panel without a failed request.
-    scope.get('/console/api/plan', { onRequest: requireSession }, async (_request, reply) => {
-      const res = await app.inject({ method: 'GET', url: '/v1/admin/regions/plan', headers: { authorization: `Bearer ${deps.adminKey}` } });
-      reply.header('cache-control', 'no-store');
-      if (res.statusCode === 404) return reply.send({ available: false });
-      if (res.statusCode !== 200) return reply.code(res.statusCode).header('content-type', 'application/json; charset=utf-8').send(res.rawPayload);
-      return reply.send({ available: true, plan: res.json() as unknown });
-    });
-
-    // Everything an operator does goes through the admin API, with the admin key held here.
-    const adminPrefix = '/console/api/admin/';
-    const toAdminUrl = (request: FastifyRequest): string => {
-      const rest = request.url.slice(adminPrefix.length);
-      const path = rest.split('?')[0]!;
-      if (path.split('/').some((seg) => /^(\.|%2e){1,2}$/i.test(seg))) throw new MeridianError('ROUTE_NOT_FOUND');
-      return `/v1/admin/${rest}`;
-    };
-    scope.get(`${adminPrefix}*`, { onRequest: requireSession }, (request, reply) => forward(app, deps.adminKey, 'GET', toAdminUrl(request), undefined, reply));
-    for (const method of ['POST', 'PATCH', 'DELETE'] as const) {
-      scope.route({
-        method,
-        url: `${adminPrefix}*`,
-        onRequest: changing,
-        handler: (request, reply) => {
-          logger.info({ method, url: toAdminUrl(request) }, 'console action');
-          return forward(app, deps.adminKey, method, toAdminUrl(request), request.body, reply);
-        },
-      });
+  app.post<{ Body: LoginBody }>('/console/login', { schema: { body: LoginBody } }, async (request, reply) => {
+    // The key is compared and dropped: never logged, never echoed, never in a URL.
+    if (!deps.auth.isAdminKey(request.body.key)) {
+      logger.warn({ ip: clientIp(request) }, 'console login refused: not the admin key');
+      // Post/redirect/get: the form comes back with the message, and a reload does not resend the key.
+      return reply.redirect('/console/login?failed', 303);
     }
+    const { session, value } = sessions.issue();
+    logger.info({ ip: clientIp(request), expiresAt: new Date(session.expiresAt).toISOString() }, 'console login');
+    setCookie(reply, SESSION_COOKIE, signer.sign(value), { ...cookieOptions(request), maxAge: Math.floor(sessions.ttlMs / 1000) });
+    return reply.redirect('/console', 303);
+  });
+
+  app.post('/console/logout', { onRequest: changing }, async (request, reply) => {
+    sessions.end(request.consoleSession!);
+    setCookie(reply, SESSION_COOKIE, '', { ...cookieOptions(request), maxAge: 0, expires: new Date(0) });
+    return reply.code(204).send();
+  });
+
+  // ---------------------------------------------------------------- API
+  app.get('/console/api/session', { onRequest: requireSession }, async (request, reply) => {
+    const session = request.consoleSession!;
+    const csrfToken = tokens.create(csrfSecret, session.nonce);
+    return reply.header('cache-control', 'no-store').send({ csrfToken, expiresAt: new Date(session.expiresAt).toISOString() });
+  });
+
+  app.get('/console/api/state', { onRequest: requireSession }, async (_request, reply) => reply.header('cache-control', 'no-store').send(await feed.snapshot()));
+
+  app.get('/console/api/series', { onRequest: requireSession }, async (_request, reply) =>
+    reply.header('cache-control', 'no-store').send({ intervalMs: settings.sampleIntervalMs, regions: feed.series() }),
+  );
+
+  app.get('/console/api/events', { onRequest: requireSession }, (request, reply) => {
+    reply.hijack();
+    const res = reply.raw;
+    res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', connection: 'keep-alive', 'x-accel-buffering': 'no' });
+    res.write(`retry: ${Math.max(1_000, settings.updateIntervalMs)}\n\n`);
+    let ended = false;
+    const end = () => {
+      if (ended) return;
+      ended = true;
+      streams.delete(end);
+      unsubscribe();
+      res.end();
+    };
+    const push = (snapshot: ConsoleSnapshot) => {
+      if (ended) return;
+      // A session that expired (or logged out here) while the stream was open ends it.
+      if (!sessionOf(request)) {
+        res.write('event: expired\ndata: {}\n\n');
+        return end();
+      }
+      res.write(`event: state\ndata: ${JSON.stringify(snapshot)}\n\n`);
+    };
+    const unsubscribe = feed.subscribe(push);
+    streams.add(end);
+    request.raw.on('close', end);
+    void feed.snapshot().then(push);
+  });
+
+  app.get<{ Querystring: RankQuery }>('/console/api/rank', { onRequest: requireSession, schema: { querystring: RankQuery } }, async (request, reply) => {
+    const q = new URLSearchParams({ ip: request.query.ip, count: String(request.query.count ?? 5) });
+    return forward(app, deps.adminKey, 'GET', `/v1/regions/rank?${q}`, undefined, reply);
+  });
+
+  // The region planner (`GET /v1/admin/regions/plan`) where the deployment has one; a 404
+  // becomes `{ available: false }` so the page hides its panel without a failed request.
+  app.get('/console/api/plan', { onRequest: requireSession }, async (_request, reply) => {
+    const res = await app.inject({ method: 'GET', url: '/v1/admin/regions/plan', headers: { authorization: `Bearer ${deps.adminKey}` } });
+    reply.header('cache-control', 'no-store');
+    if (res.statusCode === 404) return reply.send({ available: false });
+    if (res.statusCode !== 200) return reply.code(res.statusCode).header('content-type', 'application/json; charset=utf-8').send(res.rawPayload);
+    return reply.send({ available: true, plan: res.json() as unknown });
+  });
+
+  // Everything an operator does goes through the admin API, with the admin key held here.
+  const adminPrefix = '/console/api/admin/';
+  const toAdminUrl = (request: FastifyRequest): string => {
+    const rest = request.url.slice(adminPrefix.length);
+    const path = rest.split('?')[0]!;
+    if (path.split('/').some((seg) => /^(\.|%2e){1,2}$/i.test(seg))) throw new MeridianError('ROUTE_NOT_FOUND');
+    return `/v1/admin/${rest}`;
+  };
+  app.get(`${adminPrefix}*`, { onRequest: requireSession }, (request, reply) => forward(app, deps.adminKey, 'GET', toAdminUrl(request), undefined, reply));
+  for (const method of ['POST', 'PATCH', 'DELETE'] as const) {
+    app.route({
+      method,
+      url: `${adminPrefix}*`,
+      onRequest: changing,
+      handler: (request, reply) => {
+        logger.info({ method, url: toAdminUrl(request) }, 'console action');
+        return forward(app, deps.adminKey, method, toAdminUrl(request), request.body, reply);
+      },
+    });
   }
   return feed;
 }
