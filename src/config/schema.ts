@@ -19,6 +19,8 @@ export const ConfigSchema = Type.Object(
     /** Where embedded mode keeps its database and generated secrets. */
     dataDir: Type.String({ minLength: 1 }),
     logLevel: Type.Union([Type.Literal('fatal'), Type.Literal('error'), Type.Literal('warn'), Type.Literal('info'), Type.Literal('debug'), Type.Literal('trace'), Type.Literal('silent')]),
+    /** `auto`: human-readable lines (pino-pretty) when stdout is a terminal, JSON otherwise. */
+    logFormat: Type.Union([Type.Literal('auto'), Type.Literal('json'), Type.Literal('pretty')]),
     /** Moleculer namespace: keeps clusters that share one transporter apart. */
     namespace: Type.String({ pattern: '^[A-Za-z0-9_-]*$' }),
     /** Moleculer transporter URL (`nats://…`); empty = embedded (in-process broker). */
@@ -33,6 +35,16 @@ export const ConfigSchema = Type.Object(
       bodyLimitBytes: Type.Integer({ minimum: 256, maximum: 10_485_760 }),
       /** Serve the demo join route (uses a server-held app key). */
       demo: Type.Boolean(),
+    }),
+    /** The operator console at `/console` (admin key login, live view, actions). */
+    console: Section({
+      enabled: Type.Boolean(),
+      /** How long a console login lasts (the session cookie's lifetime); 5 min to 7 days. */
+      sessionTtlSeconds: Type.Integer({ minimum: 300, maximum: 604_800 }),
+      /** How often the live view is pushed to open consoles (server-sent events). */
+      updateIntervalMs: Type.Integer({ minimum: 250, maximum: 60_000 }),
+      /** How often the per-region time series (last hour) takes a sample. */
+      sampleIntervalMs: Type.Integer({ minimum: 1_000, maximum: 60_000 }),
     }),
     geoip: Section({
       /** A GeoLite2/GeoIP2 City (or DB-IP) MMDB holding IPv4 and IPv6; empty = bundled DB-IP City Lite. */

@@ -13,6 +13,8 @@ export const Services = {
   autoscaler: 'autoscaler',
   /** Holders of meeting nodes (sfu role); they only listen to `nodes.command`. */
   sfu: 'sfu',
+  /** Every gateway copy; it only listens (e.g. `auth.keyRevoked` to drop a cached key). */
+  gateway: 'gateway',
 } as const;
 
 /** Fully qualified action names, grouped by service. */
@@ -44,11 +46,14 @@ export const Actions = {
     countLive: 'rooms.countLive',
     endInRegion: 'rooms.endInRegion',
     liveByNode: 'rooms.liveByNode',
+    listLive: 'rooms.listLive',
     migrate: 'rooms.migrate',
   },
   auth: {
     createKey: 'auth.createKey',
     verifyKey: 'auth.verifyKey',
+    listKeys: 'auth.listKeys',
+    revokeKey: 'auth.revokeKey',
   },
   autoscaler: {
     scheduleMeeting: 'autoscaler.scheduleMeeting',
@@ -74,6 +79,8 @@ export const Events = {
   nodeCommand: 'nodes.command',
   /** A meeting was placed, moved or ended. */
   meetingChanged: 'rooms.meetingChanged',
+  /** An app key was revoked: every gateway copy drops it from its cache at once. */
+  keyRevoked: 'auth.keyRevoked',
   /** A meeting was announced to the autoscalers (start time and expected size). */
   meetingScheduled: 'autoscaler.meetingScheduled',
 } as const;
@@ -104,7 +111,10 @@ export interface ActionMap {
   'rooms.migrate': { params: S.MigrateParams; result: S.MigrateResult };
   'auth.createKey': { params: S.KeyCreateParams; result: S.KeyCreateResult };
   'auth.verifyKey': { params: S.KeyVerifyParams; result: S.KeyVerifyResult };
+  'auth.listKeys': { params: Record<string, never>; result: S.KeyList };
+  'auth.revokeKey': { params: S.KeyIdParams; result: S.KeyInfo };
   'rooms.liveByNode': { params: S.RegionIdParams; result: S.LiveByNodeResult };
+  'rooms.listLive': { params: S.RegionIdParams; result: S.LiveMeetingList };
   'autoscaler.scheduleMeeting': { params: S.ScheduleMeetingParams; result: S.ScheduledMeeting };
   'autoscaler.status': { params: S.AutoscalerStatusParams; result: S.AutoscalerStatus };
   'autoscaler.metrics': { params: Record<string, never>; result: S.MetricsText };
@@ -124,5 +134,6 @@ export interface EventMap {
   'nodes.command': S.NodeCommand;
   'rooms.meetingChanged': { meetingId: string; appId: string; status: S.MeetingStatus; regionId: string | null; nodeId: string | null };
   'autoscaler.meetingScheduled': { meeting: S.ScheduledMeeting };
+  'auth.keyRevoked': { keyId: string; appId: string };
 }
 export type EventName = keyof EventMap;

@@ -31,6 +31,8 @@ export const ERROR_CATALOG = {
   TOKEN_EXPIRED: { status: 401, retryable: false, message: 'The join token has expired' },
   TOKEN_SCOPE: { status: 403, retryable: false, message: 'The join token is for another meeting, participant or node' },
   TOKEN_REPLAYED: { status: 401, retryable: false, message: 'The join token was already used; each token joins once' },
+  KEY_NOT_FOUND: { status: 404, retryable: false, message: 'No such app key' },
+  CSRF_INVALID: { status: 403, retryable: false, message: 'The console request lacks a valid CSRF token; reload the console' },
   // --- registry ------------------------------------------------------------
   REGION_NOT_FOUND: { status: 404, retryable: false, message: 'No such region' },
   REGION_EXISTS: { status: 409, retryable: false, message: 'A region with this id already exists' },

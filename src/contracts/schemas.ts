@@ -500,6 +500,23 @@ export type KeyVerifyParams = Static<typeof KeyVerifyParams>;
 export const KeyVerifyResult = Type.Object({ keyId: Type.String(), appId: Type.String() });
 export type KeyVerifyResult = Static<typeof KeyVerifyResult>;
 
+/** An app key as operators see it: never the key, nor its digest. */
+export const KeyInfo = Type.Object({
+  keyId: Type.String(),
+  appId: Type.String(),
+  label: Nullable(Type.String()),
+  createdAt: Type.String(),
+  /** Last time a gateway verified it (to within the gateways' cache TTL and a minute); null if never. */
+  lastUsedAt: Nullable(Type.String()),
+  revokedAt: Nullable(Type.String()),
+});
+export type KeyInfo = Static<typeof KeyInfo>;
+export const KeyList = Type.Object({ keys: Type.Array(KeyInfo) });
+export type KeyList = Static<typeof KeyList>;
+
+export const KeyIdParams = Type.Object({ keyId: Type.String({ minLength: 1, maxLength: 100, pattern: '^[A-Za-z0-9_-]+$' }) }, { additionalProperties: false });
+export type KeyIdParams = Static<typeof KeyIdParams>;
+
 // ---------------------------------------------------------------- join token claims
 /**
  * Claims of a join token. `aud` is the node id: a node accepts only tokens whose audience
@@ -530,6 +547,17 @@ export const LiveByNodeResult = Type.Object({
   nodes: Type.Array(Type.Object({ nodeId: NodeId, meetings: Type.Integer({ minimum: 0 }) })),
 });
 export type LiveByNodeResult = Static<typeof LiveByNodeResult>;
+
+/** The live meetings of a region, oldest placement first, at most `LIVE_MEETING_LIST_MAX` (`rooms.listLive`). */
+export const LiveMeetingList = Type.Object({
+  regionId: RegionId,
+  /** Live meetings in the region (may exceed the list's length). */
+  total: Type.Integer({ minimum: 0 }),
+  meetings: Type.Array(Meeting),
+});
+export type LiveMeetingList = Static<typeof LiveMeetingList>;
+/** Most meetings `rooms.listLive` returns. */
+export const LIVE_MEETING_LIST_MAX = 200;
 
 /** Announces a meeting ahead of time, so its region has the capacity when it starts. */
 export const ScheduleMeetingParams = Type.Object(

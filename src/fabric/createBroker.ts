@@ -6,6 +6,7 @@
 import { ServiceBroker, type BrokerOptions } from 'moleculer';
 import pino, { type Logger } from 'pino';
 import { TypeBoxValidation } from './TypeBoxValidation.js';
+import { loggerStream } from '../lib/logger.js';
 import { MeridianRegenerator, isTransientBrokerError } from './errors.js';
 
 export interface BrokerSettings {
@@ -46,7 +47,8 @@ export function createBroker(s: BrokerSettings): ServiceBroker {
     // through their own pino child loggers. Same JSON shape and ISO timestamps.
     logger: {
       type: 'Pino',
-      options: { level: brokerLevel(s.logger.level) as never, pino: { options: { timestamp: pino.stdTimeFunctions.isoTime, base: { broker: s.nodeID } } } },
+      // Same destination as ours: JSON to stdout, or the pretty stream at a terminal.
+      options: { level: brokerLevel(s.logger.level) as never, pino: { options: { timestamp: pino.stdTimeFunctions.isoTime, base: { broker: s.nodeID } }, destination: loggerStream(s.logger) } },
     } as never,
     validator: false,
     middlewares: [TypeBoxValidation()],

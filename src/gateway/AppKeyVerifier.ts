@@ -3,7 +3,9 @@
  * join path does not call the auth service on every request.
  *
  * Entries are keyed by the SHA-256 digest of the key, never the key itself, so a heap
- * dump does not hold credentials. A revoked key keeps working for at most `ttlMs`.
+ * dump does not hold credentials. A revoked key is dropped at once by {@link AppKeyVerifier.forget}
+ * (the gateway calls it on the `auth.keyRevoked` event); were that event lost, it would
+ * keep working for at most `ttlMs`.
  * Unknown keys are remembered briefly too (a client retrying a bad key should not turn
  * into a stream of service calls), and concurrent first uses of one key share one call.
  */
@@ -32,6 +34,8 @@ export class AppKeyVerifier {
   readonly #unknown: LRUCache<string, true>;
   readonly #inFlight = new Map<string, Promise<KeyVerifyResult>>();
   #serviceCalls = 0;
+  /** Bumped by {@link forget}: an answer asked for before a revocation is not cached after it. */
+  #revocations = 0;
 
   constructor(opts: AppKeyVerifierOptions) {
     this.#broker = opts.broker;
@@ -56,9 +60,10 @@ export class AppKeyVerifier {
     if (pending) return pending;
 
     this.#serviceCalls++;
+    const revocations = this.#revocations;
     const p = call(this.#broker, Actions.auth.verifyKey, { key }).then(
       (result) => {
-        this.#known.set(digest, { keyId: result.keyId, appId: result.appId });
+        if (revocations === this.#revocations) this.#known.set(digest, { keyId: result.keyId, appId: result.appId });
         return result;
       },
       (err: unknown) => {
@@ -79,7 +84,18 @@ export class AppKeyVerifier {
     return p;
   }
 
-  /** Forgets every cached answer (e.g. after revoking keys). */
+  /**
+   * Forgets the cached verification of key `keyId` (it was revoked): the next request with
+   * it asks the auth service, which refuses it. Answers still in flight are not cached.
+   */
+  forget(keyId: string): void {
+    this.#revocations++;
+    for (const [digest, entry] of this.#known.entries()) {
+      if (entry.keyId === keyId) this.#known.delete(digest);
+    }
+  }
+
+  /** Forgets every cached answer. */
   clear(): void {
     this.#known.clear();
     this.#unknown.clear();

@@ -20,6 +20,8 @@ declare module 'fastify' {
   interface FastifyRequest {
     /** Set by the gateway's auth guards; `null` on routes without a guard. */
     principal: Principal | null;
+    /** Set by a join route to the region the participant was placed in; counted on response. */
+    joinedRegion: string | null;
   }
 }
 
@@ -52,6 +54,12 @@ export class Authenticator {
     if (!opts.adminKey) throw new TypeError('createGateway: adminKey must be a non-empty string');
     this.#adminDigest = sha256(opts.adminKey);
     this.#appKeys = opts.appKeys;
+  }
+
+  /** Whether `key` is the admin key (constant time; the console's login form). */
+  isAdminKey(key: string): boolean {
+    if (!key || key.length > MAX_KEY_LENGTH) return false;
+    return timingSafeEqual(sha256(key), this.#adminDigest);
   }
 
   /** Rejects with `UNAUTHORIZED` for a missing, malformed or unknown key. */

@@ -6,10 +6,13 @@
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import { AppKeyVerifier } from './AppKeyVerifier.js';
 import { Authenticator } from './auth.js';
+import { listenForKeyRevocations } from './KeyRevocationListener.js';
 import { trustProxyOption } from './clientIp.js';
 import { frameworkErrorHandler, installErrorHandlers } from './errorHandler.js';
 import { GatewayMetrics } from './metrics.js';
 import { registerAdminRoutes } from './routes/admin.js';
+import { registerConsole } from './console/index.js';
+import { systemClock } from '../lib/clock.js';
 import { readinessGate, registerHealthRoutes } from './routes/health.js';
 import { registerMeetingRoutes } from './routes/meetings.js';
 import { registerPlanRoutes } from './routes/plan.js';
@@ -24,10 +27,8 @@ import type { GatewayOptions, RouteDeps } from './types.js';
 export async function createGateway(opts: GatewayOptions): Promise<FastifyInstance> {
   const { broker, config } = opts;
   const logger = opts.logger.child({ module: 'gateway' });
-  const auth = new Authenticator({
-    adminKey: opts.adminKey,
-    appKeys: new AppKeyVerifier({ broker, ttlMs: (opts.appKeyCacheSeconds ?? 30) * 1000, ...(opts.clock ? { clock: opts.clock } : {}) }),
-  });
+  const appKeys = new AppKeyVerifier({ broker, ttlMs: (opts.appKeyCacheSeconds ?? 30) * 1000, ...(opts.clock ? { clock: opts.clock } : {}) });
+  const auth = new Authenticator({ adminKey: opts.adminKey, appKeys });
   const metrics = new GatewayMetrics({ broker, logger, processMetrics: opts.processMetrics ?? true, ...(opts.clock ? { clock: opts.clock } : {}) });
 
   const app = Fastify({
@@ -50,6 +51,9 @@ export async function createGateway(opts: GatewayOptions): Promise<FastifyInstan
   // instead of getting 415 UNSUPPORTED_MEDIA_TYPE.
   app.removeContentTypeParser('text/plain');
   app.decorateRequest('principal', null);
+  app.decorateRequest('joinedRegion', null);
+  const stopListening = listenForKeyRevocations(broker, appKeys);
+  app.addHook('onClose', stopListening);
   installErrorHandlers(app);
 
   let closing = false;
@@ -61,6 +65,7 @@ export async function createGateway(opts: GatewayOptions): Promise<FastifyInstan
   app.addHook('onResponse', async (request, reply) => {
     const route = request.is404 ? 'unmatched' : (request.routeOptions.url ?? 'unmatched');
     metrics.observeHttp(request.method, route, reply.statusCode, reply.elapsedTime / 1000);
+    if (request.joinedRegion !== null && reply.statusCode < 300) metrics.observeJoinRegion(request.joinedRegion);
   });
 
   const deps: RouteDeps = { broker, auth, metrics, isReady };
@@ -70,6 +75,20 @@ export async function createGateway(opts: GatewayOptions): Promise<FastifyInstan
   registerAdminRoutes(app, deps);
   registerPrecallRoutes(app, deps);
   registerPlanRoutes(app, deps);
+  if (config.console.enabled) {
+    await registerConsole(app, {
+      broker,
+      auth,
+      metrics,
+      adminKey: opts.adminKey,
+      logger,
+      clock: opts.clock ?? systemClock,
+      settings: config.console,
+      publicUrl: config.publicUrl,
+      ...(opts.consoleAssetsDir ? { assetsDir: opts.consoleAssetsDir } : {}),
+      ...(opts.consoleTimers ? { timers: opts.consoleTimers } : {}),
+    });
+  }
   if (opts.extraRoutes) await opts.extraRoutes(app);
 
   await app.ready();

@@ -19,6 +19,9 @@ const FASTIFY_CODES: Readonly<Record<string, ErrorCode>> = {
   FST_ERR_BAD_URL: 'ROUTE_NOT_FOUND',
   FST_ERR_MAX_PARAM_LENGTH: 'ROUTE_NOT_FOUND',
   FST_ERR_NOT_FOUND: 'ROUTE_NOT_FOUND',
+  // @fastify/csrf-protection (the console's state-changing requests).
+  FST_CSRF_INVALID_TOKEN: 'CSRF_INVALID',
+  FST_CSRF_MISSING_SECRET: 'CSRF_INVALID',
 };
 
 /** Other 4xx statuses Fastify may raise, by status. */

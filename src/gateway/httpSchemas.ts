@@ -19,6 +19,7 @@ import {
   RegionId,
   RegionUpdateParams,
   KeyCreateParams,
+  KeyIdParams,
 } from '../contracts/index.js';
 
 /** An app id as keys carry it (`auth.createKey`'s pattern). */
@@ -115,6 +116,10 @@ export type DrainBody = Static<typeof DrainBody>;
 /** `:id` path parameter of the admin node routes. */
 export const NodePath = Type.Object({ id: NodeId }, strict);
 export type NodePath = Static<typeof NodePath>;
+
+/** `/v1/admin/keys/:keyId` */
+export const KeyPath = Type.Object({ keyId: KeyIdParams.properties.keyId }, strict);
+export type KeyPath = Static<typeof KeyPath>;
 export type RegionRemoveQuery = Static<typeof RegionRemoveQuery>;
 
 /** `POST /v1/admin/keys`. */

@@ -36,6 +36,7 @@ export class GatewayMetrics {
   readonly #joinDuration: Histogram<'outcome'>;
   readonly #rankDuration: Histogram<'outcome'>;
   #snapshot: { at: number; list: Promise<RegionList | null> } | null = null;
+  readonly #joinsByRegion = new Map<string, number>();
 
   constructor(opts: GatewayMetricsOptions) {
     this.#broker = opts.broker;
@@ -142,6 +143,19 @@ export class GatewayMetrics {
   observeJoin(outcome: string, placement: string, seconds: number): void {
     this.#joins.inc({ outcome, placement });
     this.#joinDuration.observe({ outcome: outcome === 'ok' ? 'ok' : 'error' }, seconds);
+  }
+
+  /**
+   * One successful join placed in `regionId` (API or demo route), counted per region for the
+   * console's joins/s series. Cumulative since start; the reader takes differences.
+   */
+  observeJoinRegion(regionId: string): void {
+    this.#joinsByRegion.set(regionId, (this.#joinsByRegion.get(regionId) ?? 0) + 1);
+  }
+
+  /** Successful joins through this gateway copy per region, since start. */
+  joinsByRegion(): ReadonlyMap<string, number> {
+    return this.#joinsByRegion;
   }
 
   /** One `regionProvider.rank` call. */

@@ -6,6 +6,7 @@ import type { Caller } from '../fabric/index.js';
 import type { Authenticator } from './auth.js';
 import type { GatewayMetrics } from './metrics.js';
 import type { Clock } from '../lib/clock.js';
+import type { FeedTimers } from './console/index.js';
 
 /** What {@link createGateway} needs. */
 export interface GatewayOptions {
@@ -27,8 +28,12 @@ export interface GatewayOptions {
   appKeyCacheSeconds?: number;
   /** Export Node process metrics on `/metrics`. Default true. */
   processMetrics?: boolean;
-  /** Ages the app-key cache and the metrics snapshot; the system clock unless a test passes one. */
+  /** Ages the app-key cache, the metrics snapshot and console sessions; the system clock unless a test passes one. */
   clock?: Clock;
+  /** Where the built console page is (default `<repo>/dist/client`); tests point it elsewhere. */
+  consoleAssetsDir?: string;
+  /** Timers of the console's live view and series sampler; tests fire them by hand. */
+  consoleTimers?: FeedTimers;
 }
 
 /** What the route modules get: the collaborators, never the options bag. */

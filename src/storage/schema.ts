@@ -56,6 +56,8 @@ export interface ApiKeysTable {
   label: string | null;
   created_at: Timestamp;
   revoked_at: Timestamp | null;
+  /** Last verification by a gateway (throttled to one write a minute); migration 003. */
+  last_used_at: Timestamp | null;
 }
 
 export interface SecretsTable {

@@ -50,7 +50,7 @@ function fail(err: unknown): never {
 
 async function start(): Promise<void> {
   const config = loadConfig();
-  const logger = createLogger(config.logLevel);
+  const logger = createLogger(config.logLevel, {}, config.logFormat);
   // Embedded: the control plane plus an autoscaler per region running node processes
   // (autoscaler.enabled), or one in-process meeting node per configured region.
   const platform = await createPlatform({ config, roles: [...EMBEDDED_ROLES, config.autoscaler.enabled ? 'autoscaler' : 'sfu'], logger, listen: true, bootstrap: true });
@@ -77,7 +77,7 @@ async function serve(role: Role, region: string | undefined): Promise<void> {
   // One role alone can do nothing: it needs the others (over the transporter) and shared
   // state (PostgreSQL; the wiring refuses a state role without MERIDIAN_DATABASE_URL).
   if (deploymentMode(config) !== 'distributed') throw new ConfigError('transporter', 'meridian serve needs MERIDIAN_TRANSPORTER (e.g. nats://127.0.0.1:4222); use `meridian start` for a single process');
-  const logger = createLogger(config.logLevel, { role, ...(region ? { region } : {}) });
+  const logger = createLogger(config.logLevel, { role, ...(region ? { region } : {}) }, config.logFormat);
   // Every role listens on `port`: the gateway its API, the others /healthz and /readyz.
   const platform = await createPlatform({ config, roles: [role], logger, listen: true, ...(region ? { region } : {}) });
   stopOnSignals(platform);

@@ -138,8 +138,13 @@ export function registerDemoRoutes(app: FastifyInstance, deps: DemoRouteDeps): v
     if (unreachableNodeId !== undefined) params.unreachableNodeId = unreachableNodeId;
     if (reason !== undefined) params.reason = reason;
     if (previousNodeId !== undefined) request.log.info({ meetingId, participantId, previousNodeId, reason }, 'demo page joins again');
+    // The gateway counts the join in its region (console's joins/s) once the answer is sent.
+    const counted = (result: JoinResult): JoinResult => {
+      request.joinedRegion = result.region.id;
+      return result;
+    };
     try {
-      return await call(broker, Actions.rooms.join, params);
+      return counted(await call(broker, Actions.rooms.join, params));
     } catch (err) {
       if (toMeridianError(err).code !== 'MEETING_NOT_FOUND') throw err;
     }
@@ -149,6 +154,6 @@ export function registerDemoRoutes(app: FastifyInstance, deps: DemoRouteDeps): v
     } catch (err) {
       if (toMeridianError(err).code !== 'MEETING_EXISTS') throw err;
     }
-    return call(broker, Actions.rooms.join, params);
+    return counted(await call(broker, Actions.rooms.join, params));
   });
 }

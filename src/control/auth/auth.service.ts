@@ -1,6 +1,11 @@
-/** Service `auth`: creates and verifies app API keys. */
+/**
+ * Service `auth`: creates, lists, verifies and revokes app API keys. A revocation is
+ * broadcast (`auth.keyRevoked`) so every gateway copy drops the key from its cache at once
+ * instead of trusting it until the cache entry expires.
+ */
 import type { Context, ServiceSchema } from 'moleculer';
-import { Schemas, Services, type KeyCreateParams, type KeyVerifyParams } from '../../contracts/index.js';
+import { Events, Schemas, Services, type KeyCreateParams, type KeyIdParams, type KeyVerifyParams } from '../../contracts/index.js';
+import { broadcast } from '../../fabric/index.js';
 import type { ApiKeyStore } from './ApiKeyStore.js';
 
 export function createAuthService({ keys }: { keys: ApiKeyStore }): ServiceSchema {
@@ -14,6 +19,18 @@ export function createAuthService({ keys }: { keys: ApiKeyStore }): ServiceSchem
       verifyKey: {
         params: Schemas.KeyVerifyParams,
         handler: (ctx: Context<KeyVerifyParams>) => keys.verify(ctx.params.key),
+      },
+      listKeys: {
+        handler: async () => ({ keys: await keys.list() }),
+      },
+      revokeKey: {
+        params: Schemas.KeyIdParams,
+        handler: async (ctx: Context<KeyIdParams>) => {
+          const info = await keys.revoke(ctx.params.keyId);
+          // Also for a key revoked before: a gateway that missed the first event catches up.
+          broadcast(ctx, Events.keyRevoked, { keyId: info.keyId, appId: info.appId });
+          return info;
+        },
       },
     },
   };

@@ -25,7 +25,7 @@ import {
   type RankedRegion,
   type Region,
 } from '../../contracts/index.js';
-import type { MigrateParams, MigrateResult } from '../../contracts/index.js';
+import { LIVE_MEETING_LIST_MAX, type LiveMeetingList, type MigrateParams, type MigrateResult } from '../../contracts/index.js';
 import type { RegionDirectory } from '../directory/index.js';
 import type { JoinTokenIssuer } from '../auth/index.js';
 import { publicMeeting, type MeetingRecord, type MeetingStore } from './MeetingStore.js';
@@ -245,6 +245,12 @@ export class RoomManager {
   async liveByNode(regionId: string): Promise<{ regionId: string; total: number; nodes: Array<{ nodeId: string; meetings: number }> }> {
     const nodes = await this.#d.store.countLiveByNode(regionId);
     return { regionId, total: nodes.reduce((sum, n) => sum + n.meetings, 0), nodes };
+  }
+
+  /** The live meetings of a region (for the console), oldest first, at most {@link LIVE_MEETING_LIST_MAX}. */
+  async listLive(regionId: string): Promise<LiveMeetingList> {
+    const live = await this.#d.store.liveOn({ regionId });
+    return { regionId, total: live.length, meetings: live.slice(0, LIVE_MEETING_LIST_MAX).map(publicMeeting) };
   }
 
   /**

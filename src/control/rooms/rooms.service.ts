@@ -90,6 +90,10 @@ export function createRoomsService(deps: RoomsServiceDeps): ServiceSchema {
         params: Schemas.RegionIdParams,
         handler: (ctx: Context<RegionIdParams>) => manager.liveByNode(ctx.params.id),
       },
+      listLive: {
+        params: Schemas.RegionIdParams,
+        handler: (ctx: Context<RegionIdParams>) => manager.listLive(ctx.params.id),
+      },
       migrate: {
         params: Schemas.MigrateParams,
         handler: (ctx: Context<MigrateParams>) => manager.migrate(ctx.params),

@@ -3,6 +3,8 @@ import type { FastifyInstance } from 'fastify';
 import {
   Actions,
   KeyCreateResult,
+  KeyInfo,
+  KeyList,
   NodeDrainResult,
   Region,
   RegionDrainResult,
@@ -12,7 +14,7 @@ import {
   type RegionRemoveParams,
 } from '../../contracts/index.js';
 import { call } from '../../fabric/index.js';
-import { DrainBody, KeyCreateBody, NodePath, RegionCreateBody, RegionPatchBody, RegionPath, RegionRemoveQuery } from '../httpSchemas.js';
+import { DrainBody, KeyCreateBody, KeyPath, NodePath, RegionCreateBody, RegionPatchBody, RegionPath, RegionRemoveQuery } from '../httpSchemas.js';
 import type { RouteDeps } from '../types.js';
 import { emptyBodyIsEmptyObject } from './meetings.js';
 
@@ -77,5 +79,16 @@ export function registerAdminRoutes(app: FastifyInstance, deps: RouteDeps): void
       // The key is shown once; keep it out of caches and proxies.
       return reply.code(201).header('cache-control', 'no-store').send(created);
     },
+  );
+
+  app.get('/v1/admin/keys', { schema: { response: { 200: KeyList } }, onRequest }, async (_request, reply) =>
+    reply.header('cache-control', 'no-store').send(await call(broker, Actions.auth.listKeys, {})),
+  );
+
+  // Revocation reaches every gateway copy through the `auth.keyRevoked` event (see AppKeyVerifier).
+  app.delete<{ Params: KeyPath }>(
+    '/v1/admin/keys/:keyId',
+    { schema: { params: KeyPath, response: { 200: KeyInfo } }, onRequest },
+    async (request) => call(broker, Actions.auth.revokeKey, { keyId: request.params.keyId }),
   );
 }

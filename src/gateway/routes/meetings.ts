@@ -79,6 +79,7 @@ export function registerMeetingRoutes(app: FastifyInstance, deps: RouteDeps): vo
       try {
         const result = await call(broker, Actions.rooms.join, params);
         metrics.observeJoin('ok', result.placement, (performance.now() - started) / 1000);
+        request.joinedRegion = result.region.id;
         return result;
       } catch (err) {
         metrics.observeJoin(toMeridianError(err).code, 'none', (performance.now() - started) / 1000);
