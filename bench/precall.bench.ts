@@ -82,8 +82,8 @@ function directory(): RegionDirectory {
   return dir;
 }
 
-/** One probe set as the SDK would send it: median of 5 jittered samples per target. */
-function probeSet(c: Client, targets: readonly string[], rnd: () => number): Probe[] {
+/** One probe set as the SDK sends it: median and fastest of 5 jittered samples per target (`withMin` false: the median alone, as SDKs before `minRttMs` did). */
+function probeSet(c: Client, targets: readonly string[], rnd: () => number, withMin = true): Probe[] {
   return targets.map((regionId) => {
     const base = matrix.rtt(c.region, regionId) + c.accessMs;
     const samples = Array.from({ length: 5 }, () => {
@@ -91,7 +91,9 @@ function probeSet(c: Client, targets: readonly string[], rnd: () => number): Pro
       if (rnd() < 0.1) s += 30 + 270 * rnd();
       return s;
     }).sort((a, b) => a - b);
-    return { regionId, rttMs: Math.round(samples[2]! * 10) / 10 };
+    const p: Probe = { regionId, rttMs: Math.round(samples[2]! * 10) / 10 };
+    if (withMin) p.minRttMs = Math.round(samples[0]! * 10) / 10;
+    return p;
   });
 }
 
@@ -114,15 +116,15 @@ function score(name: string, clients: readonly Client[], first: (c: Client) => s
 }
 
 /** Learned scenario: each /24's learner runs the pre-call test (the targets `GET /v1/precall/targets` gives it: best `k` at that time plus `explore`), the tester is ranked without probes. */
-function learnedRun(db: GeoIpDatabase, clients: readonly Client[], k: number, explore: number, seed: number): { score: Score; provider: RegionProvider; learned: LearnedLatency } {
+function learnedRun(db: GeoIpDatabase, clients: readonly Client[], k: number, explore: number, seed: number, withMin = true): { score: Score; provider: RegionProvider; learned: LearnedLatency } {
   const rnd = prngUnit(seed);
   const learned = new LearnedLatency({ retentionMs: 30 * 86_400_000, maxValues: 8, maxPrefixes: 1_000_000, clock: { now: () => Date.now() } });
   const provider = createRegionProvider({ config: DEFAULTS, directory: directory(), database: db, learned });
   for (const c of clients) {
     const targets = provider.probeTargets({ ip: c.learner, count: k, explore }).targets.map((t) => t.regionId);
-    void provider.precall({ ip: c.learner, probes: probeSet(c, targets, rnd) });
+    void provider.precall({ ip: c.learner, probes: probeSet(c, targets, rnd, withMin) });
   }
-  const s = score(`one probe set per /24 learned (best ${k}${explore > 0 ? ` + ${explore} exploring` : ''} probed)`, clients, (c) => provider.rank({ ip: c.tester }).regions[0]!.id);
+  const s = score(`one probe set per /24 learned (best ${k}${explore > 0 ? ` + ${explore} exploring` : ''} probed${withMin ? '' : ', median only'})`, clients, (c) => provider.rank({ ip: c.tester }).regions[0]!.id);
   return { score: s, provider, learned };
 }
 
@@ -169,6 +171,7 @@ export async function benchPrecall(): Promise<{ markdown: string; scores: Score[
   const learned3 = learnedRun(db, clients, 3, explore, 21);
   scores.push(learned3.score);
   scores.push(learnedRun(db, clients, 3, 0, 21).score);
+  scores.push(learnedRun(db, clients, 3, explore, 21, false).score);
   const join = (e: number, seed: number) => {
     const rnd = prngUnit(seed);
     return score(`probes on the join (best 3 by GeoIP${e > 0 ? ` + ${e} exploring` : ''} probed)`, clients, (c) => {

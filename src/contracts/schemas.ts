@@ -255,6 +255,8 @@ export const Probe = Type.Object(
   {
     regionId: RegionId,
     rttMs: Type.Number({ minimum: 0, maximum: MAX_PROBE_RTT_MS }),
+    /** The fastest sample, ms: what the ranking uses when given (queueing only ever adds delay; docs/ranking.md). */
+    minRttMs: Type.Optional(Type.Number({ minimum: 0, maximum: MAX_PROBE_RTT_MS })),
     udp: Type.Optional(Type.Union([Type.Literal('reachable'), Type.Literal('unreachable'), Type.Literal('unknown')])),
   },
   { additionalProperties: false },

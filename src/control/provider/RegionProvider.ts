@@ -212,9 +212,15 @@ export class RegionProvider {
       if (seen.has(p.regionId)) throw new MeridianError('INVALID_PROBES', `region ${p.regionId} is probed twice`, { regionId: p.regionId });
       seen.add(p.regionId);
       if (!this.#directory.region(p.regionId)) throw new MeridianError('INVALID_PROBES', `no region ${p.regionId}`, { regionId: p.regionId });
+      if (p.minRttMs !== undefined && !(Number.isFinite(p.minRttMs) && p.minRttMs >= 0 && p.minRttMs <= p.rttMs)) throw new MeridianError('INVALID_PROBES', `minRttMs of ${p.regionId} is not a finite RTT at most rttMs`, { regionId: p.regionId });
       if (!Number.isFinite(p.rttMs) || p.rttMs < 0) throw new MeridianError('INVALID_PROBES', `rttMs of ${p.regionId} is not a finite RTT`, { regionId: p.regionId });
     }
   }
+}
+
+/** The RTT a probe stands for: its fastest sample when the client sent it, else its median. */
+export function probeRtt(p: Probe): number {
+  return p.minRttMs ?? p.rttMs;
 }
 
 /**
@@ -225,7 +231,7 @@ function withProbes(learned: ReadonlyMap<string, RttEvidence> | undefined, probe
   const out = new Map<string, RttEvidence>(learned);
   for (const p of probes) {
     const l = learned?.get(p.regionId);
-    out.set(p.regionId, recorded && l ? { rttMs: l.rttMs, samples: l.samples, source: 'probes' } : { rttMs: p.rttMs, samples: 1, source: 'probes' });
+    out.set(p.regionId, recorded && l ? { rttMs: l.rttMs, samples: l.samples, source: 'probes' } : { rttMs: probeRtt(p), samples: 1, source: 'probes' });
   }
   return out;
 }
