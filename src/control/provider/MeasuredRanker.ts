@@ -18,17 +18,14 @@
  * evidence at all the order is exactly the `distance` strategy's.
  *
  * A measurement faster than light from the GeoIP position proves that position wrong: the
- * priors are then taken from the region position that best fits all the measurements
- * (least absolute residuals after fitting the access cost; ties to the region measured
- * fastest). With one measurement that is the region measured; with several (the
- * exploration targets of the pre-call test) it can be a region nobody measured.
+ * priors are then taken from the region the client measured fastest (it is near it).
  *
  * Ties (estimates equal at 0.1 ms) go to the nearer region, then the lower load, then the
  * lower id, so copies of the provider agree.
  */
 import type { ClientLocation, RankedRegion, Region } from '../../contracts/index.js';
 import type { RegionRanker } from './RegionRanker.js';
-import { lowerMedian, type RttEvidence } from './LearnedLatency.js';
+import type { RttEvidence } from './LearnedLatency.js';
 import { greatCircleKm, type LatencyModel } from './LatencyModel.js';
 import { DistanceRanker, regionLoad } from './DistanceRanker.js';
 
@@ -70,9 +67,9 @@ export class MeasuredRanker implements RegionRanker {
         if (fastest < 0 || e.rttMs < ev[fastest]!.rttMs) fastest = i;
       }
     }
-    // ...then the client is near the region whose position best explains what it measured.
+    // ...then the client is near the region it measured fastest: priors from there.
     if (impossible) {
-      const f = candidates[this.#fit(candidates, ev, fastest)]!;
+      const f = candidates[fastest]!;
       for (let i = 0; i < n; i++) km[i] = round1(greatCircleKm(f.lat, f.lon, candidates[i]!.lat, candidates[i]!.lon));
     }
     const prior: number[] = new Array(n);
@@ -110,41 +107,6 @@ export class MeasuredRanker implements RegionRanker {
           : { id: r.id, name: r.name, lat: r.lat, lon: r.lon, distanceKm: km[idx]!, rttMs: est[idx]!, availableNodes: availableNodes(r.id), rttSource: e.source, samples: e.samples };
     }
     return out;
-  }
-
-  /**
-   * The candidate position that best explains the measurements: for each region's position,
-   * the distance priors to the measured regions, the client's access cost fitted as the
-   * lower median of the excesses (never below 0), and the sum of absolute residuals (L1,
-   * so one bad value moves it little). The least sum wins; ties (at 0.1 ms) go to the
-   * position nearer the fastest-measured region.
-   */
-  #fit(candidates: readonly Region[], ev: ReadonlyArray<RttEvidence | undefined>, fastest: number): number {
-    const n = candidates.length;
-    const f = candidates[fastest]!;
-    let best = fastest;
-    let bestRes = Infinity;
-    let bestKm = 0;
-    const excess: number[] = [];
-    for (let p = 0; p < n; p++) {
-      const pos = candidates[p]!;
-      excess.length = 0;
-      for (let i = 0; i < n; i++) {
-        const e = ev[i];
-        if (e !== undefined) excess.push(e.rttMs - this.#latency.rttMs(greatCircleKm(pos.lat, pos.lon, candidates[i]!.lat, candidates[i]!.lon)));
-      }
-      const access = Math.max(0, lowerMedian(excess));
-      let res = 0;
-      for (const x of excess) res += Math.abs(x - access);
-      res = round1(res);
-      const km = greatCircleKm(f.lat, f.lon, pos.lat, pos.lon);
-      if (res < bestRes || (res === bestRes && km < bestKm)) {
-        best = p;
-        bestRes = res;
-        bestKm = km;
-      }
-    }
-    return best;
   }
 
   #before(a: number, b: number, est: number[], km: number[], c: readonly Region[]): boolean {

@@ -55,7 +55,7 @@ describe('probe targets with exploration', () => {
     assert.equal(new Set(all).size, 9);
   });
 
-  it('a London-placed client whose probes fit Oregon is ranked to us-west-2, though it did not measure it', () => {
+  it('a London-placed client in Oregon: its exploration probes disprove London, and us-west-2 comes first, though it did not measure it', () => {
     // What a client in Oregon measures to the default targets from London (RTTs of the AWS matrix plus 10 ms access).
     const probes = [
       { regionId: 'eu-west-1', rttMs: 141.7 },
