@@ -27,6 +27,8 @@ export interface PrecallTarget {
   readonly url: string;
   /** The current estimate for this client, ms. */
   readonly rttMs?: number;
+  /** An exploration target (far from the best regions); measured in addition to the best `regions`. */
+  readonly explore?: boolean;
 }
 
 /** The body of `GET /v1/precall/targets`. */
@@ -42,6 +44,8 @@ export interface PrecallOptions {
   readonly targets: PrecallTargetSource;
   /** Regions to measure (the best of the targets), default 3. */
   readonly regions?: number;
+  /** At most this many exploration targets are measured too (default: all the targets list; the server gives `ranking.exploreRegions`, 3). */
+  readonly explore?: number;
   /** Samples per region, default 5 (fewer when the deadline comes first). */
   readonly samples?: number;
   /** The whole test ends within this many ms (targets fetch included), default 2000. */
@@ -58,6 +62,8 @@ export interface PrecallRegionResult {
   readonly name: string;
   /** Median of the samples, ms (0.1 ms precision); null when none came back in time. */
   readonly rttMs: number | null;
+  /** The fastest sample, ms (0.1 ms precision; the ranking uses it, see docs/ranking.md); null with `rttMs`. */
+  readonly minRttMs: number | null;
   /** Every sample, ms, in order. */
   readonly samples: readonly number[];
   /** See the module comment: a WebSocket cannot tell. */
@@ -70,7 +76,7 @@ export interface PrecallRegionResult {
 export interface PrecallResult {
   readonly regions: readonly PrecallRegionResult[];
   /** Regions with an RTT, in the shape the API takes. */
-  readonly probes: ReadonlyArray<{ readonly regionId: string; readonly rttMs: number; readonly udp: 'unknown' }>;
+  readonly probes: ReadonlyArray<{ readonly regionId: string; readonly rttMs: number; readonly minRttMs: number; readonly udp: 'unknown' }>;
   /** How long the whole test took, ms. */
   readonly durationMs: number;
 }
@@ -89,7 +95,7 @@ async function resolveTargets(source: PrecallTargetSource, count: number, opts: 
   const doFetch = opts.fetch ?? (globalThis.fetch as unknown as NonNullable<PrecallOptions['fetch']> | undefined);
   if (!doFetch) throw new MeridianClientError(ClientErrorCodes.UNSUPPORTED, 'fetch is not available');
   const sep = source.includes('?') ? '&' : '?';
-  const res = await doFetch(`${source}${sep}count=${count}`, { method: 'GET', credentials: 'same-origin', signal });
+  const res = await doFetch(`${source}${sep}count=${count}${opts.explore !== undefined ? `&explore=${Math.max(0, Math.floor(opts.explore))}` : ''}`, { method: 'GET', credentials: 'same-origin', signal });
   if (!res.ok) throw new MeridianClientError(ClientErrorCodes.JOIN_REQUEST_FAILED, `The probe targets request to ${source} answered HTTP ${res.status}`, { retryable: res.status >= 500 });
   return (await res.json()) as PrecallTargets;
 }
@@ -112,7 +118,7 @@ function measure(target: PrecallTarget, samples: number, deadline: number, facto
         /* already closed */
       }
       const base = { regionId: target.regionId, name: target.name, samples: got, udp: 'unknown' as const };
-      resolve(got.length > 0 ? { ...base, rttMs: Math.round(median(got) * 10) / 10 } : { ...base, rttMs: null, error: error ?? 'timeout' });
+      resolve(got.length > 0 ? { ...base, rttMs: Math.round(median(got) * 10) / 10, minRttMs: Math.round(Math.min(...got) * 10) / 10 } : { ...base, rttMs: null, minRttMs: null, error: error ?? 'timeout' });
     };
     const timer = setTimeout(() => finish('timeout'), Math.max(0, deadline - now()));
     const send = () => {
@@ -165,8 +171,10 @@ export async function precallTest(opts: PrecallOptions): Promise<PrecallResult> 
     clearTimeout(abortTimer);
   }
   if (!targets || !Array.isArray(targets.targets)) throw new MeridianClientError(ClientErrorCodes.PROTOCOL_ERROR, 'The probe targets have no "targets" list');
-  const chosen = targets.targets.slice(0, count);
+  // The best `count`, plus the exploration targets (far from the best, see docs/ranking.md), all in parallel.
+  const explore = opts.explore === undefined ? Infinity : Math.max(0, Math.floor(opts.explore));
+  const chosen = [...targets.targets.filter((t) => t.explore !== true).slice(0, count), ...targets.targets.filter((t) => t.explore === true).slice(0, explore)];
   const regions = await Promise.all(chosen.map((t) => measure(t, samples, deadline, factory)));
-  const probes = regions.filter((r) => r.rttMs !== null).map((r) => ({ regionId: r.regionId, rttMs: r.rttMs!, udp: r.udp }));
+  const probes = regions.filter((r) => r.rttMs !== null).map((r) => ({ regionId: r.regionId, rttMs: r.rttMs!, minRttMs: r.minRttMs!, udp: r.udp }));
   return { regions, probes, durationMs: Math.round((now() - started) * 10) / 10 };
 }

@@ -26,6 +26,7 @@ export const DEFAULTS: Config = {
   ranking: {
     strategy: 'measured',
     count: 3,
+    exploreRegions: 3,
     priorWeight: 0.25,
     learning: { enabled: true, retentionDays: 30, maxValuesPerRegion: 8, maxPrefixes: 200_000, refreshSeconds: 30 },
   },

@@ -45,6 +45,7 @@ export const ENV_VARS: ReadonlyArray<readonly [string, string, EnvKind]> = [
   ['MERIDIAN_FALLBACK_LON', 'geoip.fallback.lon', 'number'],
   ['MERIDIAN_RANKING_STRATEGY', 'ranking.strategy', 'string'],
   ['MERIDIAN_RANKING_COUNT', 'ranking.count', 'int'],
+  ['MERIDIAN_RANKING_EXPLORE', 'ranking.exploreRegions', 'int'],
   ['MERIDIAN_RANKING_PRIOR_WEIGHT', 'ranking.priorWeight', 'number'],
   ['MERIDIAN_LEARNING', 'ranking.learning.enabled', 'bool'],
   ['MERIDIAN_LEARNING_RETENTION_DAYS', 'ranking.learning.retentionDays', 'number'],

@@ -60,6 +60,8 @@ export const ConfigSchema = Type.Object(
     ranking: Section({
       strategy: Type.String({ minLength: 1 }),
       count: Type.Integer({ minimum: 1, maximum: 20 }),
+      /** Pre-call test: extra probe targets far from the best `count` (farthest-point cover), 0 for none. */
+      exploreRegions: Type.Integer({ minimum: 0, maximum: 8 }),
       /** `measured`: weight of the distance estimate against measurements, in probe sets. */
       priorWeight: Type.Number({ exclusiveMinimum: 0, maximum: 100 }),
       /** Measurements kept per network prefix (pre-call tests, probes on joins). */

@@ -20,7 +20,7 @@ export const ERROR_CATALOG = {
   INVALID_JSON: { status: 400, retryable: false, message: 'The request body is not valid JSON' },
   VALIDATION_FAILED: { status: 400, retryable: false, message: 'The request does not match the schema' },
   INVALID_IP: { status: 400, retryable: false, message: 'Not a valid IPv4 or IPv6 address' },
-  INVALID_PROBES: { status: 400, retryable: false, message: 'The probes name an unknown region or a region twice' },
+  INVALID_PROBES: { status: 400, retryable: false, message: 'The probes name an unknown region, a region twice, or a fastest sample above the median' },
   PAYLOAD_TOO_LARGE: { status: 413, retryable: false, message: 'The request body is too large' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, retryable: false, message: 'The request body must be application/json' },
   ROUTE_NOT_FOUND: { status: 404, retryable: false, message: 'No such route' },

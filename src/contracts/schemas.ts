@@ -255,6 +255,8 @@ export const Probe = Type.Object(
   {
     regionId: RegionId,
     rttMs: Type.Number({ minimum: 0, maximum: MAX_PROBE_RTT_MS }),
+    /** The fastest sample, ms: what the ranking uses when given (queueing only ever adds delay; docs/ranking.md). */
+    minRttMs: Type.Optional(Type.Number({ minimum: 0, maximum: MAX_PROBE_RTT_MS })),
     udp: Type.Optional(Type.Union([Type.Literal('reachable'), Type.Literal('unreachable'), Type.Literal('unknown')])),
   },
   { additionalProperties: false },
@@ -320,7 +322,12 @@ export type PrecallParams = Static<typeof PrecallParams>;
 
 /** `regionProvider.probeTargets`: where a client should measure RTT before a call. */
 export const ProbeTargetsParams = Type.Object(
-  { ip: IpAddress, count: Type.Optional(Type.Integer({ minimum: 1, maximum: 20 })) },
+  {
+    ip: IpAddress,
+    count: Type.Optional(Type.Integer({ minimum: 1, maximum: 20 })),
+    /** Extra targets far from the best ones (`ranking.exploreRegions` by default; 0 for none). */
+    explore: Type.Optional(Type.Integer({ minimum: 0, maximum: 8 })),
+  },
   { additionalProperties: false },
 );
 export type ProbeTargetsParams = Static<typeof ProbeTargetsParams>;
@@ -334,6 +341,8 @@ export const ProbeTarget = Type.Object({
   /** The current estimate for this client (what the probe will check). */
   rttMs: Type.Number(),
   rttSource: RttSource,
+  /** An exploration target: not among the best by the current ranking, but far from them (docs/ranking.md). */
+  explore: Type.Optional(Type.Boolean()),
 });
 export type ProbeTarget = Static<typeof ProbeTarget>;
 

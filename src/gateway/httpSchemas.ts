@@ -12,6 +12,7 @@ import {
   NodeId,
   PlanParams,
   PrecallParams,
+  ProbeTargetsParams,
   Probes,
   Participant,
   RankParams,
@@ -68,8 +69,8 @@ export type JoinBody = Static<typeof JoinBody>;
 export const PrecallBody = Type.Object({ probes: PrecallParams.properties.probes, count: PrecallParams.properties.count }, strict);
 export type PrecallBody = Static<typeof PrecallBody>;
 
-/** `GET /v1/precall/targets?count=`. */
-export const ProbeTargetsQuery = Type.Object({ count: PrecallParams.properties.count }, strict);
+/** `GET /v1/precall/targets?count=&explore=`. */
+export const ProbeTargetsQuery = Type.Object({ count: PrecallParams.properties.count, explore: ProbeTargetsParams.properties.explore }, strict);
 export type ProbeTargetsQuery = Static<typeof ProbeTargetsQuery>;
 
 /** `GET /v1/admin/regions/plan?max=&budget=` (and the `.svg` map). */

@@ -111,7 +111,7 @@ export class LearnedLatency {
     const rows: StoredMeasurement[] = [];
     for (const p of probes) {
       const values = this.#fresh(entry.regions.get(p.regionId) ?? [], now);
-      values.push([p.rttMs, now]);
+      values.push([p.minRttMs ?? p.rttMs, now]);
       while (values.length > this.#o.maxValues) values.shift();
       entry.regions.set(p.regionId, values);
       rows.push({ prefix, regionId: p.regionId, values: values.map((v) => [v[0], v[1]] as const), updatedAt: now });

@@ -18,6 +18,7 @@ import {
   type ProbeTargetsResult,
   type RankParams,
   type RankResult,
+  type RankedRegion,
   type Region,
 } from '../../contracts/index.js';
 import type { Logger } from '../../lib/logger.js';
@@ -26,6 +27,7 @@ import type { RegionRanker } from './RegionRanker.js';
 import type { LearnedLatency, RttEvidence } from './LearnedLatency.js';
 import type { JoinHistory } from './JoinHistory.js';
 import { networkPrefix } from './NetworkPrefix.js';
+import { greatCircleKm } from './LatencyModel.js';
 
 /** The part of a `RegionDirectory` the provider reads. */
 export interface RegionSource {
@@ -43,6 +45,8 @@ export interface RegionProviderOptions {
   readonly directory: RegionSource;
   /** Regions returned when the caller gives no `count` (`ranking.count`). */
   readonly defaultCount: number;
+  /** Exploration targets added to the best `count` in {@link RegionProvider.probeTargets} (`ranking.exploreRegions`). */
+  readonly defaultExplore?: number;
   /** Measurements learned per network prefix; without it, probes rank only their own request. */
   readonly learned?: LearnedLatency;
   /** Counts joins per prefix for the planner. */
@@ -67,6 +71,7 @@ export class RegionProvider {
   readonly #ranker: RegionRanker;
   readonly #directory: RegionSource;
   readonly #defaultCount: number;
+  readonly #defaultExplore: number;
   readonly #availableNodes: (regionId: string) => number;
   readonly #learned: LearnedLatency | undefined;
   readonly #joins: JoinHistory | undefined;
@@ -77,6 +82,7 @@ export class RegionProvider {
     this.#ranker = opts.ranker;
     this.#directory = opts.directory;
     this.#defaultCount = opts.defaultCount;
+    this.#defaultExplore = opts.defaultExplore ?? 0;
     this.#learned = opts.learned;
     this.#joins = opts.joins;
     this.#log = opts.logger;
@@ -129,15 +135,47 @@ export class RegionProvider {
 
   /**
    * Where a client should measure before a call: its best `count` regions by the current
-   * ranking (learned data included), each with the probe URL of one node that can host.
+   * ranking (learned data included), then up to `explore` exploration targets (default
+   * `ranking.exploreRegions`), each with the probe URL of one node that can host.
+   *
+   * Exploration is a greedy farthest-point cover: each next target is the serving region
+   * farthest (great circle) from every region already chosen, ties to the better ranked.
+   * It spends the extra probes where the GeoIP guess would be most wrong: a client placed
+   * on the wrong continent then measures a region near where it really is, which the
+   * ranking's speed-of-light check recognises (docs/ranking.md, "Probe targets").
    */
   probeTargets(params: ProbeTargetsParams): ProbeTargetsResult {
-    const ranked = this.rank({ ip: params.ip, count: params.count ?? this.#defaultCount });
+    const count = params.count ?? this.#defaultCount;
+    const explore = params.explore ?? this.#defaultExplore;
+    const ranked = this.rank({ ip: params.ip, count: explore > 0 ? Number.MAX_SAFE_INTEGER : count });
     const targets: ProbeTargetsResult['targets'] = [];
-    for (const r of ranked.regions) {
+    const target = (r: RankedRegion, exploring: boolean): void => {
       const nodes = this.#directory.region(r.id)?.nodes ?? [];
       const node = nodes.find((n) => this.#directory.canHost(n));
-      if (node) targets.push({ regionId: r.id, name: r.name, url: probeUrl(node.url), rttMs: r.rttMs, rttSource: r.rttSource ?? 'estimate' });
+      if (!node) return;
+      const t: ProbeTargetsResult['targets'][number] = { regionId: r.id, name: r.name, url: probeUrl(node.url), rttMs: r.rttMs, rttSource: r.rttSource ?? 'estimate' };
+      if (exploring) t.explore = true;
+      targets.push(t);
+    };
+    const best = ranked.regions.slice(0, count);
+    for (const r of best) target(r, false);
+    const rest = ranked.regions.slice(count);
+    const chosen: RankedRegion[] = [...best];
+    for (let added = 0; added < explore && rest.length > 0; added++) {
+      let pick = 0;
+      let pickKm = -1;
+      for (let i = 0; i < rest.length; i++) {
+        const r = rest[i]!;
+        let near = Infinity;
+        for (const c of chosen) near = Math.min(near, greatCircleKm(r.lat, r.lon, c.lat, c.lon));
+        if (near > pickKm) {
+          pick = i;
+          pickKm = near;
+        }
+      }
+      const [r] = rest.splice(pick, 1);
+      chosen.push(r!);
+      target(r!, true);
     }
     return { location: ranked.location, source: ranked.source ?? 'geoip', targets };
   }
@@ -174,9 +212,15 @@ export class RegionProvider {
       if (seen.has(p.regionId)) throw new MeridianError('INVALID_PROBES', `region ${p.regionId} is probed twice`, { regionId: p.regionId });
       seen.add(p.regionId);
       if (!this.#directory.region(p.regionId)) throw new MeridianError('INVALID_PROBES', `no region ${p.regionId}`, { regionId: p.regionId });
+      if (p.minRttMs !== undefined && !(Number.isFinite(p.minRttMs) && p.minRttMs >= 0 && p.minRttMs <= p.rttMs)) throw new MeridianError('INVALID_PROBES', `minRttMs of ${p.regionId} is not a finite RTT at most rttMs`, { regionId: p.regionId });
       if (!Number.isFinite(p.rttMs) || p.rttMs < 0) throw new MeridianError('INVALID_PROBES', `rttMs of ${p.regionId} is not a finite RTT`, { regionId: p.regionId });
     }
   }
+}
+
+/** The RTT a probe stands for: its fastest sample when the client sent it, else its median. */
+export function probeRtt(p: Probe): number {
+  return p.minRttMs ?? p.rttMs;
 }
 
 /**
@@ -187,7 +231,7 @@ function withProbes(learned: ReadonlyMap<string, RttEvidence> | undefined, probe
   const out = new Map<string, RttEvidence>(learned);
   for (const p of probes) {
     const l = learned?.get(p.regionId);
-    out.set(p.regionId, recorded && l ? { rttMs: l.rttMs, samples: l.samples, source: 'probes' } : { rttMs: p.rttMs, samples: 1, source: 'probes' });
+    out.set(p.regionId, recorded && l ? { rttMs: l.rttMs, samples: l.samples, source: 'probes' } : { rttMs: probeRtt(p), samples: 1, source: 'probes' });
   }
   return out;
 }

@@ -64,7 +64,7 @@ export interface CreateRegionProviderOptions {
  */
 export function createRegionProvider(opts: CreateRegionProviderOptions): RegionProvider {
   const { locator, ranker } = buildParts(opts.config, opts.database);
-  return new RegionProvider({ locator, ranker, directory: opts.directory, defaultCount: opts.config.ranking.count, ...(opts.learned ? { learned: opts.learned } : {}) });
+  return new RegionProvider({ locator, ranker, directory: opts.directory, defaultCount: opts.config.ranking.count, defaultExplore: opts.config.ranking.exploreRegions, ...(opts.learned ? { learned: opts.learned } : {}) });
 }
 
 /**

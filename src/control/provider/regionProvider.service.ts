@@ -48,7 +48,7 @@ export interface ProviderLearningDeps {
 
 /** Inputs of {@link createRegionProviderService}. */
 export interface RegionProviderServiceDeps {
-  readonly config: { readonly ranking: Pick<Config['ranking'], 'count'> };
+  readonly config: { readonly ranking: Pick<Config['ranking'], 'count'> & Partial<Pick<Config['ranking'], 'exploreRegions'>> };
   readonly logger: Logger;
   readonly locator: IpLocator;
   readonly ranker: RegionRanker;
@@ -74,6 +74,7 @@ export function createRegionProviderService(deps: RegionProviderServiceDeps): Se
     ranker: deps.ranker,
     directory: deps.directory,
     defaultCount: deps.config.ranking.count,
+    defaultExplore: deps.config.ranking.exploreRegions ?? 0,
     logger: log,
     ...(learning ? { learned: learning.learned, joins: learning.joins } : {}),
   });

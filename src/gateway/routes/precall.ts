@@ -20,6 +20,7 @@ export function registerPrecallRoutes(app: FastifyInstance, deps: RouteDeps): vo
     async (request) => {
       const params: ProbeTargetsParams = { ip: clientIp(request) };
       if (request.query.count !== undefined) params.count = request.query.count;
+      if (request.query.explore !== undefined) params.explore = request.query.explore;
       return call(broker, Actions.regionProvider.probeTargets, params);
     },
   );

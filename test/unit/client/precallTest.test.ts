@@ -61,6 +61,23 @@ describe('precallTest', () => {
     assert.deepEqual(r.probes.map((p) => p.regionId), ['us-east-1', 'eu-central-1']);
   });
 
+  it('measures the exploration targets too, beyond the best regions, and reports the fastest sample', async () => {
+    const targets: PrecallTargets = {
+      targets: [
+        { regionId: 'us-east-1', name: 'A', url: servers[0]!.url },
+        { regionId: 'eu-central-1', name: 'B', url: servers[1]!.url },
+        { regionId: 'sa-east-1', name: 'D', url: servers[0]!.url, explore: true },
+        { regionId: 'ap-southeast-2', name: 'E', url: servers[1]!.url, explore: true },
+      ],
+    };
+    const r = await precallTest({ targets, webSocketFactory: factory, samples: 3, regions: 1 });
+    assert.deepEqual(r.regions.map((x) => x.regionId), ['us-east-1', 'sa-east-1', 'ap-southeast-2']);
+    for (const x of r.regions) assert.equal(x.minRttMs, Math.round(Math.min(...x.samples) * 10) / 10);
+    assert.deepEqual(r.probes.map((p) => [p.regionId, p.minRttMs <= p.rttMs]), [['us-east-1', true], ['sa-east-1', true], ['ap-southeast-2', true]]);
+    const bounded = await precallTest({ targets, webSocketFactory: factory, samples: 1, regions: 1, explore: 1 });
+    assert.deepEqual(bounded.regions.map((x) => x.regionId), ['us-east-1', 'sa-east-1']);
+  });
+
   it('takes targets from a function with the region count', async () => {
     let asked = 0;
     const r = await precallTest({

@@ -45,6 +45,19 @@ describe('pre-call test and probes over the real platform', { timeout: 120_000 }
     for (const t of body.targets) assert.match(t.url, /^ws:\/\/127\.0\.0\.1:\d+\/rtc\/.+\/probe$/);
   });
 
+  test('probe targets take explore=: extra targets far from the best, flagged, and a bad value is rejected', async () => {
+    const res = await app.inject({ method: 'GET', url: '/v1/precall/targets?count=1&explore=1', headers: appH(LONDON_C), remoteAddress: '127.0.0.1' });
+    assert.equal(res.statusCode, 200, res.body);
+    const targets = res.json().targets as Array<{ regionId: string; explore?: boolean }>;
+    assert.deepEqual(targets.map((t) => [t.regionId, t.explore === true]), [['eu-central-1', false], [targets[1]!.regionId, true]]);
+    assert.ok(['us-east-1', 'ap-south-1'].includes(targets[1]!.regionId));
+    const none = await app.inject({ method: 'GET', url: '/v1/precall/targets?count=1&explore=0', headers: appH(LONDON_C), remoteAddress: '127.0.0.1' });
+    assert.deepEqual(none.json().targets.map((t: { regionId: string }) => t.regionId), ['eu-central-1']);
+    const bad = await app.inject({ method: 'GET', url: '/v1/precall/targets?explore=99', headers: appH(LONDON_C), remoteAddress: '127.0.0.1' });
+    assert.equal(bad.statusCode, 400);
+    assert.equal(bad.json().error.code, 'VALIDATION_FAILED');
+  });
+
   test('POST /v1/precall stores the probes for the prefix and answers the ranking they give', async () => {
     const res = await precall(LONDON_A, { probes: MUMBAI_FAST });
     assert.equal(res.statusCode, 200, res.body);
