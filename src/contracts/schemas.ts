@@ -284,6 +284,11 @@ export const MeetingCreateParams = Type.Object(
     appId: AppId,
     id: Type.Optional(MeetingId),
     forceRegion: Type.Optional(RegionId),
+    /**
+     * A caller's own lower cap on the app's idle and live meetings (the demo route's
+     * `http.demoMaxMeetings`); the service's `meetings.maxPerApp` applies in any case.
+     */
+    maxMeetings: Type.Optional(Type.Integer({ minimum: 1 })),
   },
   { additionalProperties: false },
 );

@@ -7,7 +7,8 @@ import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import { AppKeyVerifier } from './AppKeyVerifier.js';
 import { Authenticator } from './auth.js';
 import { trustProxyOption } from './clientIp.js';
-import { frameworkErrorHandler, installErrorHandlers } from './errorHandler.js';
+import { clientErrorHandler, frameworkErrorHandler, installErrorHandlers } from './errorHandler.js';
+import { installRateLimits } from './rateLimits.js';
 import { GatewayMetrics } from './metrics.js';
 import { registerAdminRoutes } from './routes/admin.js';
 import { readinessGate, registerHealthRoutes } from './routes/health.js';
@@ -22,11 +23,8 @@ import type { GatewayOptions, RouteDeps } from './types.js';
 export async function createGateway(opts: GatewayOptions): Promise<FastifyInstance> {
   const { broker, config } = opts;
   const logger = opts.logger.child({ module: 'gateway' });
-  const auth = new Authenticator({
-    adminKey: opts.adminKey,
-    appKeys: new AppKeyVerifier({ broker, ttlMs: (opts.appKeyCacheSeconds ?? 30) * 1000, ...(opts.clock ? { clock: opts.clock } : {}) }),
-  });
   const metrics = new GatewayMetrics({ broker, logger, processMetrics: opts.processMetrics ?? true, ...(opts.clock ? { clock: opts.clock } : {}) });
+  const { requestTimeoutMs, headersTimeoutMs, keepAliveTimeoutMs } = config.http;
 
   const app = Fastify({
     loggerInstance: logger,
@@ -35,6 +33,16 @@ export async function createGateway(opts: GatewayOptions): Promise<FastifyInstan
     trustProxy: trustProxyOption(config.trustedProxies),
     bodyLimit: config.http.bodyLimitBytes,
     frameworkErrors: frameworkErrorHandler,
+    // Slow clients cannot hold connections: the whole request (headers and body) must arrive
+    // within requestTimeoutMs, the headers within headersTimeoutMs, and an idle kept-alive
+    // connection closes after keepAliveTimeoutMs. Node checks these every
+    // connectionsCheckingInterval (30 s by default: far too coarse for a 10 s header limit).
+    requestTimeout: requestTimeoutMs,
+    keepAliveTimeout: keepAliveTimeoutMs,
+    connectionTimeout: requestTimeoutMs + keepAliveTimeoutMs,
+    http: { headersTimeout: headersTimeoutMs, connectionsCheckingInterval: Math.max(25, Math.min(1_000, Math.floor(headersTimeoutMs / 4))) },
+    // Node's own parser errors (431, 400, 408) in our error format.
+    clientErrorHandler: clientErrorHandler(logger),
     // Reject unknown properties (a typo such as `forceregion` must not be ignored silently);
     // coerce querystring scalars (`count=3`, `force=true`) and single values into arrays.
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false } },
@@ -43,6 +51,14 @@ export async function createGateway(opts: GatewayOptions): Promise<FastifyInstan
     return503OnClosing: false,
     // The instance is typed with pino's Logger; callers see the plain FastifyInstance.
   }) as unknown as FastifyInstance;
+
+  // Rate limits come first: a refused request costs one counter, nothing else.
+  const limits = await installRateLimits(app, { ...config.rateLimit });
+  const auth = new Authenticator({
+    adminKey: opts.adminKey,
+    appKeys: new AppKeyVerifier({ broker, ttlMs: (opts.appKeyCacheSeconds ?? 30) * 1000, ...(opts.clock ? { clock: opts.clock } : {}) }),
+    limits,
+  });
 
   // JSON only: without this, text/plain bodies would be parsed and fail validation
   // instead of getting 415 UNSUPPORTED_MEDIA_TYPE.
@@ -61,7 +77,7 @@ export async function createGateway(opts: GatewayOptions): Promise<FastifyInstan
     metrics.observeHttp(request.method, route, reply.statusCode, reply.elapsedTime / 1000);
   });
 
-  const deps: RouteDeps = { broker, auth, metrics, isReady };
+  const deps: RouteDeps = { broker, auth, metrics, isReady, metricsToken: config.http.metricsToken };
   registerHealthRoutes(app, deps);
   registerMeetingRoutes(app, deps);
   registerRegionRoutes(app, deps);

@@ -17,13 +17,17 @@ import type { Config } from '../../config/index.js';
 import { Actions, JoinParams, JoinResult, MeetingId, MeridianError, Participant } from '../../contracts/index.js';
 import { call, toMeridianError, type Caller } from '../../fabric/index.js';
 import { clientIp } from '../../gateway/clientIp.js';
+import { addressLimit } from '../../gateway/rateLimits.js';
 import { DEMO_CITIES, demoCity } from './demoCities.js';
 
 /** What the demo routes need. */
 export interface DemoRouteDeps {
   /** Reaches `rooms.create` / `rooms.join`. */
   readonly broker: Caller;
-  /** `http.demo` switches the page and the join route on. */
+  /**
+   * `http.demo` switches the page and the join route on; `http.demoJoinsPerMinute` limits
+   * joins per client address and `http.demoMaxMeetings` the meetings the demo may hold.
+   */
   readonly config: Pick<Readonly<Config>, 'http'>;
   /** The app that owns the demo's meetings (default `demo`). */
   readonly appId?: string;
@@ -77,7 +81,12 @@ const PAGE_HEADERS = {
 /**
  * Registers `GET /sdk/meridian.js` (always) and, when `config.http.demo` is on, `GET /`
  * (the page), its script and style under `/demo/`, `GET /demo/cities` and `POST /demo/join`.
- * Call it from the gateway's `extraRoutes`.
+ * Call it from the gateway's `extraRoutes` (its rate-limit plugin must be installed).
+ *
+ * The join route needs no key, so it is what an anonymous caller could spend machines
+ * through: each client address gets `http.demoJoinsPerMinute` joins a minute, and the demo
+ * app holds at most `http.demoMaxMeetings` idle and live meetings (new names beyond get
+ * `429 QUOTA_EXCEEDED`; existing ones keep working).
  */
 export function registerDemoRoutes(app: FastifyInstance, deps: DemoRouteDeps): void {
   const { broker } = deps;
@@ -106,7 +115,8 @@ export function registerDemoRoutes(app: FastifyInstance, deps: DemoRouteDeps): v
 
   app.get('/demo/cities', async () => ({ cities: DEMO_CITIES.map(({ id, label }) => ({ id, label })) }));
 
-  app.post<{ Body: DemoJoinBody }>('/demo/join', { schema: { body: DemoJoinBody, response: { 200: JoinResult } } }, async (request) => {
+  const joinLimit = addressLimit(app, deps.config.http.demoJoinsPerMinute, 'demo-join');
+  app.post<{ Body: DemoJoinBody }>('/demo/join', { schema: { body: DemoJoinBody, response: { 200: JoinResult } }, onRequest: joinLimit }, async (request) => {
     const { meetingId, name, asIfFrom, unreachableNodeId, participantId, reason, previousNodeId } = request.body;
     const params: JoinParams = {
       appId,
@@ -124,7 +134,7 @@ export function registerDemoRoutes(app: FastifyInstance, deps: DemoRouteDeps): v
     }
     // First use of this meeting name: create it (another page may have just done so).
     try {
-      await call(broker, Actions.rooms.create, { appId, id: meetingId });
+      await call(broker, Actions.rooms.create, { appId, id: meetingId, maxMeetings: deps.config.http.demoMaxMeetings });
     } catch (err) {
       if (toMeridianError(err).code !== 'MEETING_EXISTS') throw err;
     }

@@ -48,8 +48,16 @@ export class MeetingStore {
     this.#clock = clock;
   }
 
-  async create(appId: string, id: string | undefined, forceRegion: string | undefined): Promise<MeetingRecord> {
+  /**
+   * Creates an idle meeting. `quota` caps the app's idle and live meetings: counted, then
+   * inserted, so concurrent creates of one app may pass it by at most their number.
+   */
+  async create(appId: string, id: string | undefined, forceRegion: string | undefined, quota = Infinity): Promise<MeetingRecord> {
     const meetingId = id ?? randomBytes(9).toString('base64url');
+    if (Number.isFinite(quota)) {
+      const open = await this.countOpen(appId);
+      if (open >= quota) throw new MeridianError('QUOTA_EXCEEDED', `App '${appId}' holds ${open} idle or live meetings, its quota`, { quota });
+    }
     const row = await this.#db
       .insertInto('meetings')
       .values({ id: meetingId, app_id: appId, force_region: forceRegion ?? null, status: 'idle' })
@@ -91,6 +99,17 @@ export class MeetingStore {
       .returningAll()
       .executeTakeFirst();
     return row ? toRecord(row) : undefined;
+  }
+
+  /** Idle and live meetings of an app (what its quota counts). */
+  async countOpen(appId: string): Promise<number> {
+    const r = await this.#db
+      .selectFrom('meetings')
+      .select((eb) => eb.fn.countAll<string>().as('n'))
+      .where('app_id', '=', appId)
+      .where('status', 'in', ['idle', 'live'])
+      .executeTakeFirstOrThrow();
+    return Number(r.n);
   }
 
   async countLive(regionId: string): Promise<number> {

@@ -19,6 +19,7 @@ import {
   type JoinParams,
   type JoinResult,
   type Meeting,
+  type MeetingCreateParams,
   type NodeInfo,
   type RankParams,
   type RankResult,
@@ -49,6 +50,8 @@ export interface RoomManagerDeps {
   reachability?: NodeReachability;
   /** Tells old nodes to move their participants (planned migration). */
   commands?: NodeCommands;
+  /** Idle and live meetings one app may hold (`meetings.maxPerApp`); unlimited when absent. */
+  maxMeetingsPerApp?: number;
 }
 
 type Placement = JoinResult['placement'];
@@ -68,11 +71,14 @@ export class RoomManager {
     this.#cache = new LRUCache({ max: deps.cacheSize ?? 100_000 });
   }
 
-  async create(appId: string, id: string | undefined, forceRegion: string | undefined): Promise<Meeting> {
+  /** Creates an idle meeting; `QUOTA_EXCEEDED` past the app's quota (or the caller's lower `maxMeetings`). */
+  async create(p: MeetingCreateParams): Promise<Meeting> {
+    const { appId, id, forceRegion } = p;
     if (forceRegion && !this.#d.directory.region(forceRegion)) {
       throw new MeridianError('REGION_NOT_FOUND', `Forced region '${forceRegion}' does not exist`, { regionId: forceRegion });
     }
-    const m = await this.#d.store.create(appId, id, forceRegion);
+    const quota = Math.min(this.#d.maxMeetingsPerApp ?? Infinity, p.maxMeetings ?? Infinity);
+    const m = await this.#d.store.create(appId, id, forceRegion, quota);
     this.#cache.set(m.id, m);
     return publicMeeting(m);
   }

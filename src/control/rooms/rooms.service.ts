@@ -43,6 +43,8 @@ export interface RoomsServiceDeps {
   commands?: NodeCommands;
   /** Judges node heartbeat age and probe results; the system clock by default. */
   clock?: Clock;
+  /** Idle and live meetings one app may hold (`meetings.maxPerApp`); unlimited when absent. */
+  maxMeetingsPerApp?: number;
 }
 
 /** Builds the `rooms` service schema. One schema per broker. */
@@ -64,7 +66,7 @@ export function createRoomsService(deps: RoomsServiceDeps): ServiceSchema {
     actions: {
       create: {
         params: Schemas.MeetingCreateParams,
-        handler: (ctx: Context<MeetingCreateParams>) => manager.create(ctx.params.appId, ctx.params.id, ctx.params.forceRegion),
+        handler: (ctx: Context<MeetingCreateParams>) => manager.create(ctx.params),
       },
       get: {
         params: Schemas.MeetingRef,
@@ -122,6 +124,7 @@ export function createRoomsService(deps: RoomsServiceDeps): ServiceSchema {
         rankCount: deps.rankCount,
         reachability: new NodeReachability({ probe: deps.probe ?? httpNodeProbe(), clock: deps.clock ?? systemClock }),
         commands: deps.commands ?? brokerNodeCommands(b),
+        ...(deps.maxMeetingsPerApp !== undefined ? { maxMeetingsPerApp: deps.maxMeetingsPerApp } : {}),
       });
     },
     async started(this: { broker: ServiceBroker }) {
