@@ -93,13 +93,19 @@ function needsDatabase(roles: readonly Role[], config: Readonly<Config>, deploym
   return roles.some((r) => DATABASE_ROLES.has(r)) || (roles.includes('autoscaler') && !config.tokens.secret && deployment.database !== undefined);
 }
 
+/** The rooms service's quota, expiry and sweep settings (`meetings.*`). */
+function meetingSettings(config: Readonly<Config>): { maxMeetingsPerApp: number; idleTtlMs: number; sweepIntervalMs: number } {
+  const m = config.meetings;
+  return { maxMeetingsPerApp: m.maxPerApp, idleTtlMs: m.idleTtlSeconds * 1000, sweepIntervalMs: m.sweepIntervalMs };
+}
+
 /** Creates the services of the roles that keep state in the database. */
 function createStateServices(broker: ServiceBroker, roles: readonly Role[], state: ControlState, config: Readonly<Config>, logger: Logger, clock: Clock): void {
   const { db } = state.database;
   const { heartbeatTimeoutMs } = config.nodes;
   if (roles.includes('regions')) broker.createService(createRegionsService({ store: new RegionStore(db, heartbeatTimeoutMs, clock), logger, heartbeatTimeoutMs, clock }));
   if (roles.includes('auth')) broker.createService(createAuthService({ keys: new ApiKeyStore(db) }));
-  if (roles.includes('rooms')) broker.createService(createRoomsService({ store: new MeetingStore(db, clock), tokens: state.tokens, logger, heartbeatTimeoutMs, rankCount: config.ranking.count, clock, maxMeetingsPerApp: config.meetings.maxPerApp }));
+  if (roles.includes('rooms')) broker.createService(createRoomsService({ store: new MeetingStore(db, clock), tokens: state.tokens, logger, heartbeatTimeoutMs, rankCount: config.ranking.count, clock, ...meetingSettings(config) }));
 }
 
 export async function createPlatform(opts: PlatformOptions): Promise<Platform> {

@@ -14,6 +14,8 @@ type Row = Selectable<Database['meetings']>;
 /** A meeting as stored, with the epoch used for optimistic placement. */
 export interface MeetingRecord extends Meeting {
   epoch: number;
+  /** Last created, placed, joined (throttled) or ended, ms since epoch. */
+  activeAt: number;
 }
 
 const iso = (d: Date | string | null): string | null => (d === null ? null : d instanceof Date ? d.toISOString() : new Date(d).toISOString());
@@ -29,12 +31,13 @@ function toRecord(r: Row): MeetingRecord {
     createdAt: iso(r.created_at)!,
     placedAt: iso(r.placed_at),
     epoch: r.epoch,
+    activeAt: new Date(r.active_at).getTime(),
   };
 }
 
 /** Strips the internal epoch for API answers. */
 export function publicMeeting(m: MeetingRecord): Meeting {
-  const { epoch: _epoch, ...rest } = m;
+  const { epoch: _epoch, activeAt: _activeAt, ...rest } = m;
   return rest;
 }
 
@@ -60,7 +63,7 @@ export class MeetingStore {
     }
     const row = await this.#db
       .insertInto('meetings')
-      .values({ id: meetingId, app_id: appId, force_region: forceRegion ?? null, status: 'idle' })
+      .values({ id: meetingId, app_id: appId, force_region: forceRegion ?? null, status: 'idle', active_at: new Date(this.#clock.now()) })
       .onConflict((oc) => oc.column('id').doNothing())
       .returningAll()
       .executeTakeFirst();
@@ -80,7 +83,7 @@ export class MeetingStore {
   async place(id: string, expectedEpoch: number, regionId: string, nodeId: string): Promise<MeetingRecord | undefined> {
     const row = await this.#db
       .updateTable('meetings')
-      .set({ status: 'live', region_id: regionId, node_id: nodeId, placed_at: new Date(this.#clock.now()), ended_at: null, epoch: sql`epoch + 1` })
+      .set({ status: 'live', region_id: regionId, node_id: nodeId, placed_at: new Date(this.#clock.now()), ended_at: null, active_at: new Date(this.#clock.now()), epoch: sql`epoch + 1` })
       .where('id', '=', id)
       .where('epoch', '=', expectedEpoch)
       .returningAll()
@@ -92,7 +95,7 @@ export class MeetingStore {
   async end(id: string, nodeId: string): Promise<MeetingRecord | undefined> {
     const row = await this.#db
       .updateTable('meetings')
-      .set({ status: 'ended', ended_at: new Date(this.#clock.now()), epoch: sql`epoch + 1` })
+      .set({ status: 'ended', ended_at: new Date(this.#clock.now()), active_at: new Date(this.#clock.now()), epoch: sql`epoch + 1` })
       .where('id', '=', id)
       .where('node_id', '=', nodeId)
       .where('status', '=', 'live')
@@ -148,9 +151,20 @@ export class MeetingStore {
   async endAllInRegion(regionId: string): Promise<MeetingRecord[]> {
     const rows = await this.#db
       .updateTable('meetings')
-      .set({ status: 'ended', ended_at: new Date(this.#clock.now()), epoch: sql`epoch + 1` })
+      .set({ status: 'ended', ended_at: new Date(this.#clock.now()), active_at: new Date(this.#clock.now()), epoch: sql`epoch + 1` })
       .where('region_id', '=', regionId)
       .where('status', '=', 'live')
+      .returningAll()
+      .execute();
+    return rows.map(toRecord);
+  }
+
+  /** Deletes idle and ended meetings untouched since `before` (ms); returns them. */
+  async deleteExpired(before: number): Promise<MeetingRecord[]> {
+    const rows = await this.#db
+      .deleteFrom('meetings')
+      .where('status', 'in', ['idle', 'ended'])
+      .where('active_at', '<', new Date(before))
       .returningAll()
       .execute();
     return rows.map(toRecord);

@@ -33,6 +33,7 @@ import { publicMeeting, type MeetingRecord, type MeetingStore } from './MeetingS
 import type { NodeReachability } from './NodeReachability.js';
 import type { NodeCommands } from './NodeCommands.js';
 import { DEFAULT_MIGRATE_DEADLINE_MS } from '../../contracts/signaling.js';
+import { systemClock, type Clock } from '../../lib/clock.js';
 
 export interface RoomManagerDeps {
   store: MeetingStore;
@@ -52,6 +53,10 @@ export interface RoomManagerDeps {
   commands?: NodeCommands;
   /** Idle and live meetings one app may hold (`meetings.maxPerApp`); unlimited when absent. */
   maxMeetingsPerApp?: number;
+  /** Idle and ended meetings untouched this long are deleted by {@link RoomManager.sweep}; never when absent. */
+  idleTtlMs?: number;
+  /** Ages meetings for the sweep; the system clock by default. */
+  clock?: Clock;
 }
 
 type Placement = JoinResult['placement'];
@@ -59,6 +64,7 @@ type Placement = JoinResult['placement'];
 export class RoomManager {
   readonly #d: RoomManagerDeps;
   readonly #log: Logger;
+  readonly #clock: Clock;
   readonly #cache: LRUCache<string, MeetingRecord>;
   /** Joins sent to a node since its last heartbeat: keeps a burst from piling onto one node. */
   readonly #pending = new Map<string, number>();
@@ -68,6 +74,7 @@ export class RoomManager {
   constructor(deps: RoomManagerDeps) {
     this.#d = deps;
     this.#log = deps.logger.child({ module: 'rooms' });
+    this.#clock = deps.clock ?? systemClock;
     this.#cache = new LRUCache({ max: deps.cacheSize ?? 100_000 });
   }
 
@@ -224,6 +231,21 @@ export class RoomManager {
     }
     this.#log.info({ region: regionId, ended: ended.length }, 'ended live meetings of region');
     return ended.length;
+  }
+
+  /**
+   * Periodic housekeeping (the service runs it every `meetings.sweepIntervalMs`): deletes
+   * idle and ended meetings untouched for `idleTtlMs`, so ids and quota free up.
+   */
+  async sweep(): Promise<{ expired: number }> {
+    let expired = 0;
+    if (this.#d.idleTtlMs !== undefined) {
+      const gone = await this.#d.store.deleteExpired(this.#clock.now() - this.#d.idleTtlMs);
+      for (const m of gone) this.#cache.delete(m.id);
+      expired = gone.length;
+      if (expired > 0) this.#log.info({ expired }, 'expired idle meetings deleted');
+    }
+    return { expired };
   }
 
   countLive(regionId: string): Promise<number> {

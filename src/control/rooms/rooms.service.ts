@@ -45,6 +45,10 @@ export interface RoomsServiceDeps {
   clock?: Clock;
   /** Idle and live meetings one app may hold (`meetings.maxPerApp`); unlimited when absent. */
   maxMeetingsPerApp?: number;
+  /** Idle and ended meetings untouched this long are deleted (`meetings.idleTtlSeconds`); never when absent. */
+  idleTtlMs?: number;
+  /** How often the sweep runs (`meetings.sweepIntervalMs`); no sweep when absent. */
+  sweepIntervalMs?: number;
 }
 
 /** Builds the `rooms` service schema. One schema per broker. */
@@ -52,6 +56,7 @@ export function createRoomsService(deps: RoomsServiceDeps): ServiceSchema {
   const directory = new RegionDirectory({ heartbeatTimeoutMs: deps.heartbeatTimeoutMs, clock: deps.clock ?? systemClock });
   let manager: RoomManager;
   let broker: ServiceBroker | undefined;
+  let sweepTimer: NodeJS.Timeout | undefined;
   const log = deps.logger.child({ module: 'rooms' });
   const sync = new DirectorySync({
     directory,
@@ -125,13 +130,28 @@ export function createRoomsService(deps: RoomsServiceDeps): ServiceSchema {
         reachability: new NodeReachability({ probe: deps.probe ?? httpNodeProbe(), clock: deps.clock ?? systemClock }),
         commands: deps.commands ?? brokerNodeCommands(b),
         ...(deps.maxMeetingsPerApp !== undefined ? { maxMeetingsPerApp: deps.maxMeetingsPerApp } : {}),
+        ...(deps.idleTtlMs !== undefined ? { idleTtlMs: deps.idleTtlMs } : {}),
+        clock: deps.clock ?? systemClock,
       });
     },
     async started(this: { broker: ServiceBroker }) {
       await this.broker.waitForServices([Services.regions]);
       await sync.start();
+      if (deps.sweepIntervalMs) {
+        let sweeping = false;
+        sweepTimer = setInterval(() => {
+          if (sweeping) return;
+          sweeping = true;
+          manager
+            .sweep()
+            .catch((err: unknown) => log.warn({ err }, 'meeting sweep failed'))
+            .finally(() => (sweeping = false));
+        }, deps.sweepIntervalMs);
+        sweepTimer.unref();
+      }
     },
     stopped() {
+      if (sweepTimer) clearInterval(sweepTimer);
       sync.stop();
     },
   } as ServiceSchema;
