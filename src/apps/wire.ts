@@ -93,10 +93,10 @@ function needsDatabase(roles: readonly Role[], config: Readonly<Config>, deploym
   return roles.some((r) => DATABASE_ROLES.has(r)) || (roles.includes('autoscaler') && !config.tokens.secret && deployment.database !== undefined);
 }
 
-/** The rooms service's quota, expiry and sweep settings (`meetings.*`). */
-function meetingSettings(config: Readonly<Config>): { maxMeetingsPerApp: number; idleTtlMs: number; sweepIntervalMs: number } {
+/** The rooms service's quota, expiry and sweep settings (`meetings.*`, and the token lifetime the release waits for). */
+function meetingSettings(config: Readonly<Config>): { maxMeetingsPerApp: number; idleTtlMs: number; sweepIntervalMs: number; tokenTtlMs: number } {
   const m = config.meetings;
-  return { maxMeetingsPerApp: m.maxPerApp, idleTtlMs: m.idleTtlSeconds * 1000, sweepIntervalMs: m.sweepIntervalMs };
+  return { maxMeetingsPerApp: m.maxPerApp, idleTtlMs: m.idleTtlSeconds * 1000, sweepIntervalMs: m.sweepIntervalMs, tokenTtlMs: config.tokens.ttlSeconds * 1000 };
 }
 
 /** Creates the services of the roles that keep state in the database. */

@@ -4,6 +4,7 @@
  * owns the lifecycle (`listen`, `close`).
  */
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
+import { MEETING_ID_MAX_LENGTH } from '../contracts/index.js';
 import { AppKeyVerifier } from './AppKeyVerifier.js';
 import { Authenticator } from './auth.js';
 import { trustProxyOption } from './clientIp.js';
@@ -33,6 +34,9 @@ export async function createGateway(opts: GatewayOptions): Promise<FastifyInstan
     trustProxy: trustProxyOption(config.trustedProxies),
     bodyLimit: config.http.bodyLimitBytes,
     frameworkErrors: frameworkErrorHandler,
+    // Path parameters as long as the ids they carry (meeting and node ids: 128), so every id
+    // the API creates can be addressed.
+    routerOptions: { maxParamLength: MEETING_ID_MAX_LENGTH },
     // Slow clients cannot hold connections: the whole request (headers and body) must arrive
     // within requestTimeoutMs, the headers within headersTimeoutMs, and an idle kept-alive
     // connection closes after keepAliveTimeoutMs. Node checks these every

@@ -6,11 +6,11 @@
 import { createVerifier, TokenError } from 'fast-jwt';
 import { MeridianError } from '../contracts/errors.js';
 import type { JoinTokenClaims } from '../contracts/schemas.js';
+import { isAppId, isMeetingId } from '../contracts/meetingKeys.js';
 
 /** Longest token accepted (bytes); real ones are ~300. */
 export const MAX_TOKEN_BYTES = 4096;
 
-const MEETING_ID = /^[A-Za-z0-9_.-]{1,128}$/;
 const PARTICIPANT_ID = /^[A-Za-z0-9_.:@-]{1,128}$/;
 const REGION_ID = /^[a-z0-9][a-z0-9-]{0,62}$/;
 
@@ -40,15 +40,17 @@ export function createJoinTokenVerifier(nodeId: string, nodeKey: Buffer, clockTo
       throw new MeridianError('TOKEN_INVALID');
     }
     if (claims.aud !== nodeId) throw new MeridianError('TOKEN_SCOPE', 'The join token is for another node');
-    const { sub, mtg, rgn, name } = claims;
+    const { sub, mtg, rgn, name, app } = claims;
     if (typeof sub !== 'string' || !PARTICIPANT_ID.test(sub)) throw new MeridianError('TOKEN_INVALID', 'The join token has no valid participant (sub)');
-    if (typeof mtg !== 'string' || !MEETING_ID.test(mtg)) throw new MeridianError('TOKEN_INVALID', 'The join token has no valid meeting (mtg)');
+    if (!isMeetingId(mtg)) throw new MeridianError('TOKEN_INVALID', 'The join token has no valid meeting (mtg)');
+    if (app !== undefined && !isAppId(app)) throw new MeridianError('TOKEN_INVALID', 'The join token has an invalid app (app)');
     if (typeof rgn !== 'string' || !REGION_ID.test(rgn)) throw new MeridianError('TOKEN_INVALID', 'The join token has no valid region (rgn)');
     if (name !== undefined && (typeof name !== 'string' || name.length > 200)) throw new MeridianError('TOKEN_INVALID', 'The join token has an invalid name');
     return {
       sub,
       aud: nodeId,
       mtg,
+      ...(app !== undefined ? { app } : {}),
       rgn,
       name: typeof name === 'string' && name.length > 0 ? name : sub,
       iat: typeof claims.iat === 'number' ? claims.iat : 0,

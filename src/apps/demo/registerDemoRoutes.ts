@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { Config } from '../../config/index.js';
-import { Actions, JoinParams, JoinResult, MeetingId, MeridianError, Participant } from '../../contracts/index.js';
+import { Actions, JoinParams, JoinResult, MeetingId, MeridianError, Participant, requireParticipantName } from '../../contracts/index.js';
 import { call, toMeridianError, type Caller } from '../../fabric/index.js';
 import { clientIp } from '../../gateway/clientIp.js';
 import { addressLimit } from '../../gateway/rateLimits.js';
@@ -121,7 +121,7 @@ export function registerDemoRoutes(app: FastifyInstance, deps: DemoRouteDeps): v
     const params: JoinParams = {
       appId,
       meetingId,
-      participant: { id: participantId ?? `demo-${randomBytes(9).toString('base64url')}`, name },
+      participant: { id: participantId ?? `demo-${randomBytes(9).toString('base64url')}`, name: requireParticipantName(name) },
       ip: asIfFrom ? demoCity(asIfFrom)!.ip : clientIp(request),
     };
     if (unreachableNodeId !== undefined) params.unreachableNodeId = unreachableNodeId;

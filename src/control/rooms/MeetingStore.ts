@@ -1,6 +1,7 @@
 /**
- * Persistence of meetings and their placement (meeting → region/node). The primary key and
- * the epoch-guarded UPDATE are what make concurrent first joins agree on one placement,
+ * Persistence of meetings and their placement (meeting → region/node). A meeting is named by
+ * (app, id): ids are unique per app (the primary key), never across apps. The primary key
+ * and the epoch-guarded UPDATE are what make concurrent first joins agree on one placement,
  * across any number of room-manager copies.
  */
 import { randomBytes } from 'node:crypto';
@@ -64,26 +65,36 @@ export class MeetingStore {
     const row = await this.#db
       .insertInto('meetings')
       .values({ id: meetingId, app_id: appId, force_region: forceRegion ?? null, status: 'idle', active_at: new Date(this.#clock.now()) })
-      .onConflict((oc) => oc.column('id').doNothing())
+      .onConflict((oc) => oc.columns(['app_id', 'id']).doNothing())
       .returningAll()
       .executeTakeFirst();
     if (!row) throw new MeridianError('MEETING_EXISTS', `Meeting '${meetingId}' already exists`, { meetingId });
     return toRecord(row);
   }
 
-  async get(id: string): Promise<MeetingRecord | undefined> {
-    const row = await this.#db.selectFrom('meetings').selectAll().where('id', '=', id).executeTakeFirst();
-    return row ? toRecord(row) : undefined;
+  /**
+   * The app's meeting `id`. `appId` `*` (admin: whichever app owns it) finds it when exactly
+   * one app has that id; several → `VALIDATION_FAILED` asking for the app.
+   */
+  async get(appId: string, id: string): Promise<MeetingRecord | undefined> {
+    if (appId !== '*') {
+      const row = await this.#db.selectFrom('meetings').selectAll().where('app_id', '=', appId).where('id', '=', id).executeTakeFirst();
+      return row ? toRecord(row) : undefined;
+    }
+    const rows = await this.#db.selectFrom('meetings').selectAll().where('id', '=', id).limit(2).execute();
+    if (rows.length > 1) throw new MeridianError('VALIDATION_FAILED', `Several apps have a meeting '${id}': name the app ("appId")`, { meetingId: id });
+    return rows[0] ? toRecord(rows[0]) : undefined;
   }
 
   /**
    * Places the meeting on a node if nobody else changed it since `expectedEpoch` was read.
    * Returns the new record, or `undefined` when another writer won (re-read and use theirs).
    */
-  async place(id: string, expectedEpoch: number, regionId: string, nodeId: string): Promise<MeetingRecord | undefined> {
+  async place(appId: string, id: string, expectedEpoch: number, regionId: string, nodeId: string): Promise<MeetingRecord | undefined> {
     const row = await this.#db
       .updateTable('meetings')
       .set({ status: 'live', region_id: regionId, node_id: nodeId, placed_at: new Date(this.#clock.now()), ended_at: null, active_at: new Date(this.#clock.now()), epoch: sql`epoch + 1` })
+      .where('app_id', '=', appId)
       .where('id', '=', id)
       .where('epoch', '=', expectedEpoch)
       .returningAll()
@@ -91,16 +102,19 @@ export class MeetingStore {
     return row ? toRecord(row) : undefined;
   }
 
-  /** Ends a live meeting if it is still on `nodeId`. */
-  async end(id: string, nodeId: string): Promise<MeetingRecord | undefined> {
-    const row = await this.#db
+  /**
+   * Ends a live meeting if it is still on `nodeId`. `appId` undefined (a node's room of a
+   * token minted before app scoping) ends whichever app's meeting of that id is on the node.
+   */
+  async end(appId: string | undefined, id: string, nodeId: string): Promise<MeetingRecord | undefined> {
+    let q = this.#db
       .updateTable('meetings')
       .set({ status: 'ended', ended_at: new Date(this.#clock.now()), active_at: new Date(this.#clock.now()), epoch: sql`epoch + 1` })
       .where('id', '=', id)
       .where('node_id', '=', nodeId)
-      .where('status', '=', 'live')
-      .returningAll()
-      .executeTakeFirst();
+      .where('status', '=', 'live');
+    if (appId !== undefined) q = q.where('app_id', '=', appId);
+    const row = await q.returningAll().executeTakeFirst();
     return row ? toRecord(row) : undefined;
   }
 
@@ -157,6 +171,35 @@ export class MeetingStore {
       .returningAll()
       .execute();
     return rows.map(toRecord);
+  }
+
+  /** Live meetings untouched (placed or joined) since `before` (ms): candidates for release. */
+  async liveUntouchedSince(before: number, limit = 1_000): Promise<MeetingRecord[]> {
+    const rows = await this.#db.selectFrom('meetings').selectAll().where('status', '=', 'live').where('active_at', '<', new Date(before)).orderBy('active_at').limit(limit).execute();
+    return rows.map(toRecord);
+  }
+
+  /** Records a join of a live meeting (a token was issued): keeps it from being released. */
+  async touch(appId: string, id: string): Promise<void> {
+    await this.#db.updateTable('meetings').set({ active_at: new Date(this.#clock.now()) }).where('app_id', '=', appId).where('id', '=', id).where('status', '=', 'live').execute();
+  }
+
+  /**
+   * A placed meeting nobody connected to goes back to idle (no region, no node), if nobody
+   * changed it since `expectedEpoch` and nobody joined it since `touchedBefore` (ms).
+   */
+  async release(appId: string, id: string, expectedEpoch: number, touchedBefore: number): Promise<MeetingRecord | undefined> {
+    const row = await this.#db
+      .updateTable('meetings')
+      .set({ status: 'idle', region_id: null, node_id: null, active_at: new Date(this.#clock.now()), epoch: sql`epoch + 1` })
+      .where('app_id', '=', appId)
+      .where('id', '=', id)
+      .where('epoch', '=', expectedEpoch)
+      .where('status', '=', 'live')
+      .where('active_at', '<', new Date(touchedBefore))
+      .returningAll()
+      .executeTakeFirst();
+    return row ? toRecord(row) : undefined;
   }
 
   /** Deletes idle and ended meetings untouched since `before` (ms); returns them. */

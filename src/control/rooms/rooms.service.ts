@@ -49,6 +49,8 @@ export interface RoomsServiceDeps {
   idleTtlMs?: number;
   /** How often the sweep runs (`meetings.sweepIntervalMs`); no sweep when absent. */
   sweepIntervalMs?: number;
+  /** Join-token lifetime: placements nobody connected to within it are released (see RoomManager.sweep). */
+  tokenTtlMs?: number;
 }
 
 /** Builds the `rooms` service schema. One schema per broker. */
@@ -104,16 +106,22 @@ export function createRoomsService(deps: RoomsServiceDeps): ServiceSchema {
     },
     events: {
       ...sync.eventHandlers({ onNodeUpdated: (node) => manager.nodeReported(node.id) }),
+      [Events.nodeMeetings]: {
+        handler(ctx: Context<EventMap['regions.nodeMeetings']>) {
+          manager.nodeMeetingsReported(ctx.params.nodeId, ctx.params.meetings, ctx.params.at);
+        },
+      },
       [Events.nodeDown]: {
         handler(ctx: Context<EventMap['regions.nodeDown']>) {
-          // Joins already treat it as dead (removed, or heartbeat stale); this is for the log.
+          // Joins already treat it as dead (removed, or heartbeat stale): the log, and its meeting report is void.
           log.info({ nodeId: ctx.params.nodeId, region: ctx.params.regionId, reason: ctx.params.reason }, 'meeting node down; its meetings move on their next join');
+          manager.nodeGone(ctx.params.nodeId);
         },
       },
       [Events.meetingChanged]: {
         handler(this: { broker: ServiceBroker }, ctx: Context<EventMap['rooms.meetingChanged']>) {
           // Our own writes already updated our cache.
-          if (ctx.nodeID !== this.broker.nodeID) manager.invalidate(ctx.params.meetingId);
+          if (ctx.nodeID !== this.broker.nodeID) manager.invalidate(ctx.params.appId, ctx.params.meetingId);
         },
       },
     },
@@ -131,6 +139,8 @@ export function createRoomsService(deps: RoomsServiceDeps): ServiceSchema {
         commands: deps.commands ?? brokerNodeCommands(b),
         ...(deps.maxMeetingsPerApp !== undefined ? { maxMeetingsPerApp: deps.maxMeetingsPerApp } : {}),
         ...(deps.idleTtlMs !== undefined ? { idleTtlMs: deps.idleTtlMs } : {}),
+        ...(deps.tokenTtlMs !== undefined ? { tokenTtlMs: deps.tokenTtlMs } : {}),
+        reportSlackMs: deps.heartbeatTimeoutMs,
         clock: deps.clock ?? systemClock,
       });
     },

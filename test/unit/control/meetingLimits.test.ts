@@ -59,7 +59,7 @@ describe('per-app meeting quota', () => {
     const rooms = manager({ maxMeetingsPerApp: 1 });
     await rooms.create({ appId: 'quota-end', id: 'one' });
     await rooms.join({ appId: 'quota-end', meetingId: 'one', participant: { id: 'p', name: 'P' }, ip: IPS.london });
-    await rooms.meetingEnded('one', 'eu-a');
+    await rooms.meetingEnded('quota-end/one', 'eu-a');
     await rooms.create({ appId: 'quota-end', id: 'two' });
   });
 
@@ -76,7 +76,7 @@ describe('idle meetings expire', () => {
     await rooms.create({ appId: 'exp', id: 'old-idle' });
     await rooms.create({ appId: 'exp', id: 'old-ended' });
     await rooms.join({ appId: 'exp', meetingId: 'old-ended', participant: { id: 'p', name: 'P' }, ip: IPS.london });
-    await rooms.meetingEnded('old-ended', 'eu-a');
+    await rooms.meetingEnded('exp/old-ended', 'eu-a');
     await rooms.create({ appId: 'exp', id: 'old-live' });
     await rooms.join({ appId: 'exp', meetingId: 'old-live', participant: { id: 'p', name: 'P' }, ip: IPS.london });
     clock.advance(DAY - 1_000);
@@ -91,5 +91,99 @@ describe('idle meetings expire', () => {
     assert.equal((await rooms.get('exp', 'old-live')).status, 'live', 'a live meeting is not expired by age');
     // The id is free again.
     await rooms.create({ appId: 'exp', id: 'old-idle' });
+  });
+});
+
+describe('placed meetings nobody connects to go back to idle', () => {
+  const TTL = 60_000;
+  const SLACK = 5_000;
+  const rooms = () => manager({ tokenTtlMs: TTL, reportSlackMs: SLACK });
+  const ann = { id: 'ann', name: 'Ann' };
+  /** The node's heartbeat, as the registry forwards it: the room keys it hosts, now. */
+  const report = (r: RoomManager, keys: string[]) => r.nodeMeetingsReported('eu-a', keys, clock.now());
+
+  test('a placement whose node reports hosting other meetings but never this one is released after the token lifetime, and the next join places it again', async () => {
+    const r = rooms();
+    await r.create({ appId: 'rel', id: 'ghost' });
+    assert.equal((await r.join({ appId: 'rel', meetingId: 'ghost', participant: ann, ip: IPS.london })).placed, true);
+    clock.advance(TTL);
+    report(r, ['rel/other']);
+    await r.sweep();
+    assert.equal((await r.get('rel', 'ghost')).status, 'live', 'tokens may still be valid: not yet');
+    clock.advance(SLACK + 1);
+    report(r, ['rel/other']);
+    assert.ok((await r.sweep()).released >= 1);
+    const idle = await r.get('rel', 'ghost');
+    assert.equal(idle.status, 'idle');
+    assert.equal(idle.nodeId, null);
+    assert.equal((await r.join({ appId: 'rel', meetingId: 'ghost', participant: ann, ip: IPS.london })).placed, true);
+  });
+
+  test('a slow first connect within the token lifetime keeps the placement', async () => {
+    const r = rooms();
+    await r.create({ appId: 'rel', id: 'slow' });
+    await r.join({ appId: 'rel', meetingId: 'slow', participant: ann, ip: IPS.london });
+    clock.advance(TTL - 1_000);
+    report(r, ['rel/slow']); // the participant connected just before its token expired
+    clock.advance(SLACK + 2_000);
+    report(r, ['rel/slow']);
+    await r.sweep();
+    assert.equal((await r.get('rel', 'slow')).status, 'live');
+  });
+
+  test('a later join with a fresh token keeps the placement until that token too has expired', async () => {
+    const r = rooms();
+    await r.create({ appId: 'rel', id: 'second' });
+    await r.join({ appId: 'rel', meetingId: 'second', participant: ann, ip: IPS.london });
+    clock.advance(TTL / 2);
+    await r.join({ appId: 'rel', meetingId: 'second', participant: { id: 'bo', name: 'Bo' }, ip: IPS.london });
+    await new Promise((resolve) => setImmediate(resolve)); // the join's record is written in the background
+    clock.advance(TTL / 2 + SLACK + 1);
+    report(r, []);
+    await r.sweep();
+    assert.equal((await r.get('rel', 'second')).status, 'live', "the second joiner's token is still valid");
+    clock.advance(TTL / 2);
+    report(r, []);
+    await r.sweep();
+    assert.equal((await r.get('rel', 'second')).status, 'idle');
+  });
+
+  test('without a heartbeat report after the token lifetime (node silent or dead) nothing is released: failover re-places on the next join instead', async () => {
+    const r = rooms();
+    await r.create({ appId: 'rel', id: 'silent' });
+    await r.join({ appId: 'rel', meetingId: 'silent', participant: ann, ip: IPS.london });
+    report(r, []); // a report from before the deadline does not count
+    clock.advance(TTL + SLACK + 1);
+    await r.sweep();
+    assert.equal((await r.get('rel', 'silent')).status, 'live');
+    r.nodeGone('eu-a');
+    await r.sweep();
+    assert.equal((await r.get('rel', 'silent')).status, 'live');
+  });
+
+  test('a release loses to a re-placement that happened meanwhile (epoch guard)', async () => {
+    const r = rooms();
+    await r.create({ appId: 'rel', id: 'raced' });
+    await r.join({ appId: 'rel', meetingId: 'raced', participant: ann, ip: IPS.london });
+    const seen = (await store.get('rel', 'raced'))!;
+    // Another copy re-places it (failover) after this copy read it.
+    assert.ok(await store.place('rel', 'raced', seen.epoch, 'eu-central-1', 'eu-a'));
+    clock.advance(TTL + SLACK + 1);
+    assert.equal(await store.release('rel', 'raced', seen.epoch, clock.now()), undefined);
+    assert.equal((await store.get('rel', 'raced'))!.status, 'live');
+  });
+});
+
+describe('meeting ids are per app', () => {
+  test("two apps create, join and end their own 'standup'; a node's report of one app's room ends only that one", async () => {
+    const rooms = manager();
+    await rooms.create({ appId: 'ids-a', id: 'standup' });
+    await rooms.create({ appId: 'ids-b', id: 'standup' });
+    await assert.rejects(rooms.create({ appId: 'ids-a', id: 'standup' }), isCode('MEETING_EXISTS'));
+    await rooms.join({ appId: 'ids-a', meetingId: 'standup', participant: { id: 'p', name: 'P' }, ip: IPS.london });
+    await rooms.join({ appId: 'ids-b', meetingId: 'standup', participant: { id: 'p', name: 'P' }, ip: IPS.london });
+    assert.equal(await rooms.meetingEnded('ids-b/standup', 'eu-a'), true);
+    assert.equal((await rooms.get('ids-a', 'standup')).status, 'live');
+    assert.equal((await rooms.get('ids-b', 'standup')).status, 'ended');
   });
 });
