@@ -4,6 +4,7 @@ import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { waitFor } from './waitFor.js';
 import { LOOPBACK_ICE_ENV } from './media.js';
+import { UNLIMITED_ENV } from './limits.js';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -31,7 +32,7 @@ export interface Spawned {
  * loopback (`MERIDIAN_ICE_ADDRESS=127.0.0.1`) unless `env` says otherwise.
  */
 export function spawnMeridian(args: string[], env: Record<string, string>): Spawned {
-  const child = spawn(process.execPath, ['bin/meridian.js', ...args], { cwd: REPO_ROOT, env: { ...process.env, ...LOOPBACK_ICE_ENV, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['bin/meridian.js', ...args], { cwd: REPO_ROOT, env: { ...process.env, ...LOOPBACK_ICE_ENV, ...UNLIMITED_ENV, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout!.on('data', (d) => (out += d));
   child.stderr!.on('data', (d) => (out += d));
