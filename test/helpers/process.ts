@@ -31,8 +31,10 @@ export interface Spawned {
  * Runs `meridian <args>` from the compiled build, as `npx meridian` would. Media stays on
  * loopback (`MERIDIAN_ICE_ADDRESS=127.0.0.1`) unless `env` says otherwise.
  */
-export function spawnMeridian(args: string[], env: Record<string, string>): Spawned {
-  const child = spawn(process.execPath, ['bin/meridian.js', ...args], { cwd: REPO_ROOT, env: { ...process.env, ...LOOPBACK_ICE_ENV, ...UNLIMITED_ENV, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+export function spawnMeridian(args: string[], given: Record<string, string>): Spawned {
+  // Tests load the gateway from loopback on purpose: its request limits are lifted unless a test sets them.
+  const env = { ...UNLIMITED_ENV, ...given };
+  const child = spawn(process.execPath, ['bin/meridian.js', ...args], { cwd: REPO_ROOT, env: { ...process.env, ...LOOPBACK_ICE_ENV, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout!.on('data', (d) => (out += d));
   child.stderr!.on('data', (d) => (out += d));

