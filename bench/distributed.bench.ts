@@ -29,6 +29,7 @@ import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import { LOOPBACK_ICE_ENV } from '../test/helpers/media.js';
 import { fmtSpread, spread, type Spread } from './spread.js';
+import { UNLIMITED_ENV, UNLIMITED_OVERRIDES } from '../test/helpers/limits.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -218,7 +219,7 @@ async function startEmbedded(): Promise<Target> {
   const adminKey = `bench-admin-${randomBytes(12).toString('hex')}`;
   const config = loadConfig({
     env: {},
-    overrides: { dataDir, logLevel: 'silent', host: '127.0.0.1', port: 0, adminKey, trustedProxies: ['127.0.0.1'], nodes: { heartbeatTimeoutMs: 3_600_000 }, regions: { defaults: [] } },
+    overrides: { ...UNLIMITED_OVERRIDES, dataDir, logLevel: 'silent', host: '127.0.0.1', port: 0, adminKey, trustedProxies: ['127.0.0.1'], nodes: { heartbeatTimeoutMs: 3_600_000 }, regions: { defaults: [] } },
   });
   const p = await createPlatform({ config, roles: [...EMBEDDED_ROLES], logger: createLogger('silent'), listen: true, bootstrap: true });
   return {
@@ -278,6 +279,7 @@ async function startDistributed(natsUrl: string, pgAdminUrl: string): Promise<Ta
       MERIDIAN_LOG_LEVEL: 'warn',
       MERIDIAN_HEARTBEAT_TIMEOUT_MS: '3600000',
       ...LOOPBACK_ICE_ENV,
+      ...UNLIMITED_ENV,
     };
     let gatewayUrl = '';
     await Promise.all(

@@ -26,6 +26,7 @@ import { pathToFileURL } from 'node:url';
 import { spawn } from 'node:child_process';
 import Fastify from 'fastify';
 import { prngUint32 } from '../test/helpers/prng.js';
+import { UNLIMITED_OVERRIDES } from '../test/helpers/limits.js';
 import type { BenchResult } from './rank.bench.js';
 import { spread, type Spread } from './spread.js';
 
@@ -227,6 +228,8 @@ async function startPlatform(): Promise<Target> {
   const config = loadConfig({
     env: {},
     overrides: {
+      // The benchmark loads the gateway from loopback: its request limits would be measured instead.
+      ...UNLIMITED_OVERRIDES,
       dataDir: 'memory://',
       logLevel: 'silent',
       host: '127.0.0.1',

@@ -98,13 +98,19 @@ function needsDatabase(roles: readonly Role[], config: Readonly<Config>, deploym
   );
 }
 
+/** The rooms service's quota, expiry and sweep settings (`meetings.*`, and the token lifetime the release waits for). */
+function meetingSettings(config: Readonly<Config>): { maxMeetingsPerApp: number; idleTtlMs: number; sweepIntervalMs: number; tokenTtlMs: number } {
+  const m = config.meetings;
+  return { maxMeetingsPerApp: m.maxPerApp, idleTtlMs: m.idleTtlSeconds * 1000, sweepIntervalMs: m.sweepIntervalMs, tokenTtlMs: config.tokens.ttlSeconds * 1000 };
+}
+
 /** Creates the services of the roles that keep state in the database. */
 function createStateServices(broker: ServiceBroker, roles: readonly Role[], state: ControlState, config: Readonly<Config>, logger: Logger, clock: Clock): void {
   const { db } = state.database;
   const { heartbeatTimeoutMs } = config.nodes;
   if (roles.includes('regions')) broker.createService(createRegionsService({ store: new RegionStore(db, heartbeatTimeoutMs, clock), logger, heartbeatTimeoutMs, clock }));
   if (roles.includes('auth')) broker.createService(createAuthService({ keys: new ApiKeyStore(db) }));
-  if (roles.includes('rooms')) broker.createService(createRoomsService({ store: new MeetingStore(db, clock), tokens: state.tokens, logger, heartbeatTimeoutMs, rankCount: config.ranking.count, clock }));
+  if (roles.includes('rooms')) broker.createService(createRoomsService({ store: new MeetingStore(db, clock), tokens: state.tokens, logger, heartbeatTimeoutMs, rankCount: config.ranking.count, clock, ...meetingSettings(config) }));
 }
 
 export async function createPlatform(opts: PlatformOptions): Promise<Platform> {

@@ -4,6 +4,7 @@ import { SFU_NODE_DEFAULTS } from '../media/SfuNodeConfig.js';
 /** Every default in one place. */
 export const DEFAULTS: Config = {
   port: 8080,
+  // The distributed default; an embedded start listens on 127.0.0.1 unless told (deploymentMode.ts).
   host: '0.0.0.0',
   publicUrl: '',
   dataDir: './data',
@@ -14,7 +15,18 @@ export const DEFAULTS: Config = {
   databaseUrl: '',
   adminKey: '',
   trustedProxies: [],
-  http: { bodyLimitBytes: 16_384, demo: true },
+  http: {
+    bodyLimitBytes: 16_384,
+    demo: true,
+    demoJoinsPerMinute: 20,
+    demoMaxMeetings: 50,
+    requestTimeoutMs: 30_000,
+    headersTimeoutMs: 10_000,
+    keepAliveTimeoutMs: 5_000,
+    metricsToken: '',
+  },
+  rateLimit: { perAddressPerMinute: 600, perKeyPerMinute: 3_000, failedAuthPerMinute: 30, cacheSize: 50_000 },
+  meetings: { maxPerApp: 10_000, idleTtlSeconds: 7 * 86_400, sweepIntervalMs: 30_000 },
   console: { enabled: true, sessionTtlSeconds: 28_800, updateIntervalMs: 2_000, sampleIntervalMs: 5_000 },
   geoip: {
     cityDbPath: '',

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { ConfigSchema, type Config } from './schema.js';
 import { DEFAULTS } from './defaults.js';
 import { deepFreeze, firstSettingProblem } from '../lib/settings.js';
-import { DEMO_BY_DEFAULT, deploymentMode } from './deploymentMode.js';
+import { DEMO_BY_DEFAULT, HOST_BY_DEFAULT, defaultIceAddress, deploymentMode } from './deploymentMode.js';
 
 /** Thrown at start-up for an invalid setting; `key` is the dotted path (e.g. `geoip.cacheSize`). */
 export class ConfigError extends Error {
@@ -39,6 +39,17 @@ export const ENV_VARS: ReadonlyArray<readonly [string, string, EnvKind]> = [
   ['MERIDIAN_DEMO', 'http.demo', 'bool'],
   ['MERIDIAN_CONSOLE', 'console.enabled', 'bool'],
   ['MERIDIAN_CONSOLE_SESSION_TTL_SECONDS', 'console.sessionTtlSeconds', 'int'],
+  ['MERIDIAN_DEMO_JOINS_PER_MINUTE', 'http.demoJoinsPerMinute', 'int'],
+  ['MERIDIAN_DEMO_MAX_MEETINGS', 'http.demoMaxMeetings', 'int'],
+  ['MERIDIAN_REQUEST_TIMEOUT_MS', 'http.requestTimeoutMs', 'int'],
+  ['MERIDIAN_HEADERS_TIMEOUT_MS', 'http.headersTimeoutMs', 'int'],
+  ['MERIDIAN_KEEP_ALIVE_TIMEOUT_MS', 'http.keepAliveTimeoutMs', 'int'],
+  ['MERIDIAN_METRICS_TOKEN', 'http.metricsToken', 'string'],
+  ['MERIDIAN_RATE_LIMIT_PER_ADDRESS', 'rateLimit.perAddressPerMinute', 'int'],
+  ['MERIDIAN_RATE_LIMIT_PER_KEY', 'rateLimit.perKeyPerMinute', 'int'],
+  ['MERIDIAN_RATE_LIMIT_FAILED_AUTH', 'rateLimit.failedAuthPerMinute', 'int'],
+  ['MERIDIAN_MEETINGS_PER_APP', 'meetings.maxPerApp', 'int'],
+  ['MERIDIAN_MEETING_IDLE_TTL_SECONDS', 'meetings.idleTtlSeconds', 'int'],
   ['MERIDIAN_GEOIP_DB', 'geoip.cityDbPath', 'string'],
   ['MERIDIAN_GEOIP_CACHE_SIZE', 'geoip.cacheSize', 'int'],
   ['MERIDIAN_FALLBACK_LAT', 'geoip.fallback.lat', 'number'],
@@ -157,16 +168,30 @@ export function loadConfig(opts: LoadConfigOptions = {}): Readonly<Config> {
   merged = deepMerge(merged, fromEnv);
   if (opts.overrides) merged = deepMerge(merged, opts.overrides);
 
-  // The demo route's default depends on the deployment: a distributed installation serves it
-  // only when asked to (file, env or override).
-  const explicitDemo = [opts.overrides, fromEnv, fileConfig].some((src) => isPlainObject(src) && isPlainObject(src.http) && src.http.demo !== undefined);
-  if (!explicitDemo && isPlainObject(merged) && isPlainObject(merged.http)) merged.http.demo = DEMO_BY_DEFAULT[deploymentMode(merged as Pick<Config, 'transporter'>)];
+  // Some defaults depend on the deployment (deploymentMode.ts): the demo route, the listen
+  // address and the nodes' media address. A value any source gives wins.
+  const sources = [opts.overrides, fromEnv, fileConfig];
+  const given = (section: string | undefined, key: string): boolean =>
+    sources.some((src) => {
+      const where = isPlainObject(src) && section !== undefined ? src[section] : src;
+      return isPlainObject(where) && where[key] !== undefined;
+    });
+  if (isPlainObject(merged)) {
+    const mode = deploymentMode(merged as Pick<Config, 'transporter'>);
+    if (!given('http', 'demo') && isPlainObject(merged.http)) merged.http.demo = DEMO_BY_DEFAULT[mode];
+    if (!given(undefined, 'host')) merged.host = HOST_BY_DEFAULT[mode];
+    if (!given('sfu', 'iceAddress') && isPlainObject(merged.sfu) && typeof merged.host === 'string') merged.sfu.iceAddress = defaultIceAddress(mode, merged.host);
+  }
 
   const problem = firstSettingProblem(ConfigSchema, merged);
   if (problem) throw new ConfigError(problem.key, problem.unknownKey ? 'unknown setting' : `${problem.message} (got ${JSON.stringify(problem.value)})`);
   const scaler = (merged as Config).autoscaler;
   if (scaler.minNodes > scaler.maxNodes) {
     throw new ConfigError('autoscaler.minNodes', `must not exceed autoscaler.maxNodes (got minNodes ${scaler.minNodes} > maxNodes ${scaler.maxNodes})`);
+  }
+  const http = (merged as Config).http;
+  if (http.headersTimeoutMs > http.requestTimeoutMs) {
+    throw new ConfigError('http.headersTimeoutMs', `must not exceed http.requestTimeoutMs (got ${http.headersTimeoutMs} > ${http.requestTimeoutMs})`);
   }
   return deepFreeze(merged as Config);
 }

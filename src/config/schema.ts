@@ -35,6 +35,38 @@ export const ConfigSchema = Type.Object(
       bodyLimitBytes: Type.Integer({ minimum: 256, maximum: 10_485_760 }),
       /** Serve the demo join route (uses a server-held app key). */
       demo: Type.Boolean(),
+      /** `POST /demo/join` calls per client address per minute. */
+      demoJoinsPerMinute: Type.Integer({ minimum: 1, maximum: 1_000_000 }),
+      /** Idle and live meetings the demo may hold at once; beyond, new demo meeting names get QUOTA_EXCEEDED. */
+      demoMaxMeetings: Type.Integer({ minimum: 1, maximum: 1_000_000 }),
+      /** Whole request (headers and body) must arrive within this; else 408 REQUEST_TIMEOUT. */
+      requestTimeoutMs: Type.Integer({ minimum: 100, maximum: 3_600_000 }),
+      /** Request headers must arrive within this (at most requestTimeoutMs); else 408. */
+      headersTimeoutMs: Type.Integer({ minimum: 100, maximum: 3_600_000 }),
+      /** An idle kept-alive connection is closed after this. */
+      keepAliveTimeoutMs: Type.Integer({ minimum: 100, maximum: 3_600_000 }),
+      /** Bearer token for `/metrics` from non-loopback addresses; empty = `/metrics` answers loopback callers only. */
+      metricsToken: Type.String(),
+    }),
+    /** Request rate limits of the gateway (fixed one-minute windows, `429 RATE_LIMITED` with `Retry-After`). */
+    rateLimit: Section({
+      /** Requests per client address per minute, on every route; 0 = off. */
+      perAddressPerMinute: Type.Integer({ minimum: 0, maximum: 10_000_000 }),
+      /** Authenticated requests per key (app key or admin key) per minute; 0 = off. */
+      perKeyPerMinute: Type.Integer({ minimum: 0, maximum: 10_000_000 }),
+      /** Rejected keys per client address per minute; past it, unknown keys are refused (429) without a lookup; 0 = off. */
+      failedAuthPerMinute: Type.Integer({ minimum: 0, maximum: 10_000_000 }),
+      /** Addresses and keys tracked at once (LRU). */
+      cacheSize: Type.Integer({ minimum: 100, maximum: 10_000_000 }),
+    }),
+    /** Meeting lifetime and per-app quotas (the rooms service). */
+    meetings: Section({
+      /** Idle and live meetings one app may hold at once; creating more gets QUOTA_EXCEEDED. */
+      maxPerApp: Type.Integer({ minimum: 1, maximum: 100_000_000 }),
+      /** An idle (or ended) meeting nobody joined for this long is deleted. */
+      idleTtlSeconds: Type.Integer({ minimum: 60, maximum: 31_536_000 }),
+      /** How often expired and never-connected meetings are swept. */
+      sweepIntervalMs: Type.Integer({ minimum: 1_000, maximum: 3_600_000 }),
     }),
     /** The operator console at `/console` (admin key login, live view, actions). */
     console: Section({

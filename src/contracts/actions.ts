@@ -71,6 +71,12 @@ export const Events = {
   /** A node was removed or cordoned. */
   nodeRemoved: 'regions.nodeRemoved',
   /**
+   * The meetings a node reported hosting in its heartbeat (room keys, `<appId>/<meetingId>`):
+   * the room manager releases placements nobody connected to. Only sent for heartbeats that
+   * carry the list.
+   */
+  nodeMeetings: 'regions.nodeMeetings',
+  /**
    * A node is known dead: its process exited (it was deregistered), or its heartbeat went
    * stale (it stays registered and comes back with its next heartbeat).
    */
@@ -130,6 +136,8 @@ export interface EventMap {
   'regions.changed': { regionId: string; change: 'added' | 'updated' | 'drained' | 'removed'; region: S.Region | null };
   'regions.nodeUpdated': { node: S.NodeInfo };
   'regions.nodeRemoved': { nodeId: string; regionId: string };
+  /** `at`: when the registry accepted the heartbeat (ms since epoch, its clock). */
+  'regions.nodeMeetings': { nodeId: string; meetings: string[]; at: number };
   'regions.nodeDown': { nodeId: string; regionId: string; reason: S.NodeDownReason };
   'nodes.command': S.NodeCommand;
   'rooms.meetingChanged': { meetingId: string; appId: string; status: S.MeetingStatus; regionId: string | null; nodeId: string | null };

@@ -24,6 +24,9 @@ export const ERROR_CATALOG = {
   PAYLOAD_TOO_LARGE: { status: 413, retryable: false, message: 'The request body is too large' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, retryable: false, message: 'The request body must be application/json' },
   ROUTE_NOT_FOUND: { status: 404, retryable: false, message: 'No such route' },
+  BAD_REQUEST: { status: 400, retryable: false, message: 'The HTTP request is malformed' },
+  HEADERS_TOO_LARGE: { status: 431, retryable: false, message: 'The request headers are too large' },
+  REQUEST_TIMEOUT: { status: 408, retryable: true, message: 'The request did not arrive in time' },
   // --- credentials ---------------------------------------------------------
   UNAUTHORIZED: { status: 401, retryable: false, message: 'Missing or unknown credentials' },
   FORBIDDEN: { status: 403, retryable: false, message: 'These credentials may not do this' },
@@ -50,6 +53,7 @@ export const ERROR_CATALOG = {
   MIGRATION_TIMEOUT: { status: 409, retryable: true, message: 'Migrated participants did not leave the old nodes in time; nothing was removed' },
   // --- platform ------------------------------------------------------------
   RATE_LIMITED: { status: 429, retryable: true, message: 'Too many requests' },
+  QUOTA_EXCEEDED: { status: 429, retryable: false, message: 'The app holds as many meetings as its quota allows' },
   STORAGE_UNAVAILABLE: { status: 503, retryable: true, message: 'The database is not reachable' },
   SERVICE_UNAVAILABLE: { status: 503, retryable: true, message: 'A required service is not reachable' },
   NOT_READY: { status: 503, retryable: true, message: 'The platform is starting or stopping' },

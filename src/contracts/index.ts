@@ -6,4 +6,6 @@ export * from './errors.js';
 export * from './actions.js';
 export * from './schemas.js';
 export * from './signaling.js';
+export * from './meetingKeys.js';
+export * from './participantName.js';
 export * as Schemas from './schemas.js';

@@ -4,14 +4,17 @@
  * broker validates them with TypeBox's compiler: one definition, both edges.
  */
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import { MEETING_ID_MAX_LENGTH, MEETING_ID_PATTERN, ROOM_KEY_PATTERN } from './meetingKeys.js';
 
 const Nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()]);
 
 // ---------------------------------------------------------------- identifiers
 /** Region ids look like AWS's: `ap-south-1`. */
 export const RegionId = Type.String({ pattern: '^[a-z0-9][a-z0-9-]{0,62}$', minLength: 1, maxLength: 63 });
-/** Meeting ids are chosen by apps (or generated); URL-safe. */
-export const MeetingId = Type.String({ pattern: '^[A-Za-z0-9_.-]{1,128}$', minLength: 1, maxLength: 128 });
+/** Meeting ids are chosen by apps (or generated); URL-safe, unique per app, not only dots. */
+export const MeetingId = Type.String({ pattern: MEETING_ID_PATTERN, minLength: 1, maxLength: MEETING_ID_MAX_LENGTH });
+/** How a meeting node names a meeting: `<appId>/<meetingId>` (see meetingKeys.ts). */
+export const RoomKey = Type.String({ pattern: ROOM_KEY_PATTERN, minLength: 1, maxLength: 64 + 1 + MEETING_ID_MAX_LENGTH });
 export const NodeId = Type.String({ pattern: '^[A-Za-z0-9_.:-]{1,128}$', minLength: 1, maxLength: 128 });
 export const ParticipantId = Type.String({ pattern: '^[A-Za-z0-9_.:@-]{1,128}$', minLength: 1, maxLength: 128 });
 /** An IPv4 or IPv6 literal; the provider re-checks it with `net.isIP`. */
@@ -143,8 +146,8 @@ export const NodeHeartbeatParams = Type.Object(
     capacity: Type.Integer({ minimum: 0, maximum: 1_000_000 }),
     load: NodeLoad,
     status: Type.Optional(NodeStatus),
-    /** Meetings the node is hosting right now (lets the registry notice ended ones). */
-    meetings: Type.Optional(Type.Array(MeetingId, { maxItems: 100_000 })),
+    /** Room keys (`<appId>/<meetingId>`) of the meetings the node hosts right now. */
+    meetings: Type.Optional(Type.Array(RoomKey, { maxItems: 100_000 })),
   },
   { additionalProperties: false },
 );
@@ -209,7 +212,8 @@ export const NodeCommand = Type.Object(
   {
     nodeId: NodeId,
     command: Type.Literal('migrate'),
-    meetingId: MeetingId,
+    /** The room key on the node (`<appId>/<meetingId>`). */
+    meetingId: RoomKey,
     reason: MigrationReason,
     deadlineMs: Type.Integer({ minimum: 0 }),
   },
@@ -424,6 +428,11 @@ export const MeetingCreateParams = Type.Object(
     appId: AppId,
     id: Type.Optional(MeetingId),
     forceRegion: Type.Optional(RegionId),
+    /**
+     * A caller's own lower cap on the app's idle and live meetings (the demo route's
+     * `http.demoMaxMeetings`); the service's `meetings.maxPerApp` applies in any case.
+     */
+    maxMeetings: Type.Optional(Type.Integer({ minimum: 1 })),
   },
   { additionalProperties: false },
 );
@@ -489,8 +498,9 @@ export const JoinResult = Type.Object({
 });
 export type JoinResult = Static<typeof JoinResult>;
 
+/** A node's room ended; `meetingId` is the node's room key (`<appId>/<meetingId>`). */
 export const MeetingEndedParams = Type.Object(
-  { meetingId: MeetingId, nodeId: NodeId },
+  { meetingId: RoomKey, nodeId: NodeId },
   { additionalProperties: false },
 );
 export type MeetingEndedParams = Static<typeof MeetingEndedParams>;
@@ -534,6 +544,8 @@ export type KeyIdParams = Static<typeof KeyIdParams>;
 export interface JoinTokenClaims {
   /** participant id */
   sub: string;
+  /** app id (meeting ids are unique per app); absent in tokens minted before app scoping */
+  app?: string;
   /** node id */
   aud: string;
   /** meeting id */

@@ -31,7 +31,8 @@ export function TypeBoxValidation(): Middleware {
       return function validate(ctx: { params: unknown }) {
         if (check.Check(ctx.params ?? {})) return handler(ctx);
         const details = describeViolations(check.Errors(ctx.params ?? {}));
-        return Promise.reject(new MeridianError('VALIDATION_FAILED', `${action.name}: ${details.join('; ')}`, { violations: details }));
+        // The message can reach an HTTP client: it names the fields, never the internal action.
+        return Promise.reject(new MeridianError('VALIDATION_FAILED', `Invalid parameters: ${details.join('; ')}`, { violations: details }));
       };
     },
   } as unknown as Middleware;

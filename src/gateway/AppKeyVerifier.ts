@@ -95,7 +95,12 @@ export class AppKeyVerifier {
     }
   }
 
-  /** Forgets every cached answer. */
+  /** True when `digest` is a key verified recently (answered from the cache, no service call). */
+  isKnown(digest: string): boolean {
+    return this.#known.has(digest);
+  }
+
+  /** Forgets every cached answer (e.g. after revoking keys). */
   clear(): void {
     this.#known.clear();
     this.#unknown.clear();

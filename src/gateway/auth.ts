@@ -12,6 +12,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
 import { MeridianError } from '../contracts/index.js';
 import type { AppKeyVerifier } from './AppKeyVerifier.js';
+import type { AuthLimits } from './rateLimits.js';
 
 /** Who is calling. */
 export type Principal = { readonly kind: 'admin' } | { readonly kind: 'app'; readonly appId: string; readonly keyId: string };
@@ -43,17 +44,21 @@ export function bearerKey(header: string | undefined): string | undefined {
 export interface AuthenticatorOptions {
   adminKey: string;
   appKeys: AppKeyVerifier;
+  /** Per-key and failed-check rate limits (none when absent). */
+  limits?: AuthLimits;
 }
 
 /** Turns a request's credentials into a {@link Principal}. */
 export class Authenticator {
   readonly #adminDigest: Buffer;
   readonly #appKeys: AppKeyVerifier;
+  readonly #limits: AuthLimits | undefined;
 
   constructor(opts: AuthenticatorOptions) {
     if (!opts.adminKey) throw new TypeError('createGateway: adminKey must be a non-empty string');
     this.#adminDigest = sha256(opts.adminKey);
     this.#appKeys = opts.appKeys;
+    this.#limits = opts.limits;
   }
 
   /** Whether `key` is the admin key (constant time; the console's login form). */
@@ -62,14 +67,30 @@ export class Authenticator {
     return timingSafeEqual(sha256(key), this.#adminDigest);
   }
 
-  /** Rejects with `UNAUTHORIZED` for a missing, malformed or unknown key. */
+  /**
+   * Rejects with `UNAUTHORIZED` for a missing, malformed or unknown key, and with
+   * `RATE_LIMITED` past the key's budget or, for a key not already known, past the
+   * address's budget of rejected keys.
+   */
   async authenticate(request: FastifyRequest): Promise<Principal> {
     const key = bearerKey(request.headers.authorization);
     if (!key) throw new MeridianError('UNAUTHORIZED', 'Send the key as "Authorization: Bearer <key>"');
     const digest = sha256(key);
-    if (timingSafeEqual(digest, this.#adminDigest)) return ADMIN;
-    const { appId, keyId } = await this.#appKeys.verify(key, digest.toString('base64'));
-    return { kind: 'app', appId, keyId };
+    const principal = timingSafeEqual(digest, this.#adminDigest) ? ADMIN : await this.#appKey(request, key, digest.toString('base64'));
+    await this.#limits?.keyUsed(request, principal);
+    return principal;
+  }
+
+  async #appKey(request: FastifyRequest, key: string, digest: string): Promise<Principal> {
+    const limits = this.#limits;
+    if (limits && !this.#appKeys.isKnown(digest)) await limits.beforeKeyCheck(request);
+    try {
+      const { appId, keyId } = await this.#appKeys.verify(key, digest);
+      return { kind: 'app', appId, keyId };
+    } catch (err) {
+      if (limits && err instanceof MeridianError && err.code === 'UNAUTHORIZED') await limits.keyRejected(request);
+      throw err;
+    }
   }
 
   /** Guard: any valid key (admin or app). */

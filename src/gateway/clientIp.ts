@@ -46,3 +46,9 @@ export function clientIp(request: FastifyRequest): string {
   if (isIP(ip) === 0) throw new MeridianError('INVALID_IP', 'The client address (from X-Forwarded-For) is not an IP address');
   return ip;
 }
+
+/** True for a loopback peer (`127.0.0.0/8`, `::1`, or either mapped into IPv6). */
+export function isLoopbackAddress(ip: string): boolean {
+  const plain = ip.startsWith('::ffff:') ? ip.slice(7) : ip;
+  return plain === '::1' || (isIP(plain) === 4 && plain.startsWith('127.'));
+}

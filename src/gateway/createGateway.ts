@@ -4,11 +4,13 @@
  * owns the lifecycle (`listen`, `close`).
  */
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
+import { MEETING_ID_MAX_LENGTH } from '../contracts/index.js';
 import { AppKeyVerifier } from './AppKeyVerifier.js';
 import { Authenticator } from './auth.js';
 import { listenForKeyRevocations } from './KeyRevocationListener.js';
 import { trustProxyOption } from './clientIp.js';
-import { frameworkErrorHandler, installErrorHandlers } from './errorHandler.js';
+import { clientErrorHandler, frameworkErrorHandler, installErrorHandlers } from './errorHandler.js';
+import { installRateLimits } from './rateLimits.js';
 import { GatewayMetrics } from './metrics.js';
 import { registerAdminRoutes } from './routes/admin.js';
 import { registerConsole } from './console/index.js';
@@ -27,9 +29,8 @@ import type { GatewayOptions, RouteDeps } from './types.js';
 export async function createGateway(opts: GatewayOptions): Promise<FastifyInstance> {
   const { broker, config } = opts;
   const logger = opts.logger.child({ module: 'gateway' });
-  const appKeys = new AppKeyVerifier({ broker, ttlMs: (opts.appKeyCacheSeconds ?? 30) * 1000, ...(opts.clock ? { clock: opts.clock } : {}) });
-  const auth = new Authenticator({ adminKey: opts.adminKey, appKeys });
   const metrics = new GatewayMetrics({ broker, logger, processMetrics: opts.processMetrics ?? true, ...(opts.clock ? { clock: opts.clock } : {}) });
+  const { requestTimeoutMs, headersTimeoutMs, keepAliveTimeoutMs } = config.http;
 
   const app = Fastify({
     loggerInstance: logger,
@@ -38,6 +39,19 @@ export async function createGateway(opts: GatewayOptions): Promise<FastifyInstan
     trustProxy: trustProxyOption(config.trustedProxies),
     bodyLimit: config.http.bodyLimitBytes,
     frameworkErrors: frameworkErrorHandler,
+    // Path parameters as long as the ids they carry (meeting and node ids: 128), so every id
+    // the API creates can be addressed.
+    routerOptions: { maxParamLength: MEETING_ID_MAX_LENGTH },
+    // Slow clients cannot hold connections: the whole request (headers and body) must arrive
+    // within requestTimeoutMs, the headers within headersTimeoutMs, and an idle kept-alive
+    // connection closes after keepAliveTimeoutMs. Node checks these every
+    // connectionsCheckingInterval (30 s by default: far too coarse for a 10 s header limit).
+    requestTimeout: requestTimeoutMs,
+    keepAliveTimeout: keepAliveTimeoutMs,
+    connectionTimeout: requestTimeoutMs + keepAliveTimeoutMs,
+    http: { headersTimeout: headersTimeoutMs, connectionsCheckingInterval: Math.max(25, Math.min(1_000, Math.floor(headersTimeoutMs / 4))) },
+    // Node's own parser errors (431, 400, 408) in our error format.
+    clientErrorHandler: clientErrorHandler(logger),
     // Reject unknown properties (a typo such as `forceregion` must not be ignored silently);
     // coerce querystring scalars (`count=3`, `force=true`) and single values into arrays.
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false } },
@@ -46,6 +60,11 @@ export async function createGateway(opts: GatewayOptions): Promise<FastifyInstan
     return503OnClosing: false,
     // The instance is typed with pino's Logger; callers see the plain FastifyInstance.
   }) as unknown as FastifyInstance;
+
+  // Rate limits come first: a refused request costs one counter, nothing else.
+  const limits = await installRateLimits(app, { ...config.rateLimit });
+  const appKeys = new AppKeyVerifier({ broker, ttlMs: (opts.appKeyCacheSeconds ?? 30) * 1000, ...(opts.clock ? { clock: opts.clock } : {}) });
+  const auth = new Authenticator({ adminKey: opts.adminKey, appKeys, limits });
 
   // JSON only: without this, text/plain bodies would be parsed and fail validation
   // instead of getting 415 UNSUPPORTED_MEDIA_TYPE.
@@ -68,7 +87,7 @@ export async function createGateway(opts: GatewayOptions): Promise<FastifyInstan
     if (request.joinedRegion !== null && reply.statusCode < 300) metrics.observeJoinRegion(request.joinedRegion);
   });
 
-  const deps: RouteDeps = { broker, auth, metrics, isReady };
+  const deps: RouteDeps = { broker, auth, metrics, isReady, metricsToken: config.http.metricsToken };
   registerHealthRoutes(app, deps);
   registerMeetingRoutes(app, deps);
   registerRegionRoutes(app, deps);

@@ -4,7 +4,9 @@
  * `{ "error": { "code", "message" } }` with the code's catalog status, and 5xx failures
  * are logged with the original error. `INTERNAL` never carries the original message.
  */
+import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Logger } from 'pino';
 import { MeridianError, type ErrorCode } from '../contracts/index.js';
 import { toMeridianError } from '../fabric/index.js';
 
@@ -72,8 +74,23 @@ export function toHttpError(err: unknown): MeridianError {
   return toMeridianError(err);
 }
 
+/**
+ * True when the client went away mid-request (a body cut short, a reset connection, the
+ * request timeout closing a slow body): nobody is left to answer and it is not our failure.
+ */
+export function isClientAbort(err: unknown, request: FastifyRequest): boolean {
+  const e = (err ?? {}) as { code?: unknown; message?: unknown };
+  if (e.code === 'ECONNRESET' || e.code === 'ECONNABORTED' || e.code === 'EPIPE' || e.code === 'ERR_STREAM_PREMATURE_CLOSE') return true;
+  if (e.message === 'aborted') return true;
+  return request.raw.aborted || request.raw.socket?.destroyed === true;
+}
+
 /** Sends `err` as an error response (status, body, `Retry-After`, `WWW-Authenticate`). */
 export function sendError(request: FastifyRequest, reply: FastifyReply, err: unknown): FastifyReply {
+  if (!(err instanceof MeridianError) && isClientAbort(err, request)) {
+    request.log.debug({ code: (err as { code?: unknown } | null)?.code, method: request.method, url: request.url }, 'client aborted the request');
+    return reply.code(400).send();
+  }
   const me = toHttpError(err);
   // NOT_READY is the expected answer while starting or stopping (probes poll it): not an error.
   if (me.status >= 500 && me.code !== 'NOT_READY') {
@@ -104,4 +121,36 @@ export function installErrorHandlers(app: FastifyInstance): void {
 /** For Fastify's `frameworkErrors` option (bad URL encoding, over-long path params). */
 export function frameworkErrorHandler(err: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
   sendError(request, reply, err);
+}
+
+/** Node's own HTTP parser errors → ours (the connection never became a Fastify request). */
+function clientErrorCode(err: { code?: unknown }): 'REQUEST_TIMEOUT' | 'HEADERS_TOO_LARGE' | 'BAD_REQUEST' {
+  if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') return 'REQUEST_TIMEOUT';
+  if (err.code === 'HPE_HEADER_OVERFLOW') return 'HEADERS_TOO_LARGE';
+  return 'BAD_REQUEST';
+}
+
+/**
+ * For Fastify's `clientErrorHandler`: a request Node's parser refused (oversized headers,
+ * a bad request line) or that did not arrive within the headers or request timeout gets
+ * our error body on the raw socket, then the connection is closed. Logged at debug:
+ * these are the client's doing (or an attacker's), not ours.
+ */
+export function clientErrorHandler(logger: Logger): (err: Error & { code?: string }, socket: Socket) => void {
+  return (err, socket) => {
+    if (err.code === 'ECONNRESET' || socket.destroyed) {
+      logger.debug({ code: err.code }, 'client connection reset');
+      return;
+    }
+    const me = new MeridianError(clientErrorCode(err));
+    logger.debug({ code: me.code, parserCode: err.code }, 'client error on the HTTP connection');
+    if (socket.writable) {
+      const body = JSON.stringify({ error: me.toJSON() });
+      const reason = { 400: 'Bad Request', 408: 'Request Timeout', 431: 'Request Header Fields Too Large' }[me.status as 400 | 408 | 431];
+      const retry = me.retryable ? 'Retry-After: 1\r\n' : '';
+      socket.end(`HTTP/1.1 ${me.status} ${reason}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n${retry}Connection: close\r\n\r\n${body}`, () => socket.destroy());
+    } else {
+      socket.destroy();
+    }
+  };
 }

@@ -42,4 +42,6 @@ export interface RouteDeps {
   auth: Authenticator;
   metrics: GatewayMetrics;
   isReady: () => boolean;
+  /** Bearer token `/metrics` asks of non-loopback callers; empty = loopback callers only. */
+  metricsToken: string;
 }

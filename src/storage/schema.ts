@@ -46,6 +46,8 @@ export interface MeetingsTable {
   created_at: Timestamp;
   placed_at: Timestamp | null;
   ended_at: Timestamp | null;
+  /** Last created, placed, joined (throttled) or ended: drives expiry and the release of unconnected placements. */
+  active_at: Generated<Date>;
 }
 
 export interface ApiKeysTable {

@@ -11,6 +11,8 @@ import { deriveNodeKey } from './NodeKeys.js';
 
 /** What a join token grants. */
 export interface JoinTokenRequest {
+  /** The meeting's app: meeting ids are unique per app, so the node keys rooms by both. */
+  appId?: string;
   meetingId: string;
   participantId: string;
   participantName: string;
@@ -47,6 +49,7 @@ export class JoinTokenIssuer {
       sub: req.participantId,
       aud: req.nodeId,
       mtg: req.meetingId,
+      ...(req.appId ? { app: req.appId } : {}),
       rgn: req.regionId,
       name: req.participantName,
       // randomUUID draws from a cached entropy pool: several times cheaper than randomBytes per call.

@@ -7,11 +7,11 @@ import { createDecoder, createVerifier, TokenError } from 'fast-jwt';
 import { MeridianError } from '../contracts/errors.js';
 import type { JoinTokenClaims } from '../contracts/schemas.js';
 import { systemClock, type Clock } from '../lib/clock.js';
+import { isAppId, isMeetingId } from '../contracts/meetingKeys.js';
 
 /** Longest token accepted (bytes); real ones are ~300. */
 export const MAX_TOKEN_BYTES = 4096;
 
-const MEETING_ID = /^[A-Za-z0-9_.-]{1,128}$/;
 const PARTICIPANT_ID = /^[A-Za-z0-9_.:@-]{1,128}$/;
 const REGION_ID = /^[a-z0-9][a-z0-9-]{0,62}$/;
 /** A token id: what the node remembers to make each token single-use (the issuer uses UUIDs). */
@@ -92,9 +92,10 @@ export function createJoinTokenVerifier(nodeId: string, nodeKey: Buffer, options
     if (exp - iat > maxTtl + clockToleranceSeconds || exp - clock.now() / 1000 > maxTtl + Math.max(clockToleranceSeconds, ISSUER_AHEAD_SECONDS)) {
       throw new MeridianError('TOKEN_INVALID', 'The join token lives longer than this node accepts (tokens.ttlSeconds)');
     }
-    const { sub, mtg, rgn, name, jti } = claims;
+    const { sub, mtg, rgn, name, jti, app } = claims;
     if (typeof sub !== 'string' || !PARTICIPANT_ID.test(sub)) throw new MeridianError('TOKEN_INVALID', 'The join token has no valid participant (sub)');
-    if (typeof mtg !== 'string' || !MEETING_ID.test(mtg)) throw new MeridianError('TOKEN_INVALID', 'The join token has no valid meeting (mtg)');
+    if (!isMeetingId(mtg)) throw new MeridianError('TOKEN_INVALID', 'The join token has no valid meeting (mtg)');
+    if (app !== undefined && !isAppId(app)) throw new MeridianError('TOKEN_INVALID', 'The join token has an invalid app (app)');
     if (typeof rgn !== 'string' || !REGION_ID.test(rgn)) throw new MeridianError('TOKEN_INVALID', 'The join token has no valid region (rgn)');
     if (typeof jti !== 'string' || !TOKEN_ID.test(jti)) throw new MeridianError('TOKEN_INVALID', 'The join token has no valid id (jti)');
     if (name !== undefined && (typeof name !== 'string' || name.length > 200)) throw new MeridianError('TOKEN_INVALID', 'The join token has an invalid name');
@@ -102,6 +103,7 @@ export function createJoinTokenVerifier(nodeId: string, nodeKey: Buffer, options
       sub,
       aud: nodeId,
       mtg,
+      ...(app !== undefined ? { app } : {}),
       rgn,
       name: typeof name === 'string' && name.length > 0 ? name : sub,
       iat,

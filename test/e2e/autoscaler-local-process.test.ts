@@ -16,6 +16,7 @@ import { createPlatform, type Platform } from '../../src/apps/wire.js';
 import { EMBEDDED_ROLES } from '../../src/apps/roles.js';
 import type { LocalProcessProvider } from '../../src/control/autoscaler/index.js';
 import { waitFor } from '../helpers/waitFor.js';
+import { UNLIMITED_OVERRIDES } from '../helpers/limits.js';
 
 const REGION = 'eu-central-1';
 const LONDON = '81.2.69.142';
@@ -86,6 +87,7 @@ test('a load ramp starts a real node process that takes meetings; when the load 
   const config = loadConfig({
     env: {},
     overrides: {
+      ...UNLIMITED_OVERRIDES,
       dataDir: 'memory://',
       logLevel: LOG,
       adminKey: 'test-admin-key-0123456789abcdef',

@@ -25,6 +25,7 @@ import { Actions } from '../../src/contracts/index.js';
 import { call } from '../../src/fabric/index.js';
 import { createGateway } from '../../src/gateway/index.js';
 import { createLogger } from '../../src/lib/logger.js';
+import { UNLIMITED_OVERRIDES } from '../helpers/limits.js';
 import { chromiumMissing, inboundMedia, launchChromium, openParticipant, snapshot, until, waitConnected, type BrowserParticipant } from './browser-harness.js';
 
 const ADMIN_KEY = 'e2e-fallback-admin-key-0123456789';
@@ -108,6 +109,7 @@ describe('browser fallback to the next region', { skip, timeout: 180_000 }, () =
     const config = loadConfig({
       env: {},
       overrides: {
+        ...UNLIMITED_OVERRIDES,
         dataDir: 'memory://',
         port: 0,
         logLevel: 'warn',

@@ -7,6 +7,7 @@ import { call } from '../../src/fabric/index.js';
 import { createLogger } from '../../src/lib/logger.js';
 import { createPlatform, type Platform } from '../../src/apps/wire.js';
 import { EMBEDDED_ROLES } from '../../src/apps/roles.js';
+import { UNLIMITED_OVERRIDES } from './limits.js';
 
 export const TEST_ADMIN_KEY = 'test-admin-key-0123456789abcdef';
 
@@ -23,6 +24,8 @@ export async function startTestPlatform(overrides: Record<string, unknown> = {},
   const config = loadConfig({
     env: {},
     overrides: {
+      // Tests load the gateway from loopback on purpose; tests of the limits pass their own.
+      ...UNLIMITED_OVERRIDES,
       dataDir: 'memory://',
       logLevel: 'silent',
       adminKey: TEST_ADMIN_KEY,

@@ -4,6 +4,7 @@ import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { waitFor } from './waitFor.js';
 import { LOOPBACK_ICE_ENV } from './media.js';
+import { UNLIMITED_ENV } from './limits.js';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -30,7 +31,9 @@ export interface Spawned {
  * Runs `meridian <args>` from the compiled build, as `npx meridian` would. Media stays on
  * loopback (`MERIDIAN_ICE_ADDRESS=127.0.0.1`) unless `env` says otherwise.
  */
-export function spawnMeridian(args: string[], env: Record<string, string>): Spawned {
+export function spawnMeridian(args: string[], given: Record<string, string>): Spawned {
+  // Tests load the gateway from loopback on purpose: its request limits are lifted unless a test sets them.
+  const env = { ...UNLIMITED_ENV, ...given };
   const child = spawn(process.execPath, ['bin/meridian.js', ...args], { cwd: REPO_ROOT, env: { ...process.env, ...LOOPBACK_ICE_ENV, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout!.on('data', (d) => (out += d));

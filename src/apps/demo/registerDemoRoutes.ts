@@ -14,16 +14,20 @@ import { fileURLToPath } from 'node:url';
 import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { Config } from '../../config/index.js';
-import { Actions, JoinParams, JoinResult, MeetingId, MeridianError, Participant, PrecallParams, ProbeTargetsResult, RankResult } from '../../contracts/index.js';
+import { Actions, JoinParams, JoinResult, MeetingId, MeridianError, Participant, PrecallParams, ProbeTargetsResult, RankResult, requireParticipantName } from '../../contracts/index.js';
 import { call, toMeridianError, type Caller } from '../../fabric/index.js';
 import { clientIp } from '../../gateway/clientIp.js';
+import { addressLimit } from '../../gateway/rateLimits.js';
 import { DEMO_CITIES, demoCity } from './demoCities.js';
 
 /** What the demo routes need. */
 export interface DemoRouteDeps {
   /** Reaches `rooms.create` / `rooms.join`. */
   readonly broker: Caller;
-  /** `http.demo` switches the page and the join route on. */
+  /**
+   * `http.demo` switches the page and the join route on; `http.demoJoinsPerMinute` limits
+   * joins per client address and `http.demoMaxMeetings` the meetings the demo may hold.
+   */
   readonly config: Pick<Readonly<Config>, 'http'>;
   /** The app that owns the demo's meetings (default `demo`). */
   readonly appId?: string;
@@ -88,7 +92,12 @@ const PAGE_HEADERS = {
  * Registers `GET /sdk/meridian.js` (always) and, when `config.http.demo` is on, `GET /`
  * (the page), its script and style under `/demo/`, `GET /demo/cities`, `POST /demo/join` and
  * the pre-call test's `GET /demo/precall/targets` and `POST /demo/precall`.
- * Call it from the gateway's `extraRoutes`.
+ * Call it from the gateway's `extraRoutes` (its rate-limit plugin must be installed).
+ *
+ * The join route needs no key, so it is what an anonymous caller could spend machines
+ * through: each client address gets `http.demoJoinsPerMinute` joins a minute, and the demo
+ * app holds at most `http.demoMaxMeetings` idle and live meetings (new names beyond get
+ * `429 QUOTA_EXCEEDED`; existing ones keep working).
  */
 export function registerDemoRoutes(app: FastifyInstance, deps: DemoRouteDeps): void {
   const { broker } = deps;
@@ -127,12 +136,13 @@ export function registerDemoRoutes(app: FastifyInstance, deps: DemoRouteDeps): v
     return call(broker, Actions.regionProvider.precall, { ip: asIfFrom ? demoCity(asIfFrom)!.ip : clientIp(request), probes });
   });
 
-  app.post<{ Body: DemoJoinBody }>('/demo/join', { schema: { body: DemoJoinBody, response: { 200: JoinResult } } }, async (request) => {
+  const joinLimit = addressLimit(app, deps.config.http.demoJoinsPerMinute, 'demo-join');
+  app.post<{ Body: DemoJoinBody }>('/demo/join', { schema: { body: DemoJoinBody, response: { 200: JoinResult } }, onRequest: joinLimit }, async (request) => {
     const { meetingId, name, asIfFrom, unreachableNodeId, participantId, reason, previousNodeId } = request.body;
     const params: JoinParams = {
       appId,
       meetingId,
-      participant: { id: participantId ?? `demo-${randomBytes(9).toString('base64url')}`, name },
+      participant: { id: participantId ?? `demo-${randomBytes(9).toString('base64url')}`, name: requireParticipantName(name) },
       ip: asIfFrom ? demoCity(asIfFrom)!.ip : clientIp(request),
     };
     if (unreachableNodeId !== undefined) params.unreachableNodeId = unreachableNodeId;
@@ -150,7 +160,7 @@ export function registerDemoRoutes(app: FastifyInstance, deps: DemoRouteDeps): v
     }
     // First use of this meeting name: create it (another page may have just done so).
     try {
-      await call(broker, Actions.rooms.create, { appId, id: meetingId });
+      await call(broker, Actions.rooms.create, { appId, id: meetingId, maxMeetings: deps.config.http.demoMaxMeetings });
     } catch (err) {
       if (toMeridianError(err).code !== 'MEETING_EXISTS') throw err;
     }

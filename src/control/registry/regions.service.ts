@@ -147,6 +147,8 @@ export function createRegionsService({ store, logger, heartbeatTimeoutMs, sweepI
         async handler(ctx: Context<NodeHeartbeatParams>) {
           const node = await store.heartbeat(ctx.params);
           broadcast(ctx, Events.nodeUpdated, { node });
+          // The room manager releases placements nobody connected to (it alone listens).
+          if (ctx.params.meetings) broadcast(ctx, Events.nodeMeetings, { nodeId: node.id, meetings: ctx.params.meetings, at: node.lastHeartbeatAt });
           return node;
         },
       },

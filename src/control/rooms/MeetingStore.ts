@@ -1,6 +1,7 @@
 /**
- * Persistence of meetings and their placement (meeting → region/node). The primary key and
- * the epoch-guarded UPDATE are what make concurrent first joins agree on one placement,
+ * Persistence of meetings and their placement (meeting → region/node). A meeting is named by
+ * (app, id): ids are unique per app (the primary key), never across apps. The primary key
+ * and the epoch-guarded UPDATE are what make concurrent first joins agree on one placement,
  * across any number of room-manager copies.
  */
 import { randomBytes } from 'node:crypto';
@@ -14,6 +15,8 @@ type Row = Selectable<Database['meetings']>;
 /** A meeting as stored, with the epoch used for optimistic placement. */
 export interface MeetingRecord extends Meeting {
   epoch: number;
+  /** Last created, placed, joined (throttled) or ended, ms since epoch. */
+  activeAt: number;
 }
 
 const iso = (d: Date | string | null): string | null => (d === null ? null : d instanceof Date ? d.toISOString() : new Date(d).toISOString());
@@ -29,12 +32,13 @@ function toRecord(r: Row): MeetingRecord {
     createdAt: iso(r.created_at)!,
     placedAt: iso(r.placed_at),
     epoch: r.epoch,
+    activeAt: new Date(r.active_at).getTime(),
   };
 }
 
 /** Strips the internal epoch for API answers. */
 export function publicMeeting(m: MeetingRecord): Meeting {
-  const { epoch: _epoch, ...rest } = m;
+  const { epoch: _epoch, activeAt: _activeAt, ...rest } = m;
   return rest;
 }
 
@@ -48,31 +52,49 @@ export class MeetingStore {
     this.#clock = clock;
   }
 
-  async create(appId: string, id: string | undefined, forceRegion: string | undefined): Promise<MeetingRecord> {
+  /**
+   * Creates an idle meeting. `quota` caps the app's idle and live meetings: counted, then
+   * inserted, so concurrent creates of one app may pass it by at most their number.
+   */
+  async create(appId: string, id: string | undefined, forceRegion: string | undefined, quota = Infinity): Promise<MeetingRecord> {
     const meetingId = id ?? randomBytes(9).toString('base64url');
+    if (Number.isFinite(quota)) {
+      const open = await this.countOpen(appId);
+      if (open >= quota) throw new MeridianError('QUOTA_EXCEEDED', `App '${appId}' holds ${open} idle or live meetings, its quota`, { quota });
+    }
     const row = await this.#db
       .insertInto('meetings')
-      .values({ id: meetingId, app_id: appId, force_region: forceRegion ?? null, status: 'idle' })
-      .onConflict((oc) => oc.column('id').doNothing())
+      .values({ id: meetingId, app_id: appId, force_region: forceRegion ?? null, status: 'idle', active_at: new Date(this.#clock.now()) })
+      .onConflict((oc) => oc.columns(['app_id', 'id']).doNothing())
       .returningAll()
       .executeTakeFirst();
     if (!row) throw new MeridianError('MEETING_EXISTS', `Meeting '${meetingId}' already exists`, { meetingId });
     return toRecord(row);
   }
 
-  async get(id: string): Promise<MeetingRecord | undefined> {
-    const row = await this.#db.selectFrom('meetings').selectAll().where('id', '=', id).executeTakeFirst();
-    return row ? toRecord(row) : undefined;
+  /**
+   * The app's meeting `id`. `appId` `*` (admin: whichever app owns it) finds it when exactly
+   * one app has that id; several → `VALIDATION_FAILED` asking for the app.
+   */
+  async get(appId: string, id: string): Promise<MeetingRecord | undefined> {
+    if (appId !== '*') {
+      const row = await this.#db.selectFrom('meetings').selectAll().where('app_id', '=', appId).where('id', '=', id).executeTakeFirst();
+      return row ? toRecord(row) : undefined;
+    }
+    const rows = await this.#db.selectFrom('meetings').selectAll().where('id', '=', id).limit(2).execute();
+    if (rows.length > 1) throw new MeridianError('VALIDATION_FAILED', `Several apps have a meeting '${id}': name the app ("appId")`, { meetingId: id });
+    return rows[0] ? toRecord(rows[0]) : undefined;
   }
 
   /**
    * Places the meeting on a node if nobody else changed it since `expectedEpoch` was read.
    * Returns the new record, or `undefined` when another writer won (re-read and use theirs).
    */
-  async place(id: string, expectedEpoch: number, regionId: string, nodeId: string): Promise<MeetingRecord | undefined> {
+  async place(appId: string, id: string, expectedEpoch: number, regionId: string, nodeId: string): Promise<MeetingRecord | undefined> {
     const row = await this.#db
       .updateTable('meetings')
-      .set({ status: 'live', region_id: regionId, node_id: nodeId, placed_at: new Date(this.#clock.now()), ended_at: null, epoch: sql`epoch + 1` })
+      .set({ status: 'live', region_id: regionId, node_id: nodeId, placed_at: new Date(this.#clock.now()), ended_at: null, active_at: new Date(this.#clock.now()), epoch: sql`epoch + 1` })
+      .where('app_id', '=', appId)
       .where('id', '=', id)
       .where('epoch', '=', expectedEpoch)
       .returningAll()
@@ -80,17 +102,31 @@ export class MeetingStore {
     return row ? toRecord(row) : undefined;
   }
 
-  /** Ends a live meeting if it is still on `nodeId`. */
-  async end(id: string, nodeId: string): Promise<MeetingRecord | undefined> {
-    const row = await this.#db
+  /**
+   * Ends a live meeting if it is still on `nodeId`. `appId` undefined (a node's room of a
+   * token minted before app scoping) ends whichever app's meeting of that id is on the node.
+   */
+  async end(appId: string | undefined, id: string, nodeId: string): Promise<MeetingRecord | undefined> {
+    let q = this.#db
       .updateTable('meetings')
-      .set({ status: 'ended', ended_at: new Date(this.#clock.now()), epoch: sql`epoch + 1` })
+      .set({ status: 'ended', ended_at: new Date(this.#clock.now()), active_at: new Date(this.#clock.now()), epoch: sql`epoch + 1` })
       .where('id', '=', id)
       .where('node_id', '=', nodeId)
-      .where('status', '=', 'live')
-      .returningAll()
-      .executeTakeFirst();
+      .where('status', '=', 'live');
+    if (appId !== undefined) q = q.where('app_id', '=', appId);
+    const row = await q.returningAll().executeTakeFirst();
     return row ? toRecord(row) : undefined;
+  }
+
+  /** Idle and live meetings of an app (what its quota counts). */
+  async countOpen(appId: string): Promise<number> {
+    const r = await this.#db
+      .selectFrom('meetings')
+      .select((eb) => eb.fn.countAll<string>().as('n'))
+      .where('app_id', '=', appId)
+      .where('status', 'in', ['idle', 'live'])
+      .executeTakeFirstOrThrow();
+    return Number(r.n);
   }
 
   async countLive(regionId: string): Promise<number> {
@@ -129,9 +165,49 @@ export class MeetingStore {
   async endAllInRegion(regionId: string): Promise<MeetingRecord[]> {
     const rows = await this.#db
       .updateTable('meetings')
-      .set({ status: 'ended', ended_at: new Date(this.#clock.now()), epoch: sql`epoch + 1` })
+      .set({ status: 'ended', ended_at: new Date(this.#clock.now()), active_at: new Date(this.#clock.now()), epoch: sql`epoch + 1` })
       .where('region_id', '=', regionId)
       .where('status', '=', 'live')
+      .returningAll()
+      .execute();
+    return rows.map(toRecord);
+  }
+
+  /** Live meetings untouched (placed or joined) since `before` (ms): candidates for release. */
+  async liveUntouchedSince(before: number, limit = 1_000): Promise<MeetingRecord[]> {
+    const rows = await this.#db.selectFrom('meetings').selectAll().where('status', '=', 'live').where('active_at', '<', new Date(before)).orderBy('active_at').limit(limit).execute();
+    return rows.map(toRecord);
+  }
+
+  /** Records a join of a live meeting (a token was issued): keeps it from being released. */
+  async touch(appId: string, id: string): Promise<void> {
+    await this.#db.updateTable('meetings').set({ active_at: new Date(this.#clock.now()) }).where('app_id', '=', appId).where('id', '=', id).where('status', '=', 'live').execute();
+  }
+
+  /**
+   * A placed meeting nobody connected to goes back to idle (no region, no node), if nobody
+   * changed it since `expectedEpoch` and nobody joined it since `touchedBefore` (ms).
+   */
+  async release(appId: string, id: string, expectedEpoch: number, touchedBefore: number): Promise<MeetingRecord | undefined> {
+    const row = await this.#db
+      .updateTable('meetings')
+      .set({ status: 'idle', region_id: null, node_id: null, active_at: new Date(this.#clock.now()), epoch: sql`epoch + 1` })
+      .where('app_id', '=', appId)
+      .where('id', '=', id)
+      .where('epoch', '=', expectedEpoch)
+      .where('status', '=', 'live')
+      .where('active_at', '<', new Date(touchedBefore))
+      .returningAll()
+      .executeTakeFirst();
+    return row ? toRecord(row) : undefined;
+  }
+
+  /** Deletes idle and ended meetings untouched since `before` (ms); returns them. */
+  async deleteExpired(before: number): Promise<MeetingRecord[]> {
+    const rows = await this.#db
+      .deleteFrom('meetings')
+      .where('status', 'in', ['idle', 'ended'])
+      .where('active_at', '<', new Date(before))
       .returningAll()
       .execute();
     return rows.map(toRecord);

@@ -19,6 +19,7 @@ import {
   type JoinParams,
   type JoinResult,
   type Meeting,
+  type MeetingCreateParams,
   type NodeInfo,
   type RankParams,
   type RankResult,
@@ -34,6 +35,11 @@ import type { NodeCommands } from './NodeCommands.js';
 import { DEFAULT_MIGRATE_DEADLINE_MS } from '../../contracts/signaling.js';
 import { systemClock, type Clock } from '../../lib/clock.js';
 import { ExpectedLoad } from './ExpectedLoad.js';
+import { parseRoomKey, roomKey } from '../../contracts/meetingKeys.js';
+import { cleanParticipantName } from '../../contracts/participantName.js';
+
+/** Cache, single-flight and node key of a meeting: ids are unique per app only. */
+const keyOf = (m: { appId: string; id: string }): string => roomKey(m.appId, m.id);
 
 export interface RoomManagerDeps {
   store: MeetingStore;
@@ -51,12 +57,30 @@ export interface RoomManagerDeps {
   reachability?: NodeReachability;
   /** Tells old nodes to move their participants (planned migration). */
   commands?: NodeCommands;
-  /** Ages recent placements (node selection counts them at their expected size for a minute). */
-  clock?: Clock;
   /** How long a new placement counts at its expected size; default 60 s. */
   placementWindowMs?: number;
   /** The least size a new meeting is expected to reach; default 4. */
   minMeetingSize?: number;
+  /** Idle and live meetings one app may hold (`meetings.maxPerApp`); unlimited when absent. */
+  maxMeetingsPerApp?: number;
+  /** Idle and ended meetings untouched this long are deleted by {@link RoomManager.sweep}; never when absent. */
+  idleTtlMs?: number;
+  /** Ages meetings for the sweep and recent placements for node selection; the system clock by default. */
+  clock?: Clock;
+  /**
+   * Join-token lifetime (`tokens.ttlSeconds`): a meeting placed or joined longer ago than
+   * this plus {@link reportSlackMs}, whose node reports hosting meetings but not this one,
+   * is released back to idle by {@link RoomManager.sweep}. Never released when absent.
+   */
+  tokenTtlMs?: number;
+  /** Allowance for a heartbeat to report a fresh connection (default 5 s: the heartbeat timeout). */
+  reportSlackMs?: number;
+}
+
+/** The meetings a node last reported hosting (room keys), and when the registry got them. */
+interface NodeMeetingsReport {
+  readonly at: number;
+  readonly keys: ReadonlySet<string>;
 }
 
 type Placement = JoinResult['placement'];
@@ -64,25 +88,32 @@ type Placement = JoinResult['placement'];
 export class RoomManager {
   readonly #d: RoomManagerDeps;
   readonly #log: Logger;
+  readonly #clock: Clock;
   readonly #cache: LRUCache<string, MeetingRecord>;
   /** Joins sent to nodes since their heartbeats, and what recent placements will still bring. */
   readonly #expected: ExpectedLoad;
+  /** What each node last reported hosting (heartbeats that carry the list). */
+  readonly #reports = new Map<string, NodeMeetingsReport>();
   /** Placements in progress, by meeting id. */
   readonly #placing = new Map<string, Promise<{ meeting: MeetingRecord; placed: boolean; placement: Placement }>>();
 
   constructor(deps: RoomManagerDeps) {
     this.#d = deps;
     this.#log = deps.logger.child({ module: 'rooms' });
+    this.#clock = deps.clock ?? systemClock;
     this.#cache = new LRUCache({ max: deps.cacheSize ?? 100_000 });
-    this.#expected = new ExpectedLoad({ clock: deps.clock ?? systemClock, windowMs: deps.placementWindowMs, minMeetingSize: deps.minMeetingSize });
+    this.#expected = new ExpectedLoad({ clock: this.#clock, windowMs: deps.placementWindowMs, minMeetingSize: deps.minMeetingSize });
   }
 
-  async create(appId: string, id: string | undefined, forceRegion: string | undefined): Promise<Meeting> {
+  /** Creates an idle meeting; `QUOTA_EXCEEDED` past the app's quota (or the caller's lower `maxMeetings`). */
+  async create(p: MeetingCreateParams): Promise<Meeting> {
+    const { appId, id, forceRegion } = p;
     if (forceRegion && !this.#d.directory.region(forceRegion)) {
       throw new MeridianError('REGION_NOT_FOUND', `Forced region '${forceRegion}' does not exist`, { regionId: forceRegion });
     }
-    const m = await this.#d.store.create(appId, id, forceRegion);
-    this.#cache.set(m.id, m);
+    const quota = Math.min(this.#d.maxMeetingsPerApp ?? Infinity, p.maxMeetings ?? Infinity);
+    const m = await this.#d.store.create(appId, id, forceRegion, quota);
+    this.#cache.set(keyOf(m), m);
     return publicMeeting(m);
   }
 
@@ -91,8 +122,20 @@ export class RoomManager {
   }
 
   /** Forget a cached meeting (another copy changed it). */
-  invalidate(meetingId: string): void {
-    this.#cache.delete(meetingId);
+  invalidate(appId: string, meetingId: string): void {
+    this.#cache.delete(roomKey(appId, meetingId));
+  }
+
+  /** A node's heartbeat listed the meetings (room keys) it hosts, at registry time `at`. */
+  nodeMeetingsReported(nodeId: string, keys: readonly string[], at: number): void {
+    const last = this.#reports.get(nodeId);
+    if (last && last.at > at) return;
+    this.#reports.set(nodeId, { at, keys: new Set(keys) });
+  }
+
+  /** A node is gone: forget its report. */
+  nodeGone(nodeId: string): void {
+    this.#reports.delete(nodeId);
   }
 
   /** A node reported load: its pending count starts over. */
@@ -117,31 +160,35 @@ export class RoomManager {
     if (!this.#hostedNow(meeting) || excludeNode !== undefined) {
       // One placement per meeting at a time in this process: a burst of first joins waits
       // for it instead of racing to the database (other copies still race there, safely).
-      const inflight = this.#placing.get(p.meetingId);
+      const placingKey = keyOf(meeting);
+      const inflight = this.#placing.get(placingKey);
       if (inflight) {
         meeting = (await inflight).meeting;
       } else {
         const job = this.#placeFresh(p, meeting, ranked, excludeNode);
-        this.#placing.set(p.meetingId, job);
+        this.#placing.set(placingKey, job);
         try {
           ({ meeting, placed, placement } = await job);
         } finally {
-          this.#placing.delete(p.meetingId);
+          this.#placing.delete(placingKey);
         }
       }
     }
 
+    if (!placed) this.#touchIfStale(meeting);
     const regionId = meeting.regionId!;
     const nodeId = meeting.nodeId!;
     const region = this.#d.directory.region(regionId);
     const node = this.#d.directory.node(nodeId);
     if (!region || !node) throw new MeridianError('NODE_UNAVAILABLE', 'The meeting node is not registered', { nodeId });
-    this.#expected.joined(meeting.id, nodeId);
+    this.#expected.joined(keyOf(meeting), nodeId);
 
     const { token, expiresAt } = this.#d.tokens.issue({
+      appId: meeting.appId,
       meetingId: meeting.id,
       participantId: p.participant.id,
-      participantName: p.participant.name,
+      // Cleaned at the gateway already; again here for callers that reach the action directly.
+      participantName: cleanParticipantName(p.participant.name) || p.participant.id,
       regionId,
       nodeId,
     });
@@ -199,7 +246,7 @@ export class RoomManager {
         this.#log.warn({ meetingId: m.id, nodeId: from, region: fromRegion }, 'no node or region can take the meeting; it stays');
         continue;
       }
-      this.#d.commands?.migrateMeeting(from, m.id, p.reason, deadlineMs);
+      this.#d.commands?.migrateMeeting(from, keyOf(m), p.reason, deadlineMs);
       moves.push({ meetingId: m.id, fromNodeId: from, toNodeId: m.nodeId!, toRegionId: m.regionId! });
       this.#log.info({ meetingId: m.id, from, to: m.nodeId, region: m.regionId, reason: p.reason }, 'meeting migrated; old node told to move its participants');
     }
@@ -216,12 +263,14 @@ export class RoomManager {
     return scope === 'node' && from ? [from, ...others] : others;
   }
 
-  /** A node reported that a meeting closed. */
-  async meetingEnded(meetingId: string, nodeId: string): Promise<boolean> {
-    const m = await this.#d.store.end(meetingId, nodeId);
-    this.#cache.delete(meetingId);
+  /** A node reported that a meeting closed; `key` is the node's room key (`<appId>/<meetingId>`). */
+  async meetingEnded(key: string, nodeId: string): Promise<boolean> {
+    const { appId, meetingId } = parseRoomKey(key);
+    const m = await this.#d.store.end(appId, meetingId, nodeId);
+    if (m) this.#cache.delete(keyOf(m));
+    else if (appId !== undefined) this.#cache.delete(key);
     if (m) {
-      this.#log.info({ meetingId, nodeId }, 'meeting ended');
+      this.#log.info({ meetingId, appId: m.appId, nodeId }, 'meeting ended');
       this.#d.onMeetingChanged(publicMeeting(m));
     }
     return !!m;
@@ -230,11 +279,68 @@ export class RoomManager {
   async endInRegion(regionId: string): Promise<number> {
     const ended = await this.#d.store.endAllInRegion(regionId);
     for (const m of ended) {
-      this.#cache.delete(m.id);
+      this.#cache.delete(keyOf(m));
       this.#d.onMeetingChanged(publicMeeting(m));
     }
     this.#log.info({ region: regionId, ended: ended.length }, 'ended live meetings of region');
     return ended.length;
+  }
+
+  /**
+   * A token for a live meeting is about to be issued: record the join in the database (at
+   * most every quarter token lifetime per meeting and copy), so the sweep does not release a
+   * meeting whose latest token is still valid. Not awaited: a failed write only means an
+   * unused placement may be released a little early, and the next join places it again.
+   */
+  #touchIfStale(m: MeetingRecord): void {
+    const ttl = this.#d.tokenTtlMs;
+    const now = this.#clock.now();
+    if (ttl === undefined || now - m.activeAt < ttl / 4) return;
+    m.activeAt = now;
+    this.#d.store.touch(m.appId, m.id).catch((err: unknown) => this.#log.warn({ err, meetingId: m.id }, 'recording a join failed'));
+  }
+
+  /**
+   * Periodic housekeeping (the service runs it every `meetings.sweepIntervalMs`):
+   * - releases placed meetings nobody connected to: placed or last joined more than a token
+   *   lifetime (plus the heartbeat slack) ago, on a node that is alive and whose heartbeat
+   *   since then lists the meetings it hosts but not this one. Its tokens have expired, so
+   *   nobody can still connect; the meeting goes back to idle and its node's capacity is
+   *   free. A node that reports no list (or stopped reporting) is left alone: failover
+   *   handles dead nodes on the next join, and a slow first connect within the token
+   *   lifetime shows up in the next heartbeat.
+   * - deletes idle and ended meetings untouched for `idleTtlMs`, so ids and quota free up.
+   */
+  async sweep(): Promise<{ released: number; expired: number }> {
+    const released = await this.#releaseUnconnected();
+    let expired = 0;
+    if (this.#d.idleTtlMs !== undefined) {
+      const gone = await this.#d.store.deleteExpired(this.#clock.now() - this.#d.idleTtlMs);
+      for (const m of gone) this.#cache.delete(keyOf(m));
+      expired = gone.length;
+      if (expired > 0) this.#log.info({ expired }, 'expired idle meetings deleted');
+    }
+    return { released, expired };
+  }
+
+  async #releaseUnconnected(): Promise<number> {
+    const ttl = this.#d.tokenTtlMs;
+    if (ttl === undefined) return 0;
+    const wait = ttl + (this.#d.reportSlackMs ?? 5_000);
+    const before = this.#clock.now() - wait;
+    let released = 0;
+    for (const m of await this.#d.store.liveUntouchedSince(before)) {
+      const report = m.nodeId ? this.#reports.get(m.nodeId) : undefined;
+      // Judge only by a report made after every token of this placement expired.
+      if (!report || report.at < m.activeAt + wait || !this.#nodeAlive(m.nodeId) || report.keys.has(keyOf(m))) continue;
+      const idle = await this.#d.store.release(m.appId, m.id, m.epoch, before);
+      if (!idle) continue;
+      released++;
+      this.#cache.set(keyOf(idle), idle);
+      this.#log.info({ meetingId: m.id, appId: m.appId, nodeId: m.nodeId, placedAt: m.placedAt }, 'nobody connected to the placed meeting; released to idle');
+      this.#d.onMeetingChanged(publicMeeting(idle));
+    }
+    return released;
   }
 
   countLive(regionId: string): Promise<number> {
@@ -266,13 +372,13 @@ export class RoomManager {
   }
 
   async #load(appId: string, meetingId: string, fresh: boolean): Promise<MeetingRecord> {
-    let m = fresh ? undefined : this.#cache.get(meetingId);
+    // `*` (admin: any app) is not a cache key: it is looked up in the store.
+    let m = fresh || appId === '*' ? undefined : this.#cache.get(roomKey(appId, meetingId));
     if (!m) {
-      m = await this.#d.store.get(meetingId);
-      if (m) this.#cache.set(meetingId, m);
+      m = await this.#d.store.get(appId, meetingId);
+      if (m) this.#cache.set(keyOf(m), m);
     }
-    // Another app's meeting is reported as missing: ids do not leak across apps.
-    if (!m || (m.appId !== appId && appId !== '*')) throw new MeridianError('MEETING_NOT_FOUND', `No meeting '${meetingId}'`, { meetingId });
+    if (!m) throw new MeridianError('MEETING_NOT_FOUND', `No meeting '${meetingId}'`, { meetingId });
     return m;
   }
 
@@ -347,10 +453,10 @@ export class RoomManager {
         i++;
         continue;
       }
-      const won = await this.#d.store.place(m.id, m.epoch, region.id, node.id);
+      const won = await this.#d.store.place(m.appId, m.id, m.epoch, region.id, node.id);
       if (won) {
-        this.#cache.set(m.id, won);
-        this.#expected.placed(m.id, node.id);
+        this.#cache.set(keyOf(won), won);
+        this.#expected.placed(keyOf(won), node.id);
         this.#log.info({ meetingId: m.id, region: region.id, nodeId: node.id, previousNodeId: m.nodeId, client: ranked ? (ranked.location.city ?? ranked.location.source) : undefined }, 'meeting placed');
         this.#d.onMeetingChanged(publicMeeting(won));
         return { meeting: won, placed: true };

@@ -43,6 +43,14 @@ export interface RoomsServiceDeps {
   commands?: NodeCommands;
   /** Judges node heartbeat age and probe results; the system clock by default. */
   clock?: Clock;
+  /** Idle and live meetings one app may hold (`meetings.maxPerApp`); unlimited when absent. */
+  maxMeetingsPerApp?: number;
+  /** Idle and ended meetings untouched this long are deleted (`meetings.idleTtlSeconds`); never when absent. */
+  idleTtlMs?: number;
+  /** How often the sweep runs (`meetings.sweepIntervalMs`); no sweep when absent. */
+  sweepIntervalMs?: number;
+  /** Join-token lifetime: placements nobody connected to within it are released (see RoomManager.sweep). */
+  tokenTtlMs?: number;
 }
 
 /** Builds the `rooms` service schema. One schema per broker. */
@@ -50,6 +58,7 @@ export function createRoomsService(deps: RoomsServiceDeps): ServiceSchema {
   const directory = new RegionDirectory({ heartbeatTimeoutMs: deps.heartbeatTimeoutMs, clock: deps.clock ?? systemClock });
   let manager: RoomManager;
   let broker: ServiceBroker | undefined;
+  let sweepTimer: NodeJS.Timeout | undefined;
   const log = deps.logger.child({ module: 'rooms' });
   const sync = new DirectorySync({
     directory,
@@ -64,7 +73,7 @@ export function createRoomsService(deps: RoomsServiceDeps): ServiceSchema {
     actions: {
       create: {
         params: Schemas.MeetingCreateParams,
-        handler: (ctx: Context<MeetingCreateParams>) => manager.create(ctx.params.appId, ctx.params.id, ctx.params.forceRegion),
+        handler: (ctx: Context<MeetingCreateParams>) => manager.create(ctx.params),
       },
       get: {
         params: Schemas.MeetingRef,
@@ -101,16 +110,22 @@ export function createRoomsService(deps: RoomsServiceDeps): ServiceSchema {
     },
     events: {
       ...sync.eventHandlers({ onNodeUpdated: (node) => manager.nodeReported(node.id) }),
+      [Events.nodeMeetings]: {
+        handler(ctx: Context<EventMap['regions.nodeMeetings']>) {
+          manager.nodeMeetingsReported(ctx.params.nodeId, ctx.params.meetings, ctx.params.at);
+        },
+      },
       [Events.nodeDown]: {
         handler(ctx: Context<EventMap['regions.nodeDown']>) {
-          // Joins already treat it as dead (removed, or heartbeat stale); this is for the log.
+          // Joins already treat it as dead (removed, or heartbeat stale): the log, and its meeting report is void.
           log.info({ nodeId: ctx.params.nodeId, region: ctx.params.regionId, reason: ctx.params.reason }, 'meeting node down; its meetings move on their next join');
+          manager.nodeGone(ctx.params.nodeId);
         },
       },
       [Events.meetingChanged]: {
         handler(this: { broker: ServiceBroker }, ctx: Context<EventMap['rooms.meetingChanged']>) {
           // Our own writes already updated our cache.
-          if (ctx.nodeID !== this.broker.nodeID) manager.invalidate(ctx.params.meetingId);
+          if (ctx.nodeID !== this.broker.nodeID) manager.invalidate(ctx.params.appId, ctx.params.meetingId);
         },
       },
     },
@@ -126,14 +141,31 @@ export function createRoomsService(deps: RoomsServiceDeps): ServiceSchema {
         rankCount: deps.rankCount,
         reachability: new NodeReachability({ probe: deps.probe ?? httpNodeProbe(), clock: deps.clock ?? systemClock }),
         commands: deps.commands ?? brokerNodeCommands(b),
+        ...(deps.maxMeetingsPerApp !== undefined ? { maxMeetingsPerApp: deps.maxMeetingsPerApp } : {}),
+        ...(deps.idleTtlMs !== undefined ? { idleTtlMs: deps.idleTtlMs } : {}),
+        ...(deps.tokenTtlMs !== undefined ? { tokenTtlMs: deps.tokenTtlMs } : {}),
+        reportSlackMs: deps.heartbeatTimeoutMs,
         clock: deps.clock ?? systemClock,
       });
     },
     async started(this: { broker: ServiceBroker }) {
       await this.broker.waitForServices([Services.regions]);
       await sync.start();
+      if (deps.sweepIntervalMs) {
+        let sweeping = false;
+        sweepTimer = setInterval(() => {
+          if (sweeping) return;
+          sweeping = true;
+          manager
+            .sweep()
+            .catch((err: unknown) => log.warn({ err }, 'meeting sweep failed'))
+            .finally(() => (sweeping = false));
+        }, deps.sweepIntervalMs);
+        sweepTimer.unref();
+      }
     },
     stopped() {
+      if (sweepTimer) clearInterval(sweepTimer);
       sync.stop();
     },
   } as ServiceSchema;

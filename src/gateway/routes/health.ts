@@ -1,11 +1,28 @@
 /**
  * Probes and metrics. `/healthz` says the process serves HTTP; `/readyz` says the
- * platform behind it is ready (load balancers route on this); `/metrics` is Prometheus.
- * None needs a credential: keep the port on a private network or filter these paths.
+ * platform behind it is ready (load balancers route on this); neither needs a credential.
+ * `/metrics` is Prometheus: open to loopback callers, and to others only with the bearer
+ * token `http.metricsToken` (it names regions, nodes and load).
  */
-import type { FastifyInstance, onRequestAsyncHookHandler } from 'fastify';
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { FastifyInstance, FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
 import { MeridianError } from '../../contracts/index.js';
+import { bearerKey } from '../auth.js';
+import { isLoopbackAddress } from '../clientIp.js';
 import type { RouteDeps } from '../types.js';
+
+const digest = (v: string): Buffer => createHash('sha256').update(v, 'utf8').digest();
+
+/** Guard of `/metrics`; see the module comment. */
+export function metricsGuard(token: string): onRequestAsyncHookHandler {
+  const expected = token ? digest(token) : undefined;
+  return async (request: FastifyRequest) => {
+    if (isLoopbackAddress(request.ip)) return;
+    if (!expected) throw new MeridianError('FORBIDDEN', '/metrics answers loopback callers only; set http.metricsToken to scrape it from elsewhere');
+    const given = bearerKey(request.headers.authorization);
+    if (!given || !timingSafeEqual(digest(given), expected)) throw new MeridianError('UNAUTHORIZED', 'Send the metrics token as "Authorization: Bearer <token>"');
+  };
+}
 
 /** Hook: the `/v1` API answers `NOT_READY` until the platform is ready. */
 export function readinessGate(isReady: () => boolean): onRequestAsyncHookHandler {
@@ -24,7 +41,7 @@ export function registerHealthRoutes(app: FastifyInstance, deps: RouteDeps): voi
     return { ready: true };
   });
 
-  app.get('/metrics', async (_request, reply) => {
+  app.get('/metrics', { onRequest: metricsGuard(deps.metricsToken) }, async (_request, reply) => {
     const text = await metrics.render();
     return reply.type(metrics.contentType).send(text);
   });

@@ -4,7 +4,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import type { FastifyInstance, preValidationAsyncHookHandler } from 'fastify';
-import { Actions, JoinResult, Meeting, MeridianError, type JoinParams, type MeetingCreateParams } from '../../contracts/index.js';
+import { Actions, JoinResult, Meeting, MeridianError, requireParticipantName, type JoinParams, type MeetingCreateParams } from '../../contracts/index.js';
 import { call, toMeridianError } from '../../fabric/index.js';
 import { actingAppId } from '../auth.js';
 import { clientIp } from '../clientIp.js';
@@ -64,7 +64,7 @@ export function registerMeetingRoutes(app: FastifyInstance, deps: RouteDeps): vo
       const params: JoinParams = {
         appId: actingAppId(principal, requested),
         meetingId: request.params.meetingId,
-        participant,
+        participant: { id: participant.id, name: requireParticipantName(participant.name) },
         ip: clientIp(request),
       };
       if (forceRegion !== undefined) {

@@ -8,6 +8,7 @@ import type { WebSocket, RawData } from 'ws';
 import type { Logger } from '../../lib/logger.js';
 import { MeridianError, isMeridianError, type ErrorCode } from '../../contracts/errors.js';
 import type { JoinTokenClaims } from '../../contracts/schemas.js';
+import { roomKey } from '../../contracts/meetingKeys.js';
 import type { Participant } from '../sfu/Participant.js';
 import type { LeaveReason, Room, RoomMigration } from '../sfu/Room.js';
 import type { RoomManager } from '../sfu/RoomManager.js';
@@ -191,12 +192,14 @@ export class SignalingConnection {
     if (this.#state !== 'awaiting-join') throw new MeridianError('VALIDATION_FAILED', 'Already joined');
     const claims = this.#ctx.verifyToken(token);
     const rooms = this.#ctx.rooms;
-    const rejoin = rooms.get(claims.mtg)?.participant(claims.sub) !== undefined;
+    // Rooms are keyed by app and meeting: two apps' meetings of one id never share a room.
+    const key = roomKey(claims.app, claims.mtg);
+    const rejoin = rooms.get(key)?.participant(claims.sub) !== undefined;
     if (!rejoin && rooms.participantCount >= this.#ctx.capacity) throw new MeridianError('NODE_UNAVAILABLE', 'The meeting node is full');
     if (this.#joinTimer) clearTimeout(this.#joinTimer);
     this.#joinTimer = undefined;
     this.#logger = this.#logger.child({ meetingId: claims.mtg, participantId: claims.sub });
-    const room = rooms.getOrCreate(claims.mtg);
+    const room = rooms.getOrCreate(key);
     const participant = this.#ctx.createParticipant(claims);
     this.#room = room;
     this.#participant = participant;
@@ -226,7 +229,7 @@ export class SignalingConnection {
     this.#send({
       type: 'joined',
       participantId: participant.id,
-      meetingId: room.id,
+      meetingId: claims.mtg,
       name: participant.name,
       participants: room.participants().filter((p) => p.id !== participant.id),
       tracks: room.tracks(),

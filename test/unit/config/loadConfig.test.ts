@@ -61,3 +61,32 @@ test('the demo route is on by default in embedded mode and off in distributed mo
   assert.equal(loadConfig({ env: { MERIDIAN_TRANSPORTER: 'nats://127.0.0.1:4222' } }).http.demo, false);
   assert.equal(loadConfig({ env: { MERIDIAN_TRANSPORTER: 'nats://127.0.0.1:4222', MERIDIAN_DEMO: 'true' } }).http.demo, true);
 });
+
+test('an embedded start listens on loopback and its nodes announce loopback for media unless told otherwise', () => {
+  const embedded = loadConfig({ env: {} });
+  assert.equal(embedded.host, '127.0.0.1');
+  assert.equal(embedded.sfu.iceAddress, '127.0.0.1');
+  // Opening the gateway to the network on purpose opens media on every interface too.
+  const open = loadConfig({ env: { MERIDIAN_HOST: '0.0.0.0' } });
+  assert.equal(open.host, '0.0.0.0');
+  assert.equal(open.sfu.iceAddress, '');
+  // An explicit ICE address wins whatever the host (no node is started here: these are only settings).
+  const allInterfaces = '';
+  assert.equal(loadConfig({ env: { ['MERIDIAN_ICE_ADDRESS']: allInterfaces } }).sfu.iceAddress, '127.0.0.1', 'an empty variable counts as unset');
+  assert.equal(loadConfig({ env: {}, overrides: { sfu: { ['iceAddress']: allInterfaces } } }).sfu.iceAddress, '', 'an empty override is a choice');
+  assert.equal(loadConfig({ env: { MERIDIAN_HOST: '0.0.0.0', MERIDIAN_ICE_ADDRESS: '127.0.0.1' } }).sfu.iceAddress, '127.0.0.1');
+});
+
+test('a distributed installation keeps listening everywhere by default', () => {
+  const c = loadConfig({ env: { MERIDIAN_TRANSPORTER: 'nats://127.0.0.1:4222' } });
+  assert.equal(c.host, '0.0.0.0');
+  assert.equal(c.sfu.iceAddress, '');
+  assert.equal(loadConfig({ env: { MERIDIAN_TRANSPORTER: 'nats://127.0.0.1:4222', MERIDIAN_HOST: '127.0.0.1' } }).host, '127.0.0.1');
+});
+
+test('a headers timeout longer than the request timeout is refused by name', () => {
+  assert.throws(
+    () => loadConfig({ env: { MERIDIAN_HEADERS_TIMEOUT_MS: '20000', MERIDIAN_REQUEST_TIMEOUT_MS: '10000' } }),
+    (err: unknown) => err instanceof ConfigError && err.key === 'http.headersTimeoutMs',
+  );
+});

@@ -116,7 +116,7 @@ test('a surge of new meetings spreads over a fresh node and a busy one instead o
   const onNode = new Map<string, number>();
   for (let i = 0; i < 200; i++) {
     const id = `surge-${i}`;
-    await manager.create('app', id, undefined);
+    await manager.create({ appId: 'app', id });
     // Only the first person of each meeting has joined yet.
     const r = await manager.join({ appId: 'app', meetingId: id, participant: { id: 'first', name: 'first' }, ip: IPS.mumbai });
     onNode.set(r.node.id, (onNode.get(r.node.id) ?? 0) + 1);
@@ -137,6 +137,6 @@ test('once the window is over, placements count by what the nodes report', async
   // people each), the busy node would look emptier; by the reports, the fresh one is.
   await report('busy', 320, 137);
   await report('fresh', 300, 138);
-  const r = await manager.join({ appId: 'app', meetingId: (await manager.create('app', 'after-window', undefined)).id, participant: { id: 'p', name: 'p' }, ip: IPS.mumbai });
+  const r = await manager.join({ appId: 'app', meetingId: (await manager.create({ appId: 'app', id: 'after-window' })).id, participant: { id: 'p', name: 'p' }, ip: IPS.mumbai });
   assert.equal(r.node.id, 'fresh');
 });

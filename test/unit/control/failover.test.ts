@@ -214,8 +214,9 @@ describe('planned migration through the admin API', () => {
     const now = await meeting('node-move');
     assert.equal(now.nodeId, 'ap-south-1-n2');
     assert.equal(now.regionId, 'ap-south-1');
-    const told = await waitFor('the migrate command', () => commands.find((c) => c.meetingId === 'node-move'), { intervalMs: 20 });
-    assert.deepEqual(told, { nodeId: 'ap-south-1-n1', command: 'migrate', meetingId: 'node-move', reason: 'node-drain', deadlineMs: 30_000 });
+    // Nodes name meetings by room key (<appId>/<meetingId>): ids are unique per app only.
+    const told = await waitFor('the migrate command', () => commands.find((c) => c.meetingId === 'default/node-move'), { intervalMs: 20 });
+    assert.deepEqual(told, { nodeId: 'ap-south-1-n1', command: 'migrate', meetingId: 'default/node-move', reason: 'node-drain', deadlineMs: 30_000 });
     // Rejoining participants (as told) land on the new node.
     assert.equal((await join('node-move', 'p0')).node.id, 'ap-south-1-n2');
     await call(p.broker, Actions.regions.cordonNode, { nodeId: 'ap-south-1-n1', cordoned: false });
@@ -253,7 +254,7 @@ describe('planned migration through the admin API', () => {
     const m = await meeting('uae-call');
     assert.equal(m.status, 'live', 'the call was moved, not ended');
     assert.notEqual(m.regionId, 'me-central-1');
-    assert.ok(commands.some((c) => c.meetingId === 'uae-call' && c.reason === 'region-removed' && c.nodeId === 'me-central-1-n1'));
+    assert.ok(commands.some((c) => c.meetingId === 'default/uae-call' && c.reason === 'region-removed' && c.nodeId === 'me-central-1-n1'));
   });
 
   test('removing a region with migrate when no other region can host refuses with NO_MIGRATION_TARGET and removes nothing', async () => {

@@ -44,7 +44,7 @@ test('four room-manager copies racing on 40 new meetings place each exactly once
   const ids = Array.from({ length: 40 }, (_, i) => `race-${i}`);
   // Each copy caches the meeting as idle (as if every copy had seen its creation).
   for (const id of ids) {
-    await copies[0]!.create('app', id, undefined);
+    await copies[0]!.create({ appId: 'app', id });
     for (const c of copies.slice(1)) await c.get('app', id);
   }
   const ips = [IPS.mumbai, IPS.virginia, IPS.london, IPS.sydney];

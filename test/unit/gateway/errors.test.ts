@@ -2,6 +2,7 @@ import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { ERROR_CATALOG, MeridianError } from '../../../src/contracts/index.js';
 import { toHttpError } from '../../../src/gateway/index.js';
+import { DEFAULTS } from '../../../src/config/index.js';
 import { ADMIN_KEY, bearer, startTestGateway, type TestGateway } from './fakeServices.js';
 
 function assertErrorBody(res: { statusCode: number; headers: Record<string, unknown>; body: string }, code: keyof typeof ERROR_CATALOG): void {
@@ -18,7 +19,7 @@ function assertErrorBody(res: { statusCode: number; headers: Record<string, unkn
 describe('gateway errors', () => {
   let gw: TestGateway;
   before(async () => {
-    gw = await startTestGateway({ config: { http: { bodyLimitBytes: 1024, demo: false } } });
+    gw = await startTestGateway({ config: { http: { ...DEFAULTS.http, bodyLimitBytes: 1024, demo: false } } });
   });
   after(() => gw.close());
 
