@@ -12,10 +12,10 @@
  * heap file is dropped), and with WAL recycling off two WAL switches and checkpoints remove
  * the segments that recorded the insert (recycled segments would keep their old bytes).
  * Blocks the file system freed are not overwritten: a secret that may have been read
- * before should be rotated (see docs/security-node.md).
+ * before should be rotated (see docs/security.md).
  *
  * Distributed installations share one PostgreSQL among many processes and keep the secret
- * there (or in `tokens.secret`), see docs/security-node.md.
+ * there (or in `tokens.secret`), see docs/security.md.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';

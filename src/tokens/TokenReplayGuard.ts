@@ -10,7 +10,7 @@
  * memory is full of unexpired ids the guard refuses new tokens with `NODE_UNAVAILABLE`
  * (fail closed: forgetting an id early would let its token be replayed); the client then
  * asks for another placement. Memory is per node process: a restarted node has forgotten the
- * tokens of the last `ttlSeconds` (documented in docs/security-node.md).
+ * tokens of the last `ttlSeconds` (documented in docs/security.md).
  */
 import { MeridianError } from '../contracts/errors.js';
 import { systemClock, type Clock } from '../lib/clock.js';
