@@ -7,6 +7,7 @@ import { call } from '../../src/fabric/index.js';
 import { createLogger } from '../../src/lib/logger.js';
 import { createPlatform, type Platform } from '../../src/apps/wire.js';
 import { EMBEDDED_ROLES } from '../../src/apps/roles.js';
+import type { Clock } from '../../src/lib/clock.js';
 import { UNLIMITED_OVERRIDES } from './limits.js';
 
 export const TEST_ADMIN_KEY = 'test-admin-key-0123456789abcdef';
@@ -20,7 +21,7 @@ export const IPS = {
   frankfurtV6: '2a00:1450:4001::1',
 } as const;
 
-export async function startTestPlatform(overrides: Record<string, unknown> = {}, opts: { bootstrap?: boolean } = {}): Promise<Platform> {
+export async function startTestPlatform(overrides: Record<string, unknown> = {}, opts: { bootstrap?: boolean; clock?: Clock } = {}): Promise<Platform> {
   const config = loadConfig({
     env: {},
     overrides: {
@@ -34,7 +35,7 @@ export async function startTestPlatform(overrides: Record<string, unknown> = {},
       ...overrides,
     } as ConfigOverrides,
   });
-  return createPlatform({ config, roles: [...EMBEDDED_ROLES], logger: createLogger('silent'), listen: false, bootstrap: opts.bootstrap ?? true });
+  return createPlatform({ config, roles: [...EMBEDDED_ROLES], logger: createLogger('silent'), listen: false, bootstrap: opts.bootstrap ?? true, ...(opts.clock ? { clock: opts.clock } : {}) });
 }
 
 let stubPort: Promise<number> | undefined;
