@@ -161,7 +161,7 @@ export async function createPlatform(opts: PlatformOptions): Promise<Platform> {
     const portTaken = has('gateway') || (has('sfu') && (!config.sfu.port || config.sfu.port === config.port));
     if (opts.listen && !portTaken) {
       const scaler = autoscaler?.handle;
-      const probes = await startProbeServer({ host: config.host, port: config.port, isReady: () => ready, ...(scaler ? { metrics: () => scaler.metrics.render() } : {}) });
+      const probes = await startProbeServer({ host: config.host, port: config.port, isReady: () => ready, metricsToken: config.http.metricsToken, ...(scaler ? { metrics: () => scaler.metrics.render() } : {}) });
       closers.push(() => probes.close());
       logger.info({ port: probes.port }, 'health probes listening (/healthz, /readyz)');
     }

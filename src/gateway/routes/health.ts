@@ -4,24 +4,15 @@
  * `/metrics` is Prometheus: open to loopback callers, and to others only with the bearer
  * token `http.metricsToken` (it names regions, nodes and load).
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
 import { MeridianError } from '../../contracts/index.js';
-import { bearerKey } from '../auth.js';
-import { isLoopbackAddress } from '../clientIp.js';
+import { metricsAccess } from '../metricsAccess.js';
 import type { RouteDeps } from '../types.js';
-
-const digest = (v: string): Buffer => createHash('sha256').update(v, 'utf8').digest();
 
 /** Guard of `/metrics`; see the module comment. */
 export function metricsGuard(token: string): onRequestAsyncHookHandler {
-  const expected = token ? digest(token) : undefined;
-  return async (request: FastifyRequest) => {
-    if (isLoopbackAddress(request.ip)) return;
-    if (!expected) throw new MeridianError('FORBIDDEN', '/metrics answers loopback callers only; set http.metricsToken to scrape it from elsewhere');
-    const given = bearerKey(request.headers.authorization);
-    if (!given || !timingSafeEqual(digest(given), expected)) throw new MeridianError('UNAUTHORIZED', 'Send the metrics token as "Authorization: Bearer <token>"');
-  };
+  const check = metricsAccess(token);
+  return async (request: FastifyRequest) => check(request.ip, request.headers.authorization);
 }
 
 /** Hook: the `/v1` API answers `NOT_READY` until the platform is ready. */
