@@ -22,6 +22,9 @@ export interface JoinStore {
   joinsSince(sinceMs: number): Promise<JoinCount[]>;
 }
 
+/** Rows per statement of a flush (5 bind parameters each). */
+export const FLUSH_CHUNK = 1_000;
+
 /** Counts joins per prefix in memory until {@link JoinHistory.flush}. */
 export class JoinHistory {
   readonly #pending = new Map<string, { lat: number; lon: number; joins: number }>();
@@ -66,15 +69,22 @@ export class JoinHistory {
     if (!this.#store || this.#pending.size === 0) return;
     const counts = [...this.#pending].map(([prefix, e]) => ({ prefix, ...e }));
     this.#pending.clear();
-    try {
-      await this.#store.addJoins(counts, this.#clock.now());
-    } catch (err) {
-      for (const c of counts) {
-        const e = this.#pending.get(c.prefix);
-        if (e) e.joins += c.joins;
-        else this.#pending.set(c.prefix, { lat: c.lat, lon: c.lon, joins: c.joins });
+    const at = this.#clock.now();
+    // In statements of at most FLUSH_CHUNK rows: one statement for a big event's tens of
+    // thousands of prefixes would pass PostgreSQL's 65,535 bind parameters (and PGlite's memory).
+    for (let i = 0; i < counts.length; i += FLUSH_CHUNK) {
+      try {
+        await this.#store.addJoins(counts.slice(i, i + FLUSH_CHUNK), at);
+      } catch (err) {
+        // What was written stays written; the rest waits for the next flush.
+        for (const c of counts.slice(i)) {
+          const e = this.#pending.get(c.prefix);
+          if (e) e.joins += c.joins;
+          else this.#pending.set(c.prefix, { lat: c.lat, lon: c.lon, joins: c.joins });
+        }
+        this.#log?.warn({ err, prefixes: counts.length - i }, 'could not store join counts; kept for the next flush');
+        return;
       }
-      this.#log?.warn({ err, prefixes: counts.length }, 'could not store join counts; kept for the next flush');
     }
   }
 }
