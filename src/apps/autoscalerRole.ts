@@ -60,6 +60,7 @@ export function createAutoscalerRole(o: AutoscalerRoleOptions): { service: Servi
     [Events.nodeCommand]: {
       handler(ctx: { params: EventMap['nodes.command'] }) {
         const c = ctx.params;
+        if (c.command !== 'migrate') return;
         handle.provider.command?.(c.nodeId, { type: c.command, meetingId: c.meetingId, reason: c.reason, deadlineMs: c.deadlineMs });
       },
     },

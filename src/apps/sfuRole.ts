@@ -92,6 +92,7 @@ export async function startSfuNodes(broker: ServiceBroker, config: Readonly<Conf
         [Events.nodeCommand]: {
           handler(ctx: { params: EventMap['nodes.command'] }) {
             const c = ctx.params;
+            if (c.command !== 'migrate') return;
             const told = byId.get(c.nodeId)?.migrateMeeting(c.meetingId, c.reason, c.deadlineMs);
             if (told !== undefined) logger.info({ nodeId: c.nodeId, meetingId: c.meetingId, participants: told }, 'migrate command handled');
           },

@@ -207,8 +207,8 @@ export const MigrateResult = Type.Object({
 });
 export type MigrateResult = Static<typeof MigrateResult>;
 
-/** A command for one meeting node, broadcast; only the holder of `nodeId` acts on it. */
-export const NodeCommand = Type.Object(
+/** Ask every participant of a meeting on the node to move (planned migration). */
+export const MigrateNodeCommand = Type.Object(
   {
     nodeId: NodeId,
     command: Type.Literal('migrate'),
@@ -219,6 +219,46 @@ export const NodeCommand = Type.Object(
   },
   { additionalProperties: false },
 );
+export type MigrateNodeCommand = Static<typeof MigrateNodeCommand>;
+
+/** Another node of the same meeting, as a `relay` command names it. */
+export const RelayPeer = Type.Object(
+  {
+    nodeId: NodeId,
+    regionId: RegionId,
+    /** The peer's signaling URL (the one its clients are given); relays use its `/relay` path. */
+    url: Type.String({ minLength: 1, maxLength: 2048 }),
+    /**
+     * A relay token for connecting to that peer: signed with the peer's node key, `aud` the
+     * peer, `sub` `node:<this node>`, `knd` `relay` (JoinTokenIssuer.issueRelay). Travels only
+     * over the broker or a parent's IPC, never to a client.
+     */
+    token: Type.String({ minLength: 1, maxLength: 4096 }),
+  },
+  { additionalProperties: false },
+);
+export type RelayPeer = Static<typeof RelayPeer>;
+
+/**
+ * The full set of other nodes carrying a meeting with this node (cascading, docs/cascade.md).
+ * Sent to every node of the meeting whenever the set changes, and again periodically; the
+ * node reconciles: it opens relays to new peers, closes relays to peers no longer listed.
+ * An empty `peers` means the meeting is on this node alone.
+ */
+export const RelayNodeCommand = Type.Object(
+  {
+    nodeId: NodeId,
+    command: Type.Literal('relay'),
+    /** The room key on the node (`<appId>/<meetingId>`). */
+    meetingId: RoomKey,
+    peers: Type.Array(RelayPeer, { maxItems: 64 }),
+  },
+  { additionalProperties: false },
+);
+export type RelayNodeCommand = Static<typeof RelayNodeCommand>;
+
+/** A command for one meeting node, broadcast; only the holder of `nodeId` acts on it. */
+export const NodeCommand = Type.Union([MigrateNodeCommand, RelayNodeCommand]);
 export type NodeCommand = Static<typeof NodeCommand>;
 
 // ---------------------------------------------------------------- ranking
@@ -554,6 +594,28 @@ export interface JoinTokenClaims {
   rgn: string;
   /** participant display name */
   name: string;
+  iat: number;
+  exp: number;
+  jti: string;
+}
+
+/**
+ * Claims of a relay token: lets node `sub` (`node:<id>`) open a relay to node `aud` for one
+ * meeting. Signed with `aud`'s node key by the control plane, like a join token, and told
+ * apart by `knd`: a node refuses a join token on its relay path and a relay token on its
+ * client path.
+ */
+export interface RelayTokenClaims {
+  /** `node:<id of the dialing node>` */
+  sub: string;
+  /** the node that accepts the relay */
+  aud: string;
+  /** always `relay` */
+  knd: 'relay';
+  app?: string;
+  mtg: string;
+  /** region of the dialing node */
+  rgn: string;
   iat: number;
   exp: number;
   jti: string;

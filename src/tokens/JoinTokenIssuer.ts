@@ -20,6 +20,16 @@ export interface JoinTokenRequest {
   nodeId: string;
 }
 
+/** What a relay token grants: node `fromNodeId` may open a relay to `toNodeId` for one meeting. */
+export interface RelayTokenRequest {
+  appId?: string;
+  meetingId: string;
+  fromNodeId: string;
+  /** Region of the dialing node. */
+  fromRegionId: string;
+  toNodeId: string;
+}
+
 /** Mints join tokens for any node and derives node keys from the master secret. */
 export class JoinTokenIssuer {
   readonly #master: Buffer;
@@ -36,14 +46,19 @@ export class JoinTokenIssuer {
     return deriveNodeKey(this.#master, nodeId);
   }
 
+  #signer(nodeId: string): (payload: Record<string, unknown>) => string {
+    let sign = this.#signers.get(nodeId);
+    if (!sign) {
+      sign = createSigner({ key: this.nodeKey(nodeId), algorithm: 'HS256', expiresIn: this.#ttlSeconds * 1000 });
+      if (this.#signers.size > 10_000) this.#signers.clear();
+      this.#signers.set(nodeId, sign);
+    }
+    return sign;
+  }
+
   /** A token for one participant of one meeting on `req.nodeId`, valid for the configured TTL. */
   issue(req: JoinTokenRequest): { token: string; expiresAt: Date } {
-    let sign = this.#signers.get(req.nodeId);
-    if (!sign) {
-      sign = createSigner({ key: this.nodeKey(req.nodeId), algorithm: 'HS256', expiresIn: this.#ttlSeconds * 1000 });
-      if (this.#signers.size > 10_000) this.#signers.clear();
-      this.#signers.set(req.nodeId, sign);
-    }
+    const sign = this.#signer(req.nodeId);
     const now = Date.now();
     const token = sign({
       sub: req.participantId,
@@ -53,6 +68,25 @@ export class JoinTokenIssuer {
       rgn: req.regionId,
       name: req.participantName,
       // randomUUID draws from a cached entropy pool: several times cheaper than randomBytes per call.
+      jti: randomUUID(),
+    });
+    return { token, expiresAt: new Date(now + this.#ttlSeconds * 1000) };
+  }
+
+  /**
+   * A relay token (RelayTokenClaims): signed with the key of `toNodeId`, so only that node
+   * accepts it, and marked `knd: relay`, so it is no join token. Same lifetime as join tokens.
+   */
+  issueRelay(req: RelayTokenRequest): { token: string; expiresAt: Date } {
+    const sign = this.#signer(req.toNodeId);
+    const now = Date.now();
+    const token = sign({
+      sub: `node:${req.fromNodeId}`,
+      aud: req.toNodeId,
+      knd: 'relay',
+      mtg: req.meetingId,
+      ...(req.appId ? { app: req.appId } : {}),
+      rgn: req.fromRegionId,
       jti: randomUUID(),
     });
     return { token, expiresAt: new Date(now + this.#ttlSeconds * 1000) };

@@ -92,6 +92,9 @@ export function createJoinTokenVerifier(nodeId: string, nodeKey: Buffer, options
     if (exp - iat > maxTtl + clockToleranceSeconds || exp - clock.now() / 1000 > maxTtl + Math.max(clockToleranceSeconds, ISSUER_AHEAD_SECONDS)) {
       throw new MeridianError('TOKEN_INVALID', 'The join token lives longer than this node accepts (tokens.ttlSeconds)');
     }
+    // A relay token (knd: relay, JoinTokenIssuer.issueRelay) is signed with the same node key;
+    // it opens a node-to-node relay, never a participant's session.
+    if (claims.knd !== undefined) throw new MeridianError('TOKEN_INVALID', 'Not a join token');
     const { sub, mtg, rgn, name, jti, app } = claims;
     if (typeof sub !== 'string' || !PARTICIPANT_ID.test(sub)) throw new MeridianError('TOKEN_INVALID', 'The join token has no valid participant (sub)');
     if (!isMeetingId(mtg)) throw new MeridianError('TOKEN_INVALID', 'The join token has no valid meeting (mtg)');

@@ -8,7 +8,7 @@ import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type Server, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
-import { Actions, Events, type EventMap, type JoinResult } from '../../../src/contracts/index.js';
+import { Actions, Events, type EventMap, type JoinResult, type MigrateNodeCommand } from '../../../src/contracts/index.js';
 import { call } from '../../../src/fabric/index.js';
 import type { Platform } from '../../../src/apps/wire.js';
 import { NodeHealthSweeper, type HeartbeatStamp } from '../../../src/control/registry/NodeHealthSweeper.js';
@@ -174,13 +174,13 @@ describe('planned migration through the admin API', () => {
   const join = (meetingId: string, participant: string, ip: string = IPS.mumbai): Promise<JoinResult> =>
     call(p.broker, Actions.rooms.join, { appId: 'default', meetingId, participant: { id: participant, name: participant }, ip });
   const meeting = (id: string) => call(p.broker, Actions.rooms.get, { appId: 'default', meetingId: id });
-  let commands: Array<EventMap['nodes.command']>;
+  let commands: Array<MigrateNodeCommand>;
 
   before(async () => {
     p = await startTestPlatform({ nodes: { heartbeatTimeoutMs: 600_000 } });
     for (const r of ['us-east-1', 'eu-central-1', 'ap-south-1']) await heartbeat(p, `${r}-n1`, r);
     await heartbeat(p, 'ap-south-1-n2', 'ap-south-1', { participants: 5 });
-    commands = spy(p, Events.nodeCommand);
+    commands = spy(p, Events.nodeCommand) as MigrateNodeCommand[]; // only migrations in these tests (no meeting spans two nodes)
     // Plays the old node: once told to migrate, its participants leave and it reports so.
     p.broker.createService({
       name: 'fake-node-holder',
