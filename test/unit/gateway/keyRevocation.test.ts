@@ -152,6 +152,12 @@ describe('a revocation reaches every gateway copy', () => {
       gateways.push(await createGateway({ broker, config: DEFAULTS, logger: silent, adminKey: 'admin-key-for-revocation-test', isReady: () => true, processMetrics: false, clock: new ManualClock() }));
     }
     for (const b of [control, ...gatewayBrokers]) await b.waitForServices(['auth', 'rooms', 'gateway'], 5_000);
+    // waitForServices is satisfied by one `gateway`; a broadcast reaches only the nodes whose
+    // listeners the auth broker has heard of, so wait until it knows both gateways.
+    await waitFor('the auth broker knows both gateways', () => {
+      const nodes = (control.registry.getServiceList({ onlyAvailable: true }) as Array<{ name: string; nodeID: string }>).filter((s) => s.name === 'gateway').map((s) => s.nodeID);
+      return ['gw-a', 'gw-b'].every((id) => nodes.includes(id)) || undefined;
+    }, { timeoutMs: 5_000, intervalMs: 20 });
   });
   after(async () => {
     for (const g of gateways) await g.close();
