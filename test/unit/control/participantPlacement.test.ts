@@ -161,6 +161,12 @@ describe('placeParticipant: rule 2, the gain threshold for adding a node in the 
     assert.deepEqual(r, { kind: 'add', regionId: 'ap-south-1', role: 'regional' });
   });
 
+  it('does not add a regional node when neither the best region nor the meeting\'s nodes have an estimated RTT', () => {
+    // No evidence of any gain (∞ against ∞): the meeting's node, not a new one.
+    const r = placeParticipant(input({ nodes: FRA, rttMs: new Map() }));
+    assert.deepEqual(r, { kind: 'existing', nodeId: 'fra-1', regionId: 'eu-central-1' });
+  });
+
   it('does nothing regional for a client with no ranked region: the meeting\'s nearest node', () => {
     const r = placeParticipant(input({ nodes: FRA, ranked: [] }));
     assert.deepEqual(r, { kind: 'existing', nodeId: 'fra-1', regionId: 'eu-central-1' });
@@ -236,8 +242,23 @@ describe('placeParticipant: rule 4, growth past a full node', () => {
     assert.deepEqual(placeParticipant(input({ nodes, settings: { ...SETTINGS, maxNodes: 3 } })), { kind: 'add', regionId: 'ap-south-1', role: 'overflow' });
   });
 
-  it('is full when every node is full and no region of the meeting has a node to add', () => {
+  it('is full when every node is full and no region has a node to add', () => {
     const nodes = [node('bom-1', 'ap-south-1', { hasRoom: false }), node('fra-1', 'eu-central-1', { hasRoom: false })];
     assert.deepEqual(placeParticipant(input({ nodes, canAddIn: new Set() })), { kind: 'full' });
+  });
+
+  it('grows in the client\'s own region, below the gain threshold, rather than refuse the join', () => {
+    // A Dublin client: its region is only 25 ms closer than the meeting's full Frankfurt
+    // node, which cannot grow. Rule 2 does not apply; refusing would waste eu-west-1's room.
+    const rttMs = new Map([['eu-west-1', 5], ['eu-central-1', 30], ['us-east-1', 80]]);
+    const ranked = ['eu-west-1', 'eu-central-1', 'us-east-1'];
+    const nodes = [node('fra-1', 'eu-central-1', { hasRoom: false })];
+    const r = placeParticipant(input({ nodes, rttMs, ranked, canAddIn: new Set(['us-east-1', 'eu-west-1']) }));
+    assert.deepEqual(r, { kind: 'add', regionId: 'eu-west-1', role: 'overflow' });
+    // Its best region has nothing to add: the next serving region in its ranking.
+    const next = placeParticipant(input({ nodes, rttMs, ranked, canAddIn: new Set(['us-east-1']) }));
+    assert.deepEqual(next, { kind: 'add', regionId: 'us-east-1', role: 'overflow' });
+    // A region outside the client's ranking is never added for it.
+    assert.deepEqual(placeParticipant(input({ nodes, rttMs, ranked, canAddIn: new Set(['ap-south-1']) })), { kind: 'full' });
   });
 });
