@@ -4,12 +4,13 @@
  *   npx tsx bench/cascade.bench.ts        (prints the markdown; `benchCascade()` for bench/run.ts)
  *
  * **Latency** (a model, no processes; bench/cascade-latency.ts states every assumption):
- * seeded meetings whose participants sit in the reference regions' cities, placed once with
- * today's one-node rule and once with cascading (`placeParticipant` in join order), on the
- * measured inter-region RTT matrix. The figures are the median and p95 one-way delay over
- * every ordered pair of participants, pooled over the meetings of a seed; the baseline is the
- * one-node placement of the same meetings in the same run, and several seeds give min /
- * median / max.
+ * seeded meetings whose participants sit in the reference regions' cities (two stated mixes:
+ * scattered, and gathered at 1–3 sites), placed once with today's one-node rule and once with
+ * cascading (`placeParticipant` in join order), on the measured inter-region RTT matrix. The
+ * figures are the median and p95 one-way delay over the ordered pairs of participants, per
+ * meeting (then the median over the meetings of a class) and pooled over a class; the
+ * baseline is the one-node placement of the same meetings in the same run, and several seeds
+ * give min / median / max. Sweeps of `gainMs` and of the forwarding time per node follow.
  *
  * **Capacity** (one node process against two pinned to separate cores) needs the node-to-node
  * relay, which this branch does not have: not measured here, and no figure is written for it.
