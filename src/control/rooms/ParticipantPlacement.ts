@@ -10,7 +10,8 @@
  *    `gainMs` of estimated RTT) and has a node to add: add one there (`regional`);
  * 3. the meeting's nearest node with room (nearest region first, least loaded node first);
  * 4. every node of the meeting near enough is full: grow in the nearest region that has a
- *    node to add (`overflow`), so a full node never refuses a join the region could carry;
+ *    node to add (`overflow`), so a full node never refuses a join the region could carry:
+ *    the meeting's regions nearest first, then the client's own serving regions best first;
  * 5. otherwise the meeting is full (`full`).
  * A meeting with no healthy node is not placed here (`place`): the room manager places (or
  * re-places) it as a whole, as for a single-node meeting.
@@ -78,7 +79,10 @@ export function placeParticipant(input: ParticipantPlacementInput): ParticipantP
     const here = withRoomIn(best);
     if (here) return existing(here);
     const nearest = regions[0]!;
-    if (canGrow && best !== nearest && !regions.includes(best) && canAddIn.has(best) && rtt(best) + settings.gainMs <= rtt(nearest)) {
+    // The gain as a difference: with no estimate for either region it is NaN, and an
+    // unknown gain is not a clear one (`∞ + gainMs <= ∞` would have added a node).
+    const gainMs = rtt(nearest) - rtt(best);
+    if (canGrow && best !== nearest && !regions.includes(best) && canAddIn.has(best) && gainMs >= settings.gainMs) {
       return { kind: 'add', regionId: best, role: 'regional' };
     }
   }
@@ -87,6 +91,12 @@ export function placeParticipant(input: ParticipantPlacementInput): ParticipantP
     if (n) return existing(n);
     // The nearest region's nodes are full: grow there before sending the client farther.
     if (canGrow && canAddIn.has(regionId)) return { kind: 'add', regionId, role: 'overflow' };
+  }
+  // Every node of the meeting is full and none of its regions can grow: grow in the client's
+  // own serving regions (best first) before refusing the join.
+  if (canGrow) {
+    const own = input.ranked.find((regionId) => canAddIn.has(regionId));
+    if (own !== undefined) return { kind: 'add', regionId: own, role: 'overflow' };
   }
   return { kind: 'full' };
 }
