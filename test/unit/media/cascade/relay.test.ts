@@ -7,7 +7,8 @@ import assert from 'node:assert/strict';
 import type { SfuNode } from '../../../../src/media/index.js';
 import { TestClient, nonLoopbackSdps, waitUntil } from '../support/TestClient.js';
 import { MediaPump } from '../support/MediaPump.js';
-import { joinOn, publishersReceived, relayCommands, startCascadeNode } from '../support/cascade.js';
+import { issuer, joinOn, publishersReceived, relayCommands, slotsOf, startCascadeNode } from '../support/cascade.js';
+import { buildNack, buildPli } from '../../../../src/media/sfu/Rtcp.js';
 
 const PER_TEST = { timeout: 45_000 };
 const MEETING = 'app1/standup';
@@ -51,5 +52,126 @@ describe('relays between nodes', { timeout: 300_000 }, () => {
     await waitUntil(() => publishersReceived(alice, 'video').has('bob') && publishersReceived(bob, 'video').has('alice') && publishersReceived(bob, 'audio').has('alice'), 10_000, 'media across the relay');
     assert.equal(a.stats().relays, 1);
     assert.equal(b.stats().relays, 1);
+  });
+
+  test('a relay closes when the peer is delisted: its participants leave, local media goes on', PER_TEST, async () => {
+    const a = await node('node-a');
+    const b = await node('node-b');
+    const alice = await join(a, 'alice');
+    const carol = await join(a, 'carol');
+    const bob = await join(b, 'bob');
+    relayCommands([a, b], MEETING);
+    await alice.next((m) => m.type === 'participant-joined' && (m.participant as { id: string }).id === 'bob');
+    await carol.publish({ audioSsrc: 5555 });
+    const p = pump(carol, { audioSsrc: 5555, intervalMs: 20 }).start();
+    await waitUntil(() => publishersReceived(alice, 'audio').has('carol') && publishersReceived(bob, 'audio').has('carol'), 10_000, 'carol heard on both nodes');
+    // The control plane removed node-b from the meeting: both are told.
+    a.relay({ meetingId: MEETING, peers: [] });
+    b.relay({ meetingId: MEETING, peers: [] });
+    await alice.next((m) => m.type === 'participant-left' && m.participantId === 'bob');
+    await bob.next((m) => m.type === 'participant-left' && m.participantId === 'carol');
+    await bob.next((m) => m.type === 'track-unpublished' && m.participantId === 'carol');
+    assert.equal(a.stats().relays, 0);
+    assert.equal(b.stats().relays, 0);
+    const before = alice.received.length;
+    const sentBefore = p.sent;
+    await waitUntil(() => p.sent >= sentBefore + 20 && alice.received.length >= before + 15, 5_000, 'carol still reaches alice');
+  });
+
+  test('exactly one copy of a track goes to a node with subscribers, none to a node without', PER_TEST, async () => {
+    const a = await node('node-a');
+    const b = await node('node-b');
+    const c = await node('node-c');
+    const alice = await join(a, 'alice');
+    const bob = await join(b, 'bob');
+    const dave = await join(b, 'dave');
+    const carol = await join(c, 'carol');
+    carol.send({ type: 'subscribe', publisherIds: [] });
+    relayCommands([a, b, c], MEETING);
+    await carol.next((m) => m.type === 'participant-joined' && (m.participant as { id: string }).id === 'alice');
+    await alice.publish({ videoSsrc: 1111 });
+    const p = pump(alice, { videoSsrc: 1111, intervalMs: 20 }).start();
+    await waitUntil(() => publishersReceived(bob, 'video').has('alice') && publishersReceived(dave, 'video').has('alice'), 10_000, 'alice at bob and dave');
+    const trackId = (bob.messages.find((m) => m.type === 'track-published')!.track as { trackId: string }).trackId;
+    const toB = a.relaysForTesting.linkForTesting(MEETING, 'node-b')!;
+    const toC = a.relaysForTesting.linkForTesting(MEETING, 'node-c')!;
+    assert.deepEqual(toB.sentTrackIdsForTesting(), [trackId]);
+    assert.deepEqual(toC.sentTrackIdsForTesting(), [], 'nothing goes to a node whose clients receive nobody');
+    assert.equal(a.roomForTesting(MEETING)!.trackForTesting(trackId)!.subscriberCount, 1, 'one forwarder on node-a for two subscribers on node-b');
+    const relayed = b.roomForTesting(MEETING)!.trackForTesting(trackId)!;
+    assert.equal(relayed.subscriberCount, 2);
+    const sent0 = p.sent;
+    const relayed0 = relayed.packetsReceived;
+    await waitUntil(() => p.sent >= sent0 + 50, 10_000, '50 more frames');
+    await waitUntil(() => relayed.packetsReceived >= relayed0 + 50, 5_000, 'node-b received them');
+    // One copy: node-b received no more than alice sent (each frame is one packet).
+    assert.ok(relayed.packetsReceived - relayed0 <= p.sent - sent0 + 2, `node-b got ${relayed.packetsReceived - relayed0} packets for ${p.sent - sent0} frames`);
+    assert.equal(c.roomForTesting(MEETING)!.trackForTesting(trackId)!.packetsReceived, 0);
+    // Carol starts receiving: node-c subscribes upstream; she stops: it unsubscribes.
+    carol.send({ type: 'subscribe', publisherIds: '*' });
+    await waitUntil(() => publishersReceived(carol, 'video').has('alice'), 10_000, 'alice at carol');
+    assert.deepEqual(toC.sentTrackIdsForTesting(), [trackId]);
+    carol.send({ type: 'subscribe', publisherIds: [] });
+    await waitUntil(() => toC.sentTrackIdsForTesting().length === 0, 5_000, 'node-c unsubscribed');
+    // Bob and dave leave: node-b unsubscribes too.
+    await bob.close();
+    await dave.close();
+    await waitUntil(() => toB.sentTrackIdsForTesting().length === 0, 5_000, 'node-b unsubscribed');
+  });
+
+  test('a key-frame request from a subscriber on one node reaches the publisher on another', PER_TEST, async () => {
+    const a = await node('node-a');
+    const b = await node('node-b');
+    const alice = await join(a, 'alice');
+    const bob = await join(b, 'bob');
+    relayCommands([a, b], MEETING);
+    await alice.publish({ videoSsrc: 1111 });
+    pump(alice, { videoSsrc: 1111, intervalMs: 20 }).start();
+    await waitUntil(() => publishersReceived(bob, 'video', 10).has('alice'), 10_000, 'alice at bob');
+    const slot = slotsOf(bob).find((s) => s.participantId === 'alice')!;
+    const offer = bob.messages.filter((m) => m.type === 'offer').at(-1)!.sdp as string;
+    const section = offer.split(/\r\nm=/).find((x) => x.includes(`a=mid:${slot.mid}\r\n`))!;
+    const slotSsrc = Number(/a=ssrc:(\d+) /.exec(section)![1]);
+    // Every forwarder has its key frame by now: alice is asked for another only if bob's PLI
+    // crosses the relay. Bob repeats it (each node lets one request through per 500 ms).
+    const pliCount = (): number => alice.publisherFeedback.filter((f) => f.kind === 'pli' || f.kind === 'fir').length;
+    const settled = pliCount();
+    let lastSent = 0;
+    await waitUntil(() => {
+      if (performance.now() - lastSent > 100) {
+        bob.sendSubscriberRtcp(slot.mid, buildPli(0x1234, slotSsrc));
+        lastSent = performance.now();
+      }
+      return pliCount() > settled;
+    }, 5_000, 'the PLI reached alice');
+  });
+
+  test('a NACK the relayed node cannot answer travels upstream and is answered there', PER_TEST, async () => {
+    const a = await node('node-a');
+    const b = await node('node-b');
+    const alice = await join(a, 'alice');
+    const bob = await join(b, 'bob');
+    relayCommands([a, b], MEETING);
+    await alice.publish({ videoSsrc: 1111 });
+    const p = pump(alice, { videoSsrc: 1111, intervalMs: 20 }).start();
+    await waitUntil(() => publishersReceived(bob, 'video', 10).has('alice'), 10_000, 'alice at bob');
+    const trackId = (bob.messages.find((m) => m.type === 'track-published')!.track as { trackId: string }).trackId;
+    // The relay loses every packet whose relay sequence number ends in 7, from now on.
+    const lostFrom = p.seq + 5;
+    a.relaysForTesting.linkForTesting(MEETING, 'node-b')!.forwarderForTesting(trackId)!.dropForTesting((seq) => seq >= lostFrom && seq % 10 === 7);
+    await waitUntil(() => p.seq > lostFrom + 40, 5_000, 'frames sent');
+    const slot = slotsOf(bob).find((s) => s.participantId === 'alice')!;
+    const got = new Set(bob.received.filter((r) => r.mid === slot.mid).map((r) => r.seq));
+    const lost = [...Array(30).keys()].map((i) => lostFrom + i).filter((seq) => seq % 10 === 7);
+    assert.ok(lost.every((seq) => !got.has(seq)), 'the dropped packets did not reach bob');
+    const offer = bob.messages.filter((m) => m.type === 'offer').at(-1)!.sdp as string;
+    const section = offer.split(/\r\nm=/).find((x) => x.includes(`a=mid:${slot.mid}\r\n`))!;
+    const slotSsrc = Number(/a=ssrc:(\d+) /.exec(section)![1]);
+    // Bob's slot, the relay and alice's stream all keep alice's numbering (first source of each forwarder).
+    bob.sendSubscriberRtcp(slot.mid, buildNack(0x1234, slotSsrc, lost));
+    await waitUntil(() => {
+      const now = new Set(bob.received.filter((r) => r.mid === slot.mid).map((r) => r.seq));
+      return lost.every((seq) => now.has(seq));
+    }, 5_000, 'the lost packets resent to bob');
   });
 });
