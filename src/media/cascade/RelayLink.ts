@@ -185,6 +185,7 @@ export class RelayLink {
         if (t.relayedFrom !== undefined) return;
         const slot = this.#outSlots.get(t.id);
         if (slot) slot.track = undefined;
+        this.#wanted.delete(t.id);
         this.#post({ type: 'track-unpublished', trackId: t.id });
       }),
       room.on('closed', () => this.#unbind()),

@@ -47,11 +47,16 @@ describe('relays between nodes', { timeout: 300_000 }, () => {
     await bob.next((m) => m.type === 'participant-joined' && (m.participant as { id: string }).id === 'alice', 5_000);
     await alice.publish({ videoSsrc: 1111, audioSsrc: 2222 });
     await bob.publish({ videoSsrc: 3333, audioSsrc: 4444 });
-    pump(alice, { videoSsrc: 1111, audioSsrc: 2222, intervalMs: 20 }).start();
+    // Alice talks, bob is silent: the active speaker is the meeting's, on both nodes.
+    pump(alice, { videoSsrc: 1111, audioSsrc: 2222, intervalMs: 20, audioLevel: 10 }).start();
     pump(bob, { videoSsrc: 3333, audioSsrc: 4444, intervalMs: 20 }).start();
     await waitUntil(() => publishersReceived(alice, 'video').has('bob') && publishersReceived(bob, 'video').has('alice') && publishersReceived(bob, 'audio').has('alice'), 10_000, 'media across the relay');
     assert.equal(a.stats().relays, 1);
     assert.equal(b.stats().relays, 1);
+    await bob.next((m) => m.type === 'active-speaker' && m.participantId === 'alice', 5_000);
+    assert.ok(!bob.messages.some((m) => m.type === 'active-speaker' && m.participantId === 'bob'));
+    // The relay's media counts in each node's load: tracks relayed in are tracks it carries.
+    assert.equal(b.stats().tracks, 4);
   });
 
   test('a relay closes when the peer is delisted: its participants leave, local media goes on', PER_TEST, async () => {
