@@ -8,8 +8,9 @@
  *   `<signaling path>/relay` and presents the token (`hello`); the other accepts;
  * - a relay to a node no longer listed is closed (its participants leave for local clients);
  * - a dial that fails is retried with backoff while the peer is listed. Relay tokens are
- *   single-use, so a token that was presented once is not presented again: the retry waits
- *   for the next command (the control plane refreshes every `cascade.relayRefreshMs`).
+ *   single-use, so a token that was presented once (the socket opened) is not presented
+ *   again: that retry waits for the next command (the control plane refreshes every
+ *   `cascade.relayRefreshMs`). A dial that never reached the peer retries with the same token.
  *
  * Accepting ({@link RelayManager.accept}, called by the signaling server for upgrades on the
  * relay path): the first message must be `hello` with a relay token this node verifies with
@@ -207,7 +208,6 @@ export class RelayManager {
     }
     const ws = new WebSocket(url, { handshakeTimeout: this.#o.handshakeTimeoutMs, maxPayload: this.#o.limits.maxMessageBytes * 2, perMessageDeflate: false });
     entry.dialing = ws;
-    entry.tokenSpent = true;
     let settled = false;
     const timer = setTimeout(() => fail('no welcome in time'), this.#o.handshakeTimeoutMs);
     timer.unref();
@@ -223,7 +223,12 @@ export class RelayManager {
     };
     ws.on('error', (err) => fail(err.message));
     ws.once('close', (code, reason) => fail(`closed ${code} ${reason.toString()}`));
-    ws.once('open', () => send(ws, { type: 'hello', token: peer.token }));
+    ws.once('open', () => {
+      // Presented now: from here on the token may be spent, whatever happens next. A dial that
+      // never reached the peer (refused, timed out) keeps it for the next attempt.
+      entry.tokenSpent = true;
+      send(ws, { type: 'hello', token: peer.token });
+    });
     const onMessage = (data: WebSocket.RawData, isBinary: boolean): void => {
       const read = readRelayFrame(data, isBinary, this.#o.limits.maxMessageBytes);
       if ('error' in read || read.message.type !== 'welcome') {

@@ -4,6 +4,8 @@
  */
 import { test, describe, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
+import { createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import type { SfuNode } from '../../../../src/media/index.js';
 import { TestClient, nonLoopbackSdps, waitUntil } from '../support/TestClient.js';
 import { MediaPump } from '../support/MediaPump.js';
@@ -178,5 +180,28 @@ describe('relays between nodes', { timeout: 300_000 }, () => {
       const now = new Set(bob.received.filter((r) => r.mid === slot.mid).map((r) => r.seq));
       return lost.every((seq) => now.has(seq));
     }, 5_000, 'the lost packets resent to bob');
+  });
+
+  test('a dial that cannot reach the peer yet is retried with backoff until the peer is up', PER_TEST, async () => {
+    // A port nobody listens on yet: node-b will start there.
+    const port = await new Promise<number>((resolve) => {
+      const probe = createServer().listen(0, '127.0.0.1', () => {
+        const p = (probe.address() as AddressInfo).port;
+        probe.close(() => resolve(p));
+      });
+    });
+    const a = await node('node-a');
+    const alice = await join(a, 'alice');
+    const url = `ws://127.0.0.1:${port}/rtc`;
+    const token = issuer.issueRelay({ appId: 'app1', meetingId: 'standup', fromNodeId: 'node-a', fromRegionId: 'eu-central-1', toNodeId: 'node-b' }).token;
+    a.relay({ meetingId: MEETING, peers: [{ nodeId: 'node-b', regionId: 'us-east-1', url, token }] });
+    const b = await startCascadeNode('node-b', 'us-east-1', { port });
+    cleanups.push(() => b.close());
+    // Told of the meeting in the same turn it started listening (no socket can be read before).
+    b.relay({ meetingId: MEETING, peers: [{ nodeId: 'node-a', regionId: 'eu-central-1', url: a.url, token: 'unused-by-the-accepting-side' }] });
+    const bob = await join(b, 'bob');
+    // node-a's retry gets in with its first token: no earlier attempt reached node-b.
+    await alice.next((m) => m.type === 'participant-joined' && (m.participant as { id: string }).id === 'bob', 10_000);
+    await bob.next((m) => m.type === 'participant-joined' && (m.participant as { id: string }).id === 'alice', 5_000);
   });
 });
