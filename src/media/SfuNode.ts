@@ -17,7 +17,7 @@ import { resolveSfuNodeSettings, type SfuNodeSettings, type SfuNodeSettingsInput
 import { Participant } from './sfu/Participant.js';
 import { Room, type RoomMigration } from './sfu/Room.js';
 import { RoomManager } from './sfu/RoomManager.js';
-import { TokenReplayGuard, createJoinTokenVerifier, createRelayTokenVerifier, decodeNodeKey, type JoinTokenVerifier } from '../tokens/index.js';
+import { TokenReplayGuard, createJoinTokenVerifier, createRelayHelloVerifier, decodeNodeKey, type JoinTokenVerifier } from '../tokens/index.js';
 import { SignalingServer } from './signaling/SignalingServer.js';
 import { RelayManager, type RelayCommand } from './cascade/RelayManager.js';
 
@@ -110,7 +110,7 @@ export class SfuNode {
       nodeId: s.nodeId,
       engine: this.#engine,
       rooms: this.#rooms,
-      verifyToken: createRelayTokenVerifier(s.nodeId, nodeKey, {
+      verifyHello: createRelayHelloVerifier(s.nodeId, nodeKey, {
         clockToleranceSeconds: s.tokens.clockToleranceSeconds,
         maxTtlSeconds: s.tokens.maxTtlSeconds,
         replayGuard: this.#usedTokens,

@@ -8,6 +8,16 @@
  */
 export { JoinTokenIssuer, type JoinTokenRequest, type RelayTokenRequest } from './JoinTokenIssuer.js';
 export { createJoinTokenVerifier, MAX_TOKEN_BYTES, type JoinTokenVerifier, type JoinTokenVerifierOptions } from './JoinTokenVerifier.js';
-export { createRelayTokenVerifier, type RelayTokenVerifier, type RelayTokenVerifierOptions } from './RelayTokenVerifier.js';
+export {
+  createRelayHelloVerifier,
+  createRelayTokenVerifier,
+  relayHelloFor,
+  relayMac,
+  relayMacMatches,
+  relaySessionKey,
+  type RelayHelloVerifier,
+  type RelayTokenVerifier,
+  type RelayTokenVerifierOptions,
+} from './RelayTokenVerifier.js';
 export { TokenReplayGuard, type TokenReplayGuardOptions } from './TokenReplayGuard.js';
 export { deriveNodeKey, decodeNodeKey, generateMasterSecret, parseMasterSecret } from './NodeKeys.js';

@@ -33,6 +33,7 @@ import type { PublishedTrack } from '../sfu/PublishedTrack.js';
 import type { ParticipantDescriptor, Room } from '../sfu/Room.js';
 import { parseRtcpFeedback } from '../sfu/Rtcp.js';
 import { RateLimiter } from '../signaling/RateLimiter.js';
+import { relayMac, relayMacMatches } from '../../tokens/index.js';
 import { RELAY_CODECS, RelayedTrackSource } from './RelayedTrackSource.js';
 import { readRelayFrame, relayCloseCodeFor, type OutgoingRelayMessage, type RelayMessage, type RelayTrack } from './relayProtocol.js';
 
@@ -51,6 +52,10 @@ export interface RelayLinkOptions {
   /** Room key of the meeting. */
   readonly meetingId: string;
   readonly peerNodeId: string;
+  /** The relay's session key (RelayTokenVerifier.ts): MACs the SDP both ways. */
+  readonly sessionKey: Buffer;
+  /** Which end this node is (MACs name the sender's role, so a message cannot be reflected). */
+  readonly role: 'dialer' | 'acceptor';
   readonly engine: MediaEngine;
   readonly limits: RelayLimits;
   readonly logger: Logger;
@@ -80,6 +85,9 @@ export class RelayLink {
   readonly meetingId: string;
   readonly peerNodeId: string;
   readonly #ws: WebSocket;
+  readonly #sessionKey: Buffer;
+  readonly #role: 'dialer' | 'acceptor';
+  readonly #peerRole: 'dialer' | 'acceptor';
   readonly #engine: MediaEngine;
   readonly #limits: RelayLimits;
   readonly #limiter: RateLimiter;
@@ -116,6 +124,9 @@ export class RelayLink {
     this.meetingId = options.meetingId;
     this.peerNodeId = options.peerNodeId;
     this.#ws = options.ws;
+    this.#sessionKey = options.sessionKey;
+    this.#role = options.role;
+    this.#peerRole = options.role === 'dialer' ? 'acceptor' : 'dialer';
     this.#engine = options.engine;
     this.#limits = options.limits;
     this.#logger = options.logger.child({ meetingId: options.meetingId, peerNodeId: options.peerNodeId, component: 'relay' });
@@ -306,9 +317,11 @@ export class RelayLink {
         }
         return;
       case 'offer':
+        if (!relayMacMatches(m.mac, this.#sessionKey, this.#peerRole, 'offer', m.sdp, JSON.stringify(m.tracks))) throw unauthenticated();
         await this.#acceptOffer(m.sdp, m.tracks);
         return;
       case 'answer':
+        if (!relayMacMatches(m.mac, this.#sessionKey, this.#peerRole, 'answer', m.sdp)) throw unauthenticated();
         this.#acceptAnswer(m.sdp);
         return;
       case 'nack': {
@@ -419,7 +432,8 @@ export class RelayLink {
     try {
       const sdp = await send.createOffer();
       if (this.#closed || this.#sendPeer !== send) return;
-      this.#post({ type: 'offer', sdp, tracks: slots.map(([trackId, s]) => ({ mid: s.mid, trackId })) });
+      const tracks = slots.map(([trackId, s]) => ({ mid: s.mid, trackId }));
+      this.#post({ type: 'offer', sdp, tracks, mac: relayMac(this.#sessionKey, this.#role, 'offer', sdp, JSON.stringify(tracks)) });
     } catch (err) {
       this.#offering = false;
       if (!this.#closed) this.#fail(err);
@@ -452,7 +466,7 @@ export class RelayLink {
       this.#recv = peer;
     }
     const answer = await this.#recv.acceptOffer(sdp);
-    if (!this.#closed) this.#post({ type: 'answer', sdp: answer });
+    if (!this.#closed) this.#post({ type: 'answer', sdp: answer, mac: relayMac(this.#sessionKey, this.#role, 'answer', answer) });
   }
 
   #post(message: OutgoingRelayMessage): void {
@@ -474,6 +488,11 @@ export class RelayLink {
     this.#post({ type: 'error', code: error.code, message: error.message });
     this.close(error.code, relayCloseCodeFor(error.code));
   }
+}
+
+/** An SDP whose MAC does not match: changed on the way, or not from the other node. */
+function unauthenticated(): MeridianError {
+  return new MeridianError('VALIDATION_FAILED', 'The relay message is not authenticated by the relay session key');
 }
 
 /** The relay description of a local track. */

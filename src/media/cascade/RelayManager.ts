@@ -24,7 +24,8 @@ import { MeridianError, isMeridianError } from '../../contracts/errors.js';
 import { roomKey } from '../../contracts/meetingKeys.js';
 import { CloseCode } from '../../contracts/signaling.js';
 import type { RelayPeer } from '../../contracts/schemas.js';
-import type { RelayTokenVerifier } from '../../tokens/index.js';
+import { randomBytes } from 'node:crypto';
+import { relayHelloFor, relayMac, relayMacMatches, relaySessionKey, type RelayHelloVerifier } from '../../tokens/index.js';
 import type { MediaEngine } from '../engine/MediaEngine.js';
 import type { RoomManager } from '../sfu/RoomManager.js';
 import { RelayLink, type RelayLimits } from './RelayLink.js';
@@ -42,7 +43,8 @@ export interface RelayManagerOptions {
   readonly nodeId: string;
   readonly engine: MediaEngine;
   readonly rooms: RoomManager;
-  readonly verifyToken: RelayTokenVerifier;
+  /** Checks a `hello` (proof of possession of a relay token for this node). */
+  readonly verifyHello: RelayHelloVerifier;
   readonly limits: RelayLimits;
   /** How long a handshake (`hello` → `welcome`) may take, either side. */
   readonly handshakeTimeoutMs: number;
@@ -155,12 +157,15 @@ export class RelayManager {
       try {
         if ('error' in read) throw read.error;
         if (read.message.type !== 'hello') throw new MeridianError('VALIDATION_FAILED', 'The first relay message must be "hello"');
-        const claims = this.#o.verifyToken(read.message.token);
+        const hello = read.message;
+        const claims = this.#o.verifyHello(hello);
         const meetingId = roomKey(claims.app, claims.mtg);
         if (!this.#listed.has(meetingId) && !this.#o.rooms.get(meetingId)) throw new MeridianError('MEETING_NOT_FOUND', 'This node does not host the meeting');
         done();
-        send(ws, { type: 'welcome', nodeId: this.#o.nodeId });
-        this.#open(ws, meetingId, claims.fromNodeId);
+        const nonce = randomBytes(16).toString('base64url');
+        const sessionKey = relaySessionKey(claims.secret, hello.nonce, nonce);
+        send(ws, { type: 'welcome', nodeId: this.#o.nodeId, nonce, proof: relayMac(sessionKey, 'welcome', this.#o.nodeId) });
+        this.#open(ws, meetingId, claims.fromNodeId, sessionKey, 'acceptor');
       } catch (err) {
         refuse(err);
       }
@@ -223,11 +228,12 @@ export class RelayManager {
     };
     ws.on('error', (err) => fail(err.message));
     ws.once('close', (code, reason) => fail(`closed ${code} ${reason.toString()}`));
+    const hello = relayHelloFor(peer.token);
     ws.once('open', () => {
       // Presented now: from here on the token may be spent, whatever happens next. A dial that
       // never reached the peer (refused, timed out) keeps it for the next attempt.
       entry.tokenSpent = true;
-      send(ws, { type: 'hello', token: peer.token });
+      send(ws, { type: 'hello', token: hello.token, nonce: hello.nonce, proof: hello.proof });
     });
     const onMessage = (data: WebSocket.RawData, isBinary: boolean): void => {
       const read = readRelayFrame(data, isBinary, this.#o.limits.maxMessageBytes);
@@ -235,8 +241,11 @@ export class RelayManager {
         fail('error' in read ? read.error.message : read.message.type === 'error' ? `${read.message.code}: ${read.message.message}` : `unexpected ${read.message.type}`);
         return;
       }
-      if (read.message.nodeId !== peer.nodeId) {
-        fail(`welcomed by ${read.message.nodeId}, not ${peer.nodeId}`);
+      const welcome = read.message;
+      const sessionKey = relaySessionKey(hello.secret, hello.nonce, welcome.nonce);
+      // Only a holder of the peer's key could compute this: nobody on the path can pose as it.
+      if (welcome.nodeId !== peer.nodeId || !relayMacMatches(welcome.proof, sessionKey, 'welcome', peer.nodeId)) {
+        fail(`the welcome does not prove it comes from ${peer.nodeId}`);
         return;
       }
       settled = true;
@@ -247,7 +256,7 @@ export class RelayManager {
       ws.on('error', (err) => logger.debug({ err }, 'relay socket error'));
       entry.dialing = undefined;
       entry.failures = 0;
-      this.#open(ws, meetingId, peer.nodeId);
+      this.#open(ws, meetingId, peer.nodeId, sessionKey, 'dialer');
     };
     ws.on('message', onMessage);
   }
@@ -263,7 +272,7 @@ export class RelayManager {
     entry.retryTimer.unref();
   }
 
-  #open(ws: WebSocket, meetingId: string, peerNodeId: string): void {
+  #open(ws: WebSocket, meetingId: string, peerNodeId: string, sessionKey: Buffer, role: 'dialer' | 'acceptor'): void {
     const k = key(meetingId, peerNodeId);
     // One relay per pair: a new one (the peer restarted, or re-dialed) replaces the old.
     this.#links.get(k)?.close('replaced by a new relay');
@@ -271,6 +280,8 @@ export class RelayManager {
       ws,
       meetingId,
       peerNodeId,
+      sessionKey,
+      role,
       engine: this.#o.engine,
       limits: this.#o.limits,
       logger: this.#logger,

@@ -7,16 +7,19 @@
  *
  * | type                 | fields | meaning |
  * | -------------------- | ------ | ------- |
- * | `hello`              | `token` (relay token for the accepting node) | first message of the dialing node |
- * | `welcome`            | `nodeId` | the accepting node took the relay |
+ * | `hello`              | `token` (the relay token *without* its signature), `nonce`, `proof` | first message of the dialing node (RelayTokenVerifier.ts: proof of possession) |
+ * | `welcome`            | `nodeId`, `nonce`, `proof` (MAC with the session key: the accepting node holds its key) | the accepting node took the relay |
  * | `participant-joined` | `participant` {id, name} | a participant of the sender's node (sent for each on `welcome`, then as they come) |
  * | `participant-left`   | `participantId` | |
  * | `track-published`    | `track` {trackId, participantId, kind, audioLevelId} | a track a participant of the sender's node publishes |
  * | `track-unpublished`  | `trackId` | |
  * | `subscribe`          | `trackIds` | the sender has local subscribers for these tracks of the receiver's node: send them |
  * | `unsubscribe`        | `trackIds` | it has none any more: stop |
- * | `offer`              | `sdp`, `tracks` [{mid, trackId}] | the sender's media connection towards the receiver (re-offered when a track is added) |
- * | `answer`             | `sdp` | answer to the receiver's last `offer` |
+ * | `offer`              | `sdp`, `tracks` [{mid, trackId}], `mac` | the sender's media connection towards the receiver (re-offered when a track is added) |
+ * | `answer`             | `sdp`, `mac` | answer to the receiver's last `offer` |
+ *
+ * `mac` binds the SDP (and its DTLS fingerprint) to the relay's session key, which only the
+ * two nodes hold: a relay is authenticated end to end even over plain `ws://`.
  * | `nack`               | `trackId`, `seqs` | resend these packets of a relayed track (sequence numbers as received over the relay) |
  * | `error`              | `code`, `message` | followed by a close |
  *
@@ -35,6 +38,10 @@ import { CloseCode } from '../../contracts/signaling.js';
 const Id = Type.String({ pattern: '^[A-Za-z0-9_.:@-]{1,128}$' });
 const TrackId = Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$' });
 const Kind = Type.Union([Type.Literal('audio'), Type.Literal('video')]);
+/** A nonce (16 random bytes, base64url). */
+const B64 = Type.String({ pattern: '^[A-Za-z0-9_-]{16,64}$' });
+/** An HMAC-SHA256 (base64url). */
+const Mac = Type.String({ pattern: '^[A-Za-z0-9_-]{43}$' });
 /** Most track ids in one `subscribe`/`unsubscribe`. */
 const MAX_TRACKS = 1024;
 
@@ -46,8 +53,11 @@ export type RelayTrack = Static<typeof RelayTrack>;
 
 /** Schemas of relay messages, by type (both directions). */
 export const RelayMessageSchemas = {
-  hello: Type.Object({ type: Type.Literal('hello'), token: Type.String({ minLength: 1, maxLength: MAX_TOKEN_BYTES }) }, { additionalProperties: false }),
-  welcome: Type.Object({ type: Type.Literal('welcome'), nodeId: Type.String({ minLength: 1, maxLength: 128 }) }, { additionalProperties: false }),
+  hello: Type.Object(
+    { type: Type.Literal('hello'), token: Type.String({ minLength: 1, maxLength: MAX_TOKEN_BYTES }), nonce: B64, proof: Mac },
+    { additionalProperties: false },
+  ),
+  welcome: Type.Object({ type: Type.Literal('welcome'), nodeId: Type.String({ minLength: 1, maxLength: 128 }), nonce: B64, proof: Mac }, { additionalProperties: false }),
   'participant-joined': Type.Object(
     { type: Type.Literal('participant-joined'), participant: Type.Object({ id: Id, name: Type.String({ maxLength: 200 }) }, { additionalProperties: false }) },
     { additionalProperties: false },
@@ -62,10 +72,11 @@ export const RelayMessageSchemas = {
       type: Type.Literal('offer'),
       sdp: Type.String({ minLength: 1, maxLength: MAX_SDP_BYTES }),
       tracks: Type.Array(Type.Object({ mid: Type.String({ pattern: '^[A-Za-z0-9]{1,16}$' }), trackId: TrackId }, { additionalProperties: false }), { maxItems: MAX_TRACKS }),
+      mac: Mac,
     },
     { additionalProperties: false },
   ),
-  answer: Type.Object({ type: Type.Literal('answer'), sdp: Type.String({ minLength: 1, maxLength: MAX_SDP_BYTES }) }, { additionalProperties: false }),
+  answer: Type.Object({ type: Type.Literal('answer'), sdp: Type.String({ minLength: 1, maxLength: MAX_SDP_BYTES }), mac: Mac }, { additionalProperties: false }),
   nack: Type.Object(
     { type: Type.Literal('nack'), trackId: TrackId, seqs: Type.Array(Type.Integer({ minimum: 0, maximum: 65535 }), { minItems: 1, maxItems: 1024 }) },
     { additionalProperties: false },
