@@ -114,6 +114,9 @@ describe('relays between nodes', { timeout: 300_000 }, () => {
     // One copy: node-b received no more than alice sent (each frame is one packet).
     assert.ok(relayed.packetsReceived - relayed0 <= p.sent - sent0 + 2, `node-b got ${relayed.packetsReceived - relayed0} packets for ${p.sent - sent0} frames`);
     assert.equal(c.roomForTesting(MEETING)!.trackForTesting(trackId)!.packetsReceived, 0);
+    // Relayed media is load: node-b has no publisher of its own, yet it counts packets in and out.
+    assert.ok(b.packetCounters.packetsIn >= relayed.packetsReceived && b.packetCounters.packetsOut > 0);
+    assert.equal(c.packetCounters.packetsIn, 0);
     // Carol starts receiving: node-c subscribes upstream; she stops: it unsubscribes.
     carol.send({ type: 'subscribe', publisherIds: '*' });
     await waitUntil(() => publishersReceived(carol, 'video').has('alice'), 10_000, 'alice at carol');
