@@ -113,13 +113,6 @@ export class RelayLink {
   #alive = true;
   #closed = false;
 
-  /** RTP packets forwarded towards the other node (first transmissions). */
-  get packetsSent(): number {
-    let n = 0;
-    for (const s of this.#outSlots.values()) n += s.forwarder.packetsSent;
-    return n;
-  }
-
   constructor(options: RelayLinkOptions) {
     this.meetingId = options.meetingId;
     this.peerNodeId = options.peerNodeId;
@@ -157,11 +150,6 @@ export class RelayLink {
 
   get closed(): boolean {
     return this.#closed;
-  }
-
-  /** Participants of the other node known here. */
-  remoteParticipantIds(): string[] {
-    return [...this.#remoteParticipants.keys()];
   }
 
   /** Ids of the local tracks currently sent to the other node (with a forwarder attached). */
