@@ -53,15 +53,15 @@ export function createAutoscalerRole(o: AutoscalerRoleOptions): { service: Servi
     provider,
     logger: o.logger,
   });
-  // Forked node processes have no broker: commands for them (e.g. migrate a meeting) are
+  // Forked node processes have no broker: commands for them (migrate a meeting, relays) are
   // relayed over IPC by the provider that started them. Nodes with a broker hear them themselves.
   schema.events = {
     ...(schema.events ?? {}),
     [Events.nodeCommand]: {
       handler(ctx: { params: EventMap['nodes.command'] }) {
         const c = ctx.params;
-        if (c.command !== 'migrate') return;
-        handle.provider.command?.(c.nodeId, { type: c.command, meetingId: c.meetingId, reason: c.reason, deadlineMs: c.deadlineMs });
+        if (c.command === 'migrate') handle.provider.command?.(c.nodeId, { type: c.command, meetingId: c.meetingId, reason: c.reason, deadlineMs: c.deadlineMs });
+        else if (c.command === 'relay') handle.provider.command?.(c.nodeId, { type: c.command, meetingId: c.meetingId, peers: c.peers });
       },
     },
   };

@@ -92,9 +92,14 @@ export async function startSfuNodes(broker: ServiceBroker, config: Readonly<Conf
         [Events.nodeCommand]: {
           handler(ctx: { params: EventMap['nodes.command'] }) {
             const c = ctx.params;
-            if (c.command !== 'migrate') return;
-            const told = byId.get(c.nodeId)?.migrateMeeting(c.meetingId, c.reason, c.deadlineMs);
-            if (told !== undefined) logger.info({ nodeId: c.nodeId, meetingId: c.meetingId, participants: told }, 'migrate command handled');
+            const node = byId.get(c.nodeId);
+            if (!node) return;
+            if (c.command === 'relay') {
+              node.relay({ meetingId: c.meetingId, peers: c.peers });
+              return;
+            }
+            const told = node.migrateMeeting(c.meetingId, c.reason, c.deadlineMs);
+            logger.info({ nodeId: c.nodeId, meetingId: c.meetingId, participants: told }, 'migrate command handled');
           },
         },
       },

@@ -17,8 +17,9 @@ import { resolveSfuNodeSettings, type SfuNodeSettings, type SfuNodeSettingsInput
 import { Participant } from './sfu/Participant.js';
 import { Room, type RoomMigration } from './sfu/Room.js';
 import { RoomManager } from './sfu/RoomManager.js';
-import { TokenReplayGuard, createJoinTokenVerifier, decodeNodeKey, type JoinTokenVerifier } from '../tokens/index.js';
+import { TokenReplayGuard, createJoinTokenVerifier, createRelayHelloVerifier, decodeNodeKey, type JoinTokenVerifier } from '../tokens/index.js';
 import { SignalingServer } from './signaling/SignalingServer.js';
+import { RelayManager, type RelayCommand } from './cascade/RelayManager.js';
 
 /** Everything a node is made from. */
 export interface SfuNodeOptions extends SfuNodeSettingsInput {
@@ -40,6 +41,8 @@ export interface SfuNodeStats {
   readonly tracks: number;
   readonly connections: number;
   readonly peers: number;
+  /** Open relays to other nodes (cascading). */
+  readonly relays: number;
 }
 
 /** How long `close()` waits for `meetingEnded` callbacks. */
@@ -53,6 +56,9 @@ export class SfuNode {
   readonly #load: LoadMonitor;
   readonly #rooms: RoomManager;
   readonly #signaling: SignalingServer;
+  readonly #relays: RelayManager;
+  /** Spent token ids, join and relay alike. */
+  readonly #usedTokens: TokenReplayGuard;
   readonly #heartbeat: SfuNodeOptions['heartbeat'];
   readonly #meetingEnded: SfuNodeOptions['meetingEnded'];
   readonly #pendingCallbacks = new Set<Promise<void>>();
@@ -99,6 +105,27 @@ export class SfuNode {
         }),
     });
     this.#rooms.on('meetingEnded', (meetingId, reason) => this.#onMeetingEnded(meetingId, reason));
+    this.#usedTokens = new TokenReplayGuard({ maxEntries: s.tokens.maxRememberedIds, clockToleranceSeconds: s.tokens.clockToleranceSeconds });
+    this.#relays = new RelayManager({
+      nodeId: s.nodeId,
+      engine: this.#engine,
+      rooms: this.#rooms,
+      verifyHello: createRelayHelloVerifier(s.nodeId, nodeKey, {
+        clockToleranceSeconds: s.tokens.clockToleranceSeconds,
+        maxTtlSeconds: s.tokens.maxTtlSeconds,
+        replayGuard: this.#usedTokens,
+      }),
+      // A relay carries a meeting's worth of announcements at once: 50 times a client's rate.
+      limits: {
+        maxMessageBytes: s.signaling.maxMessageBytes,
+        messagesPerSecond: s.signaling.messagesPerSecond * 50,
+        messageBurst: s.signaling.messageBurst * 50,
+        pingIntervalMs: s.signaling.pingIntervalMs,
+        maxBufferedBytes: s.signaling.maxBufferedBytes,
+      },
+      handshakeTimeoutMs: s.signaling.joinTimeoutMs,
+      logger: this.#logger,
+    });
     this.#signaling = new SignalingServer({
       host: s.host,
       port: s.port,
@@ -118,6 +145,7 @@ export class SfuNode {
       rooms: this.#rooms,
       verifyToken: this.#tokenVerifier(nodeKey),
       createParticipant: (claims) => this.#createParticipant(claims),
+      relayAcceptor: this.#relays,
       logger: this.#logger.child({ component: 'signaling' }),
     });
   }
@@ -140,6 +168,7 @@ export class SfuNode {
       tracks: this.#rooms.trackCount,
       connections: this.#signaling.connectionCount,
       peers: this.#engine.peerCount,
+      relays: this.#relays.linkCount,
     };
   }
 
@@ -168,6 +197,20 @@ export class SfuNode {
     }
     const now = Date.now();
     return room.migrate({ reason, startedAt: now, deadlineAt: now + deadlineMs });
+  }
+
+  /**
+   * The control plane's `relay` command for one meeting: the full set of the meeting's other
+   * nodes, each with a relay token. Opens, keeps or closes relays to match (RelayManager).
+   */
+  relay(command: RelayCommand): void {
+    if (this.#state !== 'started') return;
+    this.#relays.apply(command);
+  }
+
+  /** The relays (tests inspect links through it). */
+  get relaysForTesting(): RelayManager {
+    return this.#relays;
   }
 
   /** True while the node sheds video because the event loop lags. */
@@ -214,6 +257,8 @@ export class SfuNode {
     this.#state = 'closing';
     if (this.#heartbeatTimer) clearInterval(this.#heartbeatTimer);
     this.#heartbeatTimer = undefined;
+    // Relays first: the other nodes' clients see this node's participants leave at once.
+    this.#relays.close();
     try {
       await this.#signaling.close();
     } catch (err) {
@@ -241,9 +286,9 @@ export class SfuNode {
    * a token is spent the first time a valid one is presented, whatever happens next.
    */
   #tokenVerifier(nodeKey: Buffer): JoinTokenVerifier {
-    const { maxTtlSeconds, clockToleranceSeconds, maxRememberedIds } = this.settings.tokens;
+    const { maxTtlSeconds, clockToleranceSeconds } = this.settings.tokens;
     const verify = createJoinTokenVerifier(this.settings.nodeId, nodeKey, { clockToleranceSeconds, maxTtlSeconds });
-    const used = new TokenReplayGuard({ maxEntries: maxRememberedIds, clockToleranceSeconds });
+    const used = this.#usedTokens;
     return (token) => {
       const claims = verify(token);
       used.admit(claims);

@@ -6,8 +6,10 @@
  * - `engine/`    the WebRTC stack behind `MediaEngine` (node-datachannel implementation)
  * - `sfu/`       rooms, participants, forwarding, RTCP, retransmission, active speaker
  * - `signaling/` the WebSocket protocol (`protocol.ts` documents every message)
+ * - `cascade/`   relays between the nodes of one meeting (`relayProtocol.ts`)
  */
 export { SfuNode, type SfuNodeOptions, type SfuNodeStats } from './SfuNode.js';
+export type { RelayCommand } from './cascade/RelayManager.js';
 export { SFU_NODE_DEFAULTS, SfuNodeSettingFields, SfuNodeSettingsError, NODE_ID_PATTERN, resolveSfuNodeSettings, type SfuNodeSettings, type SfuNodeSettingsInput } from './SfuNodeConfig.js';
 export type {
   MediaEngine,

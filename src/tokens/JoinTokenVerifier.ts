@@ -13,9 +13,10 @@ import { isAppId, isMeetingId } from '../contracts/meetingKeys.js';
 export const MAX_TOKEN_BYTES = 4096;
 
 const PARTICIPANT_ID = /^[A-Za-z0-9_.:@-]{1,128}$/;
-const REGION_ID = /^[a-z0-9][a-z0-9-]{0,62}$/;
+/** A region id, as tokens carry it. */
+export const REGION_ID = /^[a-z0-9][a-z0-9-]{0,62}$/;
 /** A token id: what the node remembers to make each token single-use (the issuer uses UUIDs). */
-const TOKEN_ID = /^[A-Za-z0-9_.:-]{1,128}$/;
+export const TOKEN_ID = /^[A-Za-z0-9_.:-]{1,128}$/;
 
 /** How far ahead of the node's clock an issuer's may run before its tokens' remaining life counts as too long. */
 const ISSUER_AHEAD_SECONDS = 30;
@@ -51,14 +52,16 @@ function audienceOf(token: string): string | undefined {
 /** Verifies a token and returns its claims, or throws a MeridianError. */
 export type JoinTokenVerifier = (token: string) => JoinTokenClaims;
 
+/** Claims of a node token whose signature, audience, expiry and lifetime were checked. */
+export type CheckedClaims = Record<string, unknown> & { aud: string; iat: number; exp: number };
+
 /**
- * A verifier for `nodeId`: signature (HS256 only) → `TOKEN_INVALID`; expiry →
- * `TOKEN_EXPIRED`; audience of another node → `TOKEN_SCOPE`; a lifetime over
- * `maxTtlSeconds` → `TOKEN_INVALID`; missing or malformed claims
- * (including the token id `jti`, which makes a token single-use: TokenReplayGuard.ts)
- * → `TOKEN_INVALID`.
+ * The checks every token a node accepts shares, join or relay: signature (HS256 with this
+ * node's key) → `TOKEN_INVALID`; expiry → `TOKEN_EXPIRED`; audience of another node →
+ * `TOKEN_SCOPE`; a lifetime over `maxTtlSeconds` → `TOKEN_INVALID`. `what` names the token
+ * in messages ("join token", "relay token"). The caller checks the claims of its kind.
  */
-export function createJoinTokenVerifier(nodeId: string, nodeKey: Buffer, options: JoinTokenVerifierOptions = {}): JoinTokenVerifier {
+export function createNodeTokenChecker(nodeId: string, nodeKey: Buffer, what: string, options: JoinTokenVerifierOptions = {}): (token: string) => CheckedClaims {
   const clockToleranceSeconds = options.clockToleranceSeconds ?? 2;
   const maxTtl = options.maxTtlSeconds ?? 120;
   const clock = options.clock ?? systemClock;
@@ -69,7 +72,7 @@ export function createJoinTokenVerifier(nodeId: string, nodeKey: Buffer, options
     clockTolerance: clockToleranceSeconds * 1000,
     cache: 1000,
   });
-  return (token: string): JoinTokenClaims => {
+  return (token: string): CheckedClaims => {
     if (typeof token !== 'string' || token.length === 0 || token.length > MAX_TOKEN_BYTES) throw new MeridianError('TOKEN_INVALID');
     let claims: Record<string, unknown>;
     try {
@@ -80,18 +83,32 @@ export function createJoinTokenVerifier(nodeId: string, nodeKey: Buffer, options
       // first. Its (unverified) audience says why: the client went to the wrong node. Telling
       // it so grants nothing, and it is what the client needs to know.
       const aud = audienceOf(token);
-      if (aud !== undefined && aud !== nodeId) throw new MeridianError('TOKEN_SCOPE', 'The join token is for another node');
+      if (aud !== undefined && aud !== nodeId) throw new MeridianError('TOKEN_SCOPE', `The ${what} is for another node`);
       throw new MeridianError('TOKEN_INVALID');
     }
-    if (claims.aud !== nodeId) throw new MeridianError('TOKEN_SCOPE', 'The join token is for another node');
+    if (claims.aud !== nodeId) throw new MeridianError('TOKEN_SCOPE', `The ${what} is for another node`);
     const { iat, exp } = claims;
-    if (typeof iat !== 'number' || typeof exp !== 'number') throw new MeridianError('TOKEN_INVALID', 'The join token has no issue time (iat) or expiry (exp)');
+    if (typeof iat !== 'number' || typeof exp !== 'number') throw new MeridianError('TOKEN_INVALID', `The ${what} has no issue time (iat) or expiry (exp)`);
     // exp − iat is exact for every honest token; the remaining life also allows for an issuer
     // whose clock runs ahead of ours (refusing every token over a few seconds of skew would
     // be worse than a token living 30 s longer).
     if (exp - iat > maxTtl + clockToleranceSeconds || exp - clock.now() / 1000 > maxTtl + Math.max(clockToleranceSeconds, ISSUER_AHEAD_SECONDS)) {
-      throw new MeridianError('TOKEN_INVALID', 'The join token lives longer than this node accepts (tokens.ttlSeconds)');
+      throw new MeridianError('TOKEN_INVALID', `The ${what} lives longer than this node accepts (tokens.ttlSeconds)`);
     }
+    return claims as CheckedClaims;
+  };
+}
+
+/**
+ * A verifier for `nodeId`: the shared checks of {@link createNodeTokenChecker}, then the
+ * join claims: missing or malformed claims (including the token id `jti`, which makes a
+ * token single-use: TokenReplayGuard.ts) → `TOKEN_INVALID`; a relay token → `TOKEN_INVALID`.
+ */
+export function createJoinTokenVerifier(nodeId: string, nodeKey: Buffer, options: JoinTokenVerifierOptions = {}): JoinTokenVerifier {
+  const check = createNodeTokenChecker(nodeId, nodeKey, 'join token', options);
+  return (token: string): JoinTokenClaims => {
+    const claims = check(token);
+    const { iat, exp } = claims;
     // A relay token (knd: relay, JoinTokenIssuer.issueRelay) is signed with the same node key;
     // it opens a node-to-node relay, never a participant's session.
     if (claims.knd !== undefined) throw new MeridianError('TOKEN_INVALID', 'Not a join token');

@@ -68,6 +68,7 @@ process.on('message', (raw) => {
   const m = raw as ParentMessage;
   if (m.type === 'start') void start(m.settings);
   else if (m.type === 'migrate') node?.migrateMeeting(m.meetingId, m.reason, m.deadlineMs);
+  else if (m.type === 'relay') node?.relay({ meetingId: m.meetingId, peers: m.peers });
   else if (m.type === 'stop') {
     const stats = node?.stats();
     if (m.onlyIfEmpty && stats && (stats.participants > 0 || stats.meetings > 0 || stats.connections > 0)) {

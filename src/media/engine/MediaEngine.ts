@@ -47,6 +47,12 @@ export interface InboundTrack {
   onPacket(listener: (packet: Buffer) => void): void;
   /** Asks the sender for a key frame (RTCP PLI). */
   requestKeyFrame(): boolean;
+  /**
+   * Asks the sender to resend packets (by the sequence numbers this track received). Only a
+   * track relayed from another node has it: a client's publisher is never asked (the node
+   * answers NACKs from its own buffer), a relayed track's node is, when that buffer misses.
+   */
+  requestRetransmission?(seqs: readonly number[]): void;
   /** Called once when the track ends (remote removed it, or the session closed). */
   onClose(listener: () => void): void;
   readonly closed: boolean;

@@ -34,6 +34,10 @@ export interface PublishedTrackOptions {
   readonly retransmissionMaxAgeMs: number;
   /** Receives RFC 6464 levels of an audio track. */
   readonly onAudioLevel?: ((level: number) => void) | undefined;
+  /** The node this track is relayed from (cascading); undefined for a local participant's track. */
+  readonly relayedFrom?: string | undefined;
+  /** Told when the number of forwarders fed from this track changes (a relay subscribes upstream on 0 → 1). */
+  readonly onSubscriberCount?: ((count: number) => void) | undefined;
 }
 
 /** Public description of a published track, as sent to clients. */
@@ -50,6 +54,8 @@ export class PublishedTrack {
   readonly kind: MediaKind;
   readonly codec: string;
   readonly clockRate: number;
+  /** The node this track is relayed from; undefined when a local participant publishes it. */
+  readonly relayedFrom: string | undefined;
   readonly #source: InboundTrack;
   readonly #payloadType: number;
   readonly #buffer: RetransmissionBuffer;
@@ -59,6 +65,7 @@ export class PublishedTrack {
   readonly #keyFrameIntervalMs: number;
   readonly #audioLevelId: number;
   readonly #onAudioLevel: ((level: number) => void) | undefined;
+  readonly #onSubscriberCount: ((count: number) => void) | undefined;
   readonly #isVp8: boolean;
   readonly #header = Buffer.alloc(12);
   #lastKeyFrameRequestAt = Number.NEGATIVE_INFINITY;
@@ -87,6 +94,8 @@ export class PublishedTrack {
     this.#keyFrameIntervalMs = options.keyFrameRequestIntervalMs;
     this.#audioLevelId = info.audioLevelExtensionId ?? 0;
     this.#onAudioLevel = options.onAudioLevel;
+    this.relayedFrom = options.relayedFrom;
+    this.#onSubscriberCount = options.onSubscriberCount;
     this.#buffer = new RetransmissionBuffer({
       capacity: info.kind === 'video' ? options.retransmissionSlots : Math.max(16, options.retransmissionSlots >> 2),
       maxAgeMs: options.retransmissionMaxAgeMs,
@@ -97,6 +106,11 @@ export class PublishedTrack {
   /** The wire description. */
   get descriptor(): TrackDescriptor {
     return { trackId: this.id, participantId: this.participantId, kind: this.kind };
+  }
+
+  /** Header extension id of the RFC 6464 audio level the publisher sends (0: none). */
+  get audioLevelExtensionId(): number {
+    return this.#audioLevelId;
   }
 
   /** Subscribers currently fed from this track. */
@@ -111,14 +125,18 @@ export class PublishedTrack {
   /** Starts feeding a subscriber's forwarder (which then waits for a key frame, for video). */
   attach(forwarder: Forwarder): void {
     if (this.#closed) return;
+    const before = this.#forwarders.size;
     this.#forwarders.add(forwarder);
     forwarder.setSource(this.id);
+    if (this.#forwarders.size !== before) this.#onSubscriberCount?.(this.#forwarders.size);
     if (forwarder.awaitingKeyFrame) this.requestKeyFrame();
   }
 
   /** Stops feeding a forwarder. */
   detach(forwarder: Forwarder): void {
-    if (this.#forwarders.delete(forwarder) && forwarder.sourceId === this.id) forwarder.setSource(undefined);
+    if (!this.#forwarders.delete(forwarder)) return;
+    if (forwarder.sourceId === this.id) forwarder.setSource(undefined);
+    if (!this.#closed) this.#onSubscriberCount?.(this.#forwarders.size);
   }
 
   /** Asks the publisher for a key frame, at most once per `keyFrameRequestIntervalMs`. */
@@ -132,11 +150,16 @@ export class PublishedTrack {
     return true;
   }
 
-  /** Resends what the buffer still holds of `outSeqs` (a subscriber's NACK). Returns how many. */
+  /**
+   * Resends what the buffer still holds of `outSeqs` (a subscriber's NACK). Returns how many.
+   * What the buffer misses of a relayed track is asked of the node it comes from; the resent
+   * packet then reaches the subscriber as a late packet of the stream.
+   */
   answerNack(forwarder: Forwarder, outSeqs: readonly number[]): number {
     if (!this.#forwarders.has(forwarder)) return 0;
     const now = performance.now();
     let resent = 0;
+    let missing: number[] | undefined;
     for (const outSeq of outSeqs) {
       const inSeq = forwarder.sourceSeqFor(outSeq);
       if (inSeq === undefined) continue;
@@ -144,8 +167,11 @@ export class PublishedTrack {
       if (packet && forwarder.retransmit(packet)) {
         resent++;
         this.#counters.packetsOut++;
+      } else if (!packet && this.#source.requestRetransmission) {
+        (missing ??= []).push(inSeq);
       }
     }
+    if (missing) this.#source.requestRetransmission?.(missing);
     return resent;
   }
 

@@ -3,6 +3,11 @@
  * receives what, and the active speaker. The room owns the published tracks; participants
  * own their sessions and slots. It knows nothing of WebSockets: signaling listens to its
  * typed events and translates them into messages.
+ *
+ * When the meeting spans several nodes (cascading, src/media/cascade/), the room also holds
+ * the *remote* participants and tracks its relays announce: local clients see them exactly
+ * like local ones, and a relayed track is a PublishedTrack whose source is the relay.
+ * Capacity, grace closing and `empty` count local participants only.
  */
 import { randomBytes } from 'node:crypto';
 import type { Logger } from '../../lib/logger.js';
@@ -19,6 +24,10 @@ export type LeaveReason = 'left' | 'disconnected' | 'replaced' | 'transport-fail
 export interface RoomEvents {
   participantJoined: [participant: Participant];
   participantLeft: [participant: Participant, reason: LeaveReason];
+  /** A participant of another node of the meeting appeared (announced by a relay). */
+  remoteParticipantJoined: [participant: ParticipantDescriptor];
+  /** A participant of another node left (or its relay closed). */
+  remoteParticipantLeft: [participantId: string];
   trackPublished: [track: PublishedTrack];
   trackUnpublished: [track: PublishedTrack];
   /** The loudest participant changed (null: the speaker left). */
@@ -57,12 +66,27 @@ export interface ParticipantDescriptor {
   readonly name: string;
 }
 
+/** A track of another node of the meeting, as its relay announces it. */
+export interface RemoteTrackSpec {
+  readonly trackId: string;
+  readonly participantId: string;
+  readonly kind: 'audio' | 'video';
+  /** The node it is relayed from. */
+  readonly nodeId: string;
+  /** The relay's end of the stream. */
+  readonly source: InboundTrack;
+  /** Told when local subscribers come (count 1) and go (count 0). */
+  readonly onSubscriberCount: (count: number) => void;
+}
+
 /** Participants, published tracks and subscriptions of one meeting. */
 export class Room extends TypedEmitter<RoomEvents> {
   readonly id: string;
   readonly #options: RoomOptions;
   readonly #logger: Logger;
   readonly #participants = new Map<string, Participant>();
+  /** Participants of other nodes, by id, with the node each is on. */
+  readonly #remote = new Map<string, { readonly descriptor: ParticipantDescriptor; readonly nodeId: string }>();
   readonly #unsubscribe = new Map<string, () => void>();
   readonly #tracks = new Map<string, PublishedTrack>();
   readonly #speaker = new ActiveSpeakerDetector();
@@ -125,14 +149,78 @@ export class Room extends TypedEmitter<RoomEvents> {
     return this.#participants.get(id);
   }
 
-  /** Everyone in the room. */
+  /** Everyone in the meeting: local participants, then those of other nodes. */
   participants(): ParticipantDescriptor[] {
+    const local = [...this.#participants.values()].map((p) => ({ id: p.id, name: p.name }));
+    const remote = [...this.#remote.values()].filter((r) => !this.#participants.has(r.descriptor.id)).map((r) => r.descriptor);
+    return [...local, ...remote];
+  }
+
+  /** True when `participantId` is in the meeting here or on another node. */
+  hasParticipant(participantId: string): boolean {
+    return this.#participants.has(participantId) || this.#remote.has(participantId);
+  }
+
+  /** Participants of other nodes known here. */
+  get remoteParticipantCount(): number {
+    return this.#remote.size;
+  }
+
+  /** Every published track, local and relayed. */
+  tracks(): TrackDescriptor[] {
+    return [...this.#tracks.values()].map((t) => t.descriptor);
+  }
+
+  /** Tracks published by this node's own participants (the only ones a relay sends on). */
+  localTracks(): PublishedTrack[] {
+    return [...this.#tracks.values()].filter((t) => t.relayedFrom === undefined);
+  }
+
+  /** A track published by a local participant, if live. */
+  localTrack(trackId: string): PublishedTrack | undefined {
+    const track = this.#tracks.get(trackId);
+    return track && track.relayedFrom === undefined ? track : undefined;
+  }
+
+  /** Local participants (relays announce them to the other nodes). */
+  localParticipants(): ParticipantDescriptor[] {
     return [...this.#participants.values()].map((p) => ({ id: p.id, name: p.name }));
   }
 
-  /** Every published track. */
-  tracks(): TrackDescriptor[] {
-    return [...this.#tracks.values()].map((t) => t.descriptor);
+  /**
+   * A participant of node `nodeId` (told by the relay to that node). Local clients are told
+   * as of a local join, unless the same id is also here (a participant that moved nodes).
+   */
+  addRemoteParticipant(descriptor: ParticipantDescriptor, nodeId: string): void {
+    if (this.#closed) return;
+    const known = this.#remote.get(descriptor.id);
+    this.#remote.set(descriptor.id, { descriptor: { id: descriptor.id, name: descriptor.name }, nodeId });
+    if (!known && !this.#participants.has(descriptor.id)) this.emit('remoteParticipantJoined', descriptor);
+  }
+
+  /** A participant of node `nodeId` left; its relayed tracks go with it. */
+  removeRemoteParticipant(participantId: string, nodeId: string): void {
+    const known = this.#remote.get(participantId);
+    if (!known || known.nodeId !== nodeId) return;
+    this.#remote.delete(participantId);
+    for (const track of [...this.#tracks.values()]) if (track.relayedFrom === nodeId && track.participantId === participantId) this.#unpublish(track);
+    if (this.#participants.has(participantId)) return;
+    if (this.#speaker.remove(participantId)) this.emit('activeSpeaker', null);
+    this.emit('remoteParticipantLeft', participantId);
+  }
+
+  /** A track relayed from another node: announced and assigned like a local one. */
+  addRemoteTrack(spec: RemoteTrackSpec): PublishedTrack | undefined {
+    if (this.#closed || this.#tracks.has(spec.trackId)) return undefined;
+    const track = this.#newTrack(spec.trackId, spec.participantId, spec.source, spec.nodeId, spec.onSubscriberCount);
+    this.#announce(track);
+    return track;
+  }
+
+  /** A relayed track ended (unpublished there, or the relay closed). */
+  removeRemoteTrack(trackId: string): void {
+    const track = this.#tracks.get(trackId);
+    if (track && track.relayedFrom !== undefined) this.#unpublish(track);
   }
 
   /** The active speaker, or null. */
@@ -173,7 +261,7 @@ export class Room extends TypedEmitter<RoomEvents> {
     this.#participants.delete(participantId);
     this.#unsubscribe.get(participantId)?.();
     this.#unsubscribe.delete(participantId);
-    for (const track of [...this.#tracks.values()]) if (track.participantId === participantId) this.#unpublish(track);
+    for (const track of [...this.#tracks.values()]) if (track.participantId === participantId && track.relayedFrom === undefined) this.#unpublish(track);
     participant.close();
     if (this.#speaker.remove(participantId)) this.emit('activeSpeaker', null);
     this.emit('participantLeft', participant, reason);
@@ -205,6 +293,7 @@ export class Room extends TypedEmitter<RoomEvents> {
     for (const id of [...this.#participants.keys()]) this.remove(id, 'room-closed');
     for (const track of this.#tracks.values()) track.close();
     this.#tracks.clear();
+    this.#remote.clear();
     this.#stopSpeakerTimer();
     this.emit('closed');
     this.removeAllListeners();
@@ -212,24 +301,36 @@ export class Room extends TypedEmitter<RoomEvents> {
 
   #publish(participant: Participant, inbound: InboundTrack): void {
     if (this.#closed || this.#participants.get(participant.id) !== participant) return;
+    const id = `${inbound.info.kind === 'video' ? 'TV' : 'TA'}_${randomBytes(6).toString('base64url')}`;
+    this.#announce(this.#newTrack(id, participant.id, inbound, undefined, undefined));
+  }
+
+  #newTrack(id: string, participantId: string, source: InboundTrack, relayedFrom: string | undefined, onSubscriberCount: ((n: number) => void) | undefined): PublishedTrack {
     const track = new PublishedTrack({
-      id: `${inbound.info.kind === 'video' ? 'TV' : 'TA'}_${randomBytes(6).toString('base64url')}`,
-      participantId: participant.id,
-      source: inbound,
+      id,
+      participantId,
+      source,
       counters: this.#options.counters,
       overload: this.#options.overload,
       keyFrameRequestIntervalMs: this.#options.keyFrameRequestIntervalMs,
       retransmissionSlots: this.#options.retransmissionSlots,
       retransmissionMaxAgeMs: this.#options.retransmissionMaxAgeMs,
-      onAudioLevel: inbound.info.kind === 'audio' ? (level) => this.#speaker.record(participant.id, level) : undefined,
+      // Levels of relayed audio count too: the active speaker is the meeting's.
+      onAudioLevel: source.info.kind === 'audio' ? (level) => this.#speaker.record(participantId, level) : undefined,
+      relayedFrom,
+      onSubscriberCount,
     });
     this.#tracks.set(track.id, track);
-    inbound.onClose(() => {
+    source.onClose(() => {
       if (this.#tracks.get(track.id) === track) this.#unpublish(track);
     });
-    this.#logger.debug({ participantId: participant.id, trackId: track.id, kind: track.kind, codec: track.codec }, 'track published');
+    return track;
+  }
+
+  #announce(track: PublishedTrack): void {
+    this.#logger.debug({ participantId: track.participantId, trackId: track.id, kind: track.kind, codec: track.codec, relayedFrom: track.relayedFrom }, 'track published');
     this.emit('trackPublished', track);
-    for (const p of this.#participants.values()) if (p.wants(participant.id)) p.assign(track);
+    for (const p of this.#participants.values()) if (p.wants(track.participantId)) p.assign(track);
   }
 
   #unpublish(track: PublishedTrack): void {

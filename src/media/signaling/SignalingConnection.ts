@@ -214,9 +214,14 @@ export class SignalingConnection {
             const [code, text] = CLOSE_ON_LEAVE[reason];
             this.close(code, text);
           }
-        } else if (room.participant(p.id) === undefined) {
+        } else if (!room.hasParticipant(p.id)) {
           this.#send({ type: 'participant-left', participantId: p.id });
         }
+      }),
+      // Participants of the meeting's other nodes (cascading) look exactly like local ones.
+      room.on('remoteParticipantJoined', (p) => this.#send({ type: 'participant-joined', participant: { id: p.id, name: p.name } })),
+      room.on('remoteParticipantLeft', (id) => {
+        if (id !== participant.id) this.#send({ type: 'participant-left', participantId: id });
       }),
       room.on('trackPublished', (t) => this.#send({ type: 'track-published', track: t.descriptor })),
       room.on('trackUnpublished', (t) => this.#send({ type: 'track-unpublished', trackId: t.id, participantId: t.participantId })),

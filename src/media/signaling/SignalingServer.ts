@@ -1,6 +1,8 @@
 /**
- * The node's WebSocket endpoint: an HTTP server that upgrades requests on one path (`/rtc`)
- * and on its probe echo (`/rtc/probe`, see ProbeEcho.ts), and answers everything else with 404/426. Owns the connections, pings them to find dead
+ * The node's WebSocket endpoint: an HTTP server that upgrades requests on one path (`/rtc`),
+ * on its probe echo (`/rtc/probe`, see ProbeEcho.ts) and on the relay path of the meeting's
+ * other nodes (`/rtc/relay`, handed to the relay acceptor: src/media/cascade/), and answers
+ * everything else with 404/426. Owns the connections, pings them to find dead
  * ones, and closes them all on shutdown.
  *
  * Before a socket is a signaling connection it is only a TCP connection, and those are
@@ -40,6 +42,8 @@ export interface SignalingServerOptions extends ConnectionContext {
   readonly keepAliveTimeoutMs: number;
   /** Concurrent TCP connections one client address (IPv6: one /64) may hold. */
   readonly maxConnectionsPerAddress: number;
+  /** Takes sockets upgraded on `<path>/relay` (other nodes of a meeting); absent: 404 there. */
+  readonly relayAcceptor?: { accept(ws: import('ws').WebSocket, remoteAddress: string | undefined): void } | undefined;
 }
 
 /** A complete HTTP/1.1 error answer in the platform's format, for writing to a raw socket. */
@@ -230,6 +234,11 @@ export class SignalingServer {
     const path = (req.url ?? '').split('?')[0];
     if (path === `${this.#options.path}/probe` && !this.#closing) {
       this.#probes.handleUpgrade(req, socket, head);
+      return;
+    }
+    const relay = this.#options.relayAcceptor;
+    if (path === `${this.#options.path}/relay` && relay && !this.#closing) {
+      this.#wss.handleUpgrade(req, socket, head, (ws) => relay.accept(ws, req.socket.remoteAddress));
       return;
     }
     if (path !== this.#options.path || this.#closing) {

@@ -244,7 +244,7 @@ describe('forwarding', { timeout: 300_000 }, () => {
     // Announced in a `subscriptions` message, or in a re-offer if one was due anyway (both carry the slots).
     const idle = await bob.next((m) => (m.type === 'subscriptions' || m.type === 'offer') && (m.slots as Slot[]).every((s) => s.participantId === null));
     assert.equal((idle.slots as Slot[]).length, 2, 'bob’s two slots went idle');
-    assert.deepEqual(n.stats(), { participants: 1, meetings: 1, tracks: 0, connections: 1, peers: 1 });
+    assert.deepEqual(n.stats(), { participants: 1, meetings: 1, tracks: 0, connections: 1, peers: 1, relays: 0 });
   });
 
   test('ends a meeting after the grace period and reports it once', PER_TEST, async () => {

@@ -58,7 +58,7 @@ describe('teardown', { timeout: 300_000 }, () => {
     const closing = [n.close(), n.close()];
     await Promise.all(closing);
     await n.close();
-    assert.deepEqual(n.stats(), { participants: 0, meetings: 0, tracks: 0, connections: 0, peers: 0 });
+    assert.deepEqual(n.stats(), { participants: 0, meetings: 0, tracks: 0, connections: 0, peers: 0, relays: 0 });
     assert.equal(await alice.closed, 1001);
     assert.equal(await bob.closed, 1001);
     assert.equal(nativeRuntimeHoldersForTesting(), holdersBefore + 2, 'only the two clients still hold the runtime');

@@ -4,7 +4,7 @@
  * meetings to its parent, which relays them to the control plane. Dependency-free, so both
  * sides import it.
  */
-import type { MigrationReason, NodeHeartbeatParams } from '../../../contracts/schemas.js';
+import type { MigrationReason, NodeHeartbeatParams, RelayPeer } from '../../../contracts/schemas.js';
 
 /** Everything a node process needs to run its node. */
 export interface NodeProcessSettings {
@@ -36,8 +36,10 @@ export type ParentMessage =
   /** The control plane moved a meeting: tell its participants to move (`SfuNode.migrateMeeting`). */
   | NodeProcessCommand;
 
-/** A control-plane command relayed to the node process. */
-export type NodeProcessCommand = { readonly type: 'migrate'; readonly meetingId: string; readonly reason: MigrationReason; readonly deadlineMs: number };
+/** A control-plane command relayed to the node process (`relay`: the meeting's other nodes, `SfuNode.relay`). */
+export type NodeProcessCommand =
+  | { readonly type: 'migrate'; readonly meetingId: string; readonly reason: MigrationReason; readonly deadlineMs: number }
+  | { readonly type: 'relay'; readonly meetingId: string; readonly peers: readonly RelayPeer[] };
 
 /** Child → parent. */
 export type ChildMessage =

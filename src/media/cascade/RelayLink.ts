@@ -1,0 +1,489 @@
+/**
+ * One relay: this node and one other node of the same meeting, after the handshake
+ * (RelayManager does `hello` / `welcome`). It owns the WebSocket for control messages
+ * (relayProtocol.ts) and two PeerConnections through the node's media engine, one per
+ * direction, each DTLS-SRTP:
+ *
+ * - the **send** connection: this node offers, the other answers. One m-line per local track
+ *   the other node has subscribed to, fed by a Forwarder attached to the local
+ *   PublishedTrack like a subscriber's slot (so one copy per track, whatever the number of
+ *   subscribers there). Its RTCP brings the other node's PLI/FIR, which go to the publisher.
+ * - the **receive** connection: the other node offers, this one answers. Each m-line feeds the
+ *   RelayedTrackSource of one of its tracks, which the room holds as a PublishedTrack.
+ *
+ * Two connections rather than one: each direction then renegotiates on its own, offered by
+ * the side that adds tracks, with exactly the shapes the node already negotiates with
+ * clients (publisher offer filter, subscribe offers and the offerer-race workaround), and
+ * no glare. An m-line of the send connection serves one track for the relay's lifetime
+ * (a track subscribed again reuses it); the m-lines of tracks that ended stay idle.
+ *
+ * The room is bound while it exists (a relay may come up before the first local client
+ * joins, and outlive the room): remote participants and tracks are kept here and put into
+ * whichever room is bound. Closing the relay removes them from the room (local clients see
+ * them leave); local media is untouched.
+ */
+import { randomInt } from 'node:crypto';
+import type { RawData, WebSocket } from 'ws';
+import type { Logger } from '../../lib/logger.js';
+import { MeridianError, isMeridianError } from '../../contracts/errors.js';
+import { CloseCode } from '../../contracts/signaling.js';
+import type { MediaEngine, OutboundTrack, PeerSession } from '../engine/MediaEngine.js';
+import { Forwarder } from '../sfu/Forwarder.js';
+import type { PublishedTrack } from '../sfu/PublishedTrack.js';
+import type { ParticipantDescriptor, Room } from '../sfu/Room.js';
+import { parseRtcpFeedback } from '../sfu/Rtcp.js';
+import { RateLimiter } from '../signaling/RateLimiter.js';
+import { relayMac, relayMacMatches } from '../../tokens/index.js';
+import { RELAY_CODECS, RelayedTrackSource } from './RelayedTrackSource.js';
+import { readRelayFrame, relayCloseCodeFor, type OutgoingRelayMessage, type RelayMessage, type RelayTrack } from './relayProtocol.js';
+
+/** Limits of a relay's control channel. */
+export interface RelayLimits {
+  readonly maxMessageBytes: number;
+  readonly messagesPerSecond: number;
+  readonly messageBurst: number;
+  readonly pingIntervalMs: number;
+  readonly maxBufferedBytes: number;
+}
+
+/** Construction options. */
+export interface RelayLinkOptions {
+  readonly ws: WebSocket;
+  /** Room key of the meeting. */
+  readonly meetingId: string;
+  readonly peerNodeId: string;
+  /** The relay's session key (RelayTokenVerifier.ts): MACs the SDP both ways. */
+  readonly sessionKey: Buffer;
+  /** Which end this node is (MACs name the sender's role, so a message cannot be reflected). */
+  readonly role: 'dialer' | 'acceptor';
+  readonly engine: MediaEngine;
+  readonly limits: RelayLimits;
+  readonly logger: Logger;
+  /** Called once when the relay has closed (for any reason). */
+  readonly onClosed: (link: RelayLink) => void;
+}
+
+/** A local track the other node receives over this relay. */
+interface OutSlot {
+  readonly mid: string;
+  readonly outbound: OutboundTrack;
+  readonly forwarder: Forwarder;
+  track: PublishedTrack | undefined;
+  negotiated: boolean;
+}
+
+/** A track of the other node, as known here. */
+interface RemoteTrack {
+  readonly spec: RelayTrack;
+  readonly source: RelayedTrackSource;
+  /** Whether this node asked for it (it has local subscribers). */
+  subscribed: boolean;
+}
+
+/** One relay between this node and another node of the meeting. */
+export class RelayLink {
+  readonly meetingId: string;
+  readonly peerNodeId: string;
+  readonly #ws: WebSocket;
+  readonly #sessionKey: Buffer;
+  readonly #role: 'dialer' | 'acceptor';
+  readonly #peerRole: 'dialer' | 'acceptor';
+  readonly #engine: MediaEngine;
+  readonly #limits: RelayLimits;
+  readonly #limiter: RateLimiter;
+  readonly #logger: Logger;
+  readonly #onClosed: (link: RelayLink) => void;
+  readonly #remoteParticipants = new Map<string, ParticipantDescriptor>();
+  readonly #remoteTracks = new Map<string, RemoteTrack>();
+  /** mid of the receive connection → track id (from the other node's offers). */
+  readonly #recvMids = new Map<string, string>();
+  /** Local tracks the other node asked for. */
+  readonly #wanted = new Set<string>();
+  readonly #outSlots = new Map<string, OutSlot>();
+  #room: Room | undefined;
+  #roomOffs: Array<() => void> = [];
+  #recv: PeerSession | undefined;
+  #sendPeer: PeerSession | undefined;
+  #nextMid = 0;
+  #offering = false;
+  #offerAgain = false;
+  #flushQueued = false;
+  #queue: Promise<void> = Promise.resolve();
+  #pingTimer: NodeJS.Timeout | undefined;
+  #alive = true;
+  #closed = false;
+
+  constructor(options: RelayLinkOptions) {
+    this.meetingId = options.meetingId;
+    this.peerNodeId = options.peerNodeId;
+    this.#ws = options.ws;
+    this.#sessionKey = options.sessionKey;
+    this.#role = options.role;
+    this.#peerRole = options.role === 'dialer' ? 'acceptor' : 'dialer';
+    this.#engine = options.engine;
+    this.#limits = options.limits;
+    this.#logger = options.logger.child({ meetingId: options.meetingId, peerNodeId: options.peerNodeId, component: 'relay' });
+    this.#onClosed = options.onClosed;
+    this.#limiter = new RateLimiter(options.limits.messagesPerSecond, options.limits.messageBurst);
+    const ws = options.ws;
+    ws.on('message', (data, isBinary) => this.#onFrame(data, isBinary));
+    ws.on('pong', () => {
+      this.#alive = true;
+    });
+    ws.on('close', () => this.close('the relay socket closed'));
+    this.#pingTimer = setInterval(() => {
+      if (!this.#alive) {
+        this.#logger.warn('relay peer stopped answering pings');
+        this.#ws.terminate();
+        this.close('ping timeout');
+        return;
+      }
+      this.#alive = false;
+      try {
+        this.#ws.ping();
+      } catch {
+        this.close('ping failed');
+      }
+    }, options.limits.pingIntervalMs);
+    this.#pingTimer.unref();
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Ids of the local tracks currently sent to the other node (with a forwarder attached). */
+  sentTrackIdsForTesting(): string[] {
+    return [...this.#outSlots.entries()].filter(([, s]) => s.track !== undefined && s.forwarder.sourceId !== undefined).map(([id]) => id);
+  }
+
+  /** Forwarders of the send connection, by local track id (tests count packets through them). */
+  forwarderForTesting(trackId: string): Forwarder | undefined {
+    return this.#outSlots.get(trackId)?.forwarder;
+  }
+
+  /**
+   * Puts the remote participants and tracks into `room` and starts announcing its local
+   * participants and tracks to the other node. The room unbinds itself when it closes.
+   */
+  bind(room: Room): void {
+    if (this.#closed || this.#room === room || room.closed) return;
+    this.#unbind();
+    this.#room = room;
+    this.#roomOffs = [
+      room.on('participantJoined', (p) => this.#post({ type: 'participant-joined', participant: { id: p.id, name: p.name } })),
+      room.on('participantLeft', (p) => {
+        if (room.participant(p.id) === undefined) this.#post({ type: 'participant-left', participantId: p.id });
+      }),
+      room.on('trackPublished', (t) => {
+        if (t.relayedFrom !== undefined) return;
+        this.#post({ type: 'track-published', track: describe(t) });
+        if (this.#wanted.has(t.id)) this.#attachOut(t.id);
+      }),
+      room.on('trackUnpublished', (t) => {
+        if (t.relayedFrom !== undefined) return;
+        const slot = this.#outSlots.get(t.id);
+        if (slot) slot.track = undefined;
+        this.#wanted.delete(t.id);
+        this.#post({ type: 'track-unpublished', trackId: t.id });
+      }),
+      room.on('closed', () => this.#unbind()),
+    ];
+    for (const p of room.localParticipants()) this.#post({ type: 'participant-joined', participant: p });
+    for (const t of room.localTracks()) this.#post({ type: 'track-published', track: describe(t) });
+    for (const p of this.#remoteParticipants.values()) room.addRemoteParticipant(p, this.peerNodeId);
+    for (const t of this.#remoteTracks.values()) this.#addToRoom(t);
+    for (const id of this.#wanted) this.#attachOut(id);
+  }
+
+  /**
+   * Closes the relay: the other node's participants and tracks leave the room, the
+   * connections and the socket close. Idempotent.
+   */
+  close(reason: string, code: number = CloseCode.normal): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#logger.info({ reason }, 'relay closed');
+    if (this.#pingTimer) clearInterval(this.#pingTimer);
+    this.#pingTimer = undefined;
+    const room = this.#room;
+    this.#unbind();
+    if (room && !room.closed) for (const id of this.#remoteParticipants.keys()) room.removeRemoteParticipant(id, this.peerNodeId);
+    for (const t of this.#remoteTracks.values()) t.source.close();
+    this.#remoteTracks.clear();
+    this.#remoteParticipants.clear();
+    for (const slot of this.#outSlots.values()) slot.track?.detach(slot.forwarder);
+    this.#outSlots.clear();
+    this.#sendPeer?.close();
+    this.#recv?.close();
+    if (this.#ws.readyState === this.#ws.OPEN || this.#ws.readyState === this.#ws.CONNECTING) {
+      try {
+        this.#ws.close(code, reason.slice(0, 100));
+      } catch {
+        this.#ws.terminate();
+      }
+      // A peer that does not answer the close frame is cut off soon.
+      setTimeout(() => this.#ws.terminate(), 1_000).unref();
+    }
+    this.#onClosed(this);
+  }
+
+  /** Stops feeding the room (it closed): local subscriptions there are gone. */
+  #unbind(): void {
+    for (const off of this.#roomOffs) off();
+    this.#roomOffs = [];
+    this.#room = undefined;
+    for (const [trackId, t] of this.#remoteTracks) {
+      if (!t.subscribed) continue;
+      t.subscribed = false;
+      this.#post({ type: 'unsubscribe', trackIds: [trackId] });
+    }
+    for (const slot of this.#outSlots.values()) {
+      slot.track?.detach(slot.forwarder);
+      slot.track = undefined;
+    }
+  }
+
+  #onFrame(data: RawData, isBinary: boolean): void {
+    if (this.#closed) return;
+    const read = readRelayFrame(data, isBinary, this.#limits.maxMessageBytes);
+    if ('error' in read) {
+      this.#fail(read.error);
+      return;
+    }
+    if (!this.#limiter.take()) {
+      this.#fail(new MeridianError('RATE_LIMITED', 'Too many relay messages'));
+      return;
+    }
+    const message = read.message;
+    this.#queue = this.#queue.then(() => (this.#closed ? undefined : this.#handle(message))).catch((err: unknown) => this.#fail(err));
+  }
+
+  async #handle(m: RelayMessage): Promise<void> {
+    const room = this.#room;
+    switch (m.type) {
+      case 'participant-joined':
+        this.#remoteParticipants.set(m.participant.id, m.participant);
+        room?.addRemoteParticipant(m.participant, this.peerNodeId);
+        return;
+      case 'participant-left': {
+        if (!this.#remoteParticipants.delete(m.participantId)) return;
+        for (const [id, t] of this.#remoteTracks) {
+          if (t.spec.participantId !== m.participantId) continue;
+          this.#remoteTracks.delete(id);
+          t.source.close();
+        }
+        room?.removeRemoteParticipant(m.participantId, this.peerNodeId);
+        return;
+      }
+      case 'track-published': {
+        if (this.#remoteTracks.has(m.track.trackId)) return;
+        const trackId = m.track.trackId;
+        const t: RemoteTrack = { spec: m.track, source: new RelayedTrackSource(m.track, (seqs) => this.#post({ type: 'nack', trackId, seqs: [...seqs] })), subscribed: false };
+        this.#remoteTracks.set(trackId, t);
+        if (room) this.#addToRoom(t);
+        return;
+      }
+      case 'track-unpublished': {
+        const t = this.#remoteTracks.get(m.trackId);
+        if (!t) return;
+        this.#remoteTracks.delete(m.trackId);
+        t.source.close();
+        return;
+      }
+      case 'subscribe':
+        for (const id of m.trackIds) {
+          this.#wanted.add(id);
+          this.#attachOut(id);
+        }
+        return;
+      case 'unsubscribe':
+        for (const id of m.trackIds) {
+          this.#wanted.delete(id);
+          const slot = this.#outSlots.get(id);
+          slot?.track?.detach(slot.forwarder);
+        }
+        return;
+      case 'offer':
+        if (!relayMacMatches(m.mac, this.#sessionKey, this.#peerRole, 'offer', m.sdp, JSON.stringify(m.tracks))) throw unauthenticated();
+        await this.#acceptOffer(m.sdp, m.tracks);
+        return;
+      case 'answer':
+        if (!relayMacMatches(m.mac, this.#sessionKey, this.#peerRole, 'answer', m.sdp)) throw unauthenticated();
+        this.#acceptAnswer(m.sdp);
+        return;
+      case 'nack': {
+        const slot = this.#outSlots.get(m.trackId);
+        if (slot?.track) slot.track.answerNack(slot.forwarder, m.seqs);
+        return;
+      }
+      case 'error':
+        this.#logger.warn({ code: m.code, reason: m.message }, 'relay peer reported an error');
+        return;
+      case 'hello':
+      case 'welcome':
+        throw new MeridianError('VALIDATION_FAILED', `"${m.type}" after the handshake`);
+    }
+  }
+
+  #addToRoom(t: RemoteTrack): void {
+    const room = this.#room;
+    if (!room || t.source.closed) return;
+    const trackId = t.spec.trackId;
+    room.addRemoteTrack({
+      trackId,
+      participantId: t.spec.participantId,
+      kind: t.spec.kind,
+      nodeId: this.peerNodeId,
+      source: t.source,
+      onSubscriberCount: (count) => this.#localSubscribers(trackId, count),
+    });
+  }
+
+  /** Local subscribers of a relayed track came or went: ask the other node to send it, or to stop. */
+  #localSubscribers(trackId: string, count: number): void {
+    const t = this.#remoteTracks.get(trackId);
+    if (!t || this.#closed) return;
+    if (count > 0 && !t.subscribed) {
+      t.subscribed = true;
+      this.#post({ type: 'subscribe', trackIds: [trackId] });
+    } else if (count === 0 && t.subscribed) {
+      t.subscribed = false;
+      this.#post({ type: 'unsubscribe', trackIds: [trackId] });
+    }
+  }
+
+  /** Starts sending local track `trackId` to the other node (it asked for it). */
+  #attachOut(trackId: string): void {
+    const track = this.#room?.localTrack(trackId);
+    if (!track || this.#closed) return;
+    let slot = this.#outSlots.get(trackId);
+    if (!slot) {
+      slot = this.#addSlot(track);
+      this.#outSlots.set(trackId, slot);
+    }
+    slot.track = track;
+    track.attach(slot.forwarder);
+  }
+
+  #addSlot(track: PublishedTrack): OutSlot {
+    const send = this.#ensureSend();
+    const codec = RELAY_CODECS[track.kind];
+    const mid = `${track.kind === 'video' ? 'v' : 'a'}${this.#nextMid++}`;
+    const ssrc = randomInt(1, 0xffffffff);
+    const outbound = send.addOutboundTrack({ mid, kind: track.kind, ssrc, payloadType: codec.payloadType, codec: codec.codec, streamId: `relay-${mid}`, trackId: `relay-${mid}` });
+    const forwarder = new Forwarder({ ssrc, payloadType: codec.payloadType, clockRate: codec.clockRate, waitForKeyFrame: track.kind === 'video', sink: outbound });
+    const slot: OutSlot = { mid, outbound, forwarder, track, negotiated: false };
+    // The other node's key-frame requests for this track (its subscribers', or its own).
+    outbound.onRtcp((packet) => {
+      const source = slot.track;
+      if (!source) return;
+      for (const fb of parseRtcpFeedback(packet)) {
+        if ((fb.kind === 'pli' && fb.mediaSsrc === forwarder.ssrc) || (fb.kind === 'fir' && fb.requests.some((r) => r.ssrc === forwarder.ssrc))) source.requestKeyFrame();
+      }
+    });
+    this.#queueFlush();
+    return slot;
+  }
+
+  #ensureSend(): PeerSession {
+    if (this.#sendPeer) return this.#sendPeer;
+    const peer = this.#engine.createPeer({ label: `${this.meetingId}/relay-${this.peerNodeId}/send` });
+    peer.onStateChange((state) => {
+      if (state === 'failed' || (state === 'closed' && !this.#closed)) this.close(`relay send connection ${state}`, CloseCode.transportLost);
+    });
+    this.#sendPeer = peer;
+    return peer;
+  }
+
+  #queueFlush(): void {
+    if (this.#flushQueued || this.#closed) return;
+    this.#flushQueued = true;
+    // One offer for every track asked for in this loop turn.
+    setImmediate(() => {
+      this.#flushQueued = false;
+      void this.#flush();
+    });
+  }
+
+  async #flush(): Promise<void> {
+    const send = this.#sendPeer;
+    if (this.#closed || !send) return;
+    const slots = [...this.#outSlots.entries()];
+    if (!slots.some(([, s]) => !s.negotiated)) return;
+    if (this.#offering) {
+      this.#offerAgain = true;
+      return;
+    }
+    this.#offering = true;
+    for (const [, s] of slots) s.negotiated = true;
+    try {
+      const sdp = await send.createOffer();
+      if (this.#closed || this.#sendPeer !== send) return;
+      const tracks = slots.map(([trackId, s]) => ({ mid: s.mid, trackId }));
+      this.#post({ type: 'offer', sdp, tracks, mac: relayMac(this.#sessionKey, this.#role, 'offer', sdp, JSON.stringify(tracks)) });
+    } catch (err) {
+      this.#offering = false;
+      if (!this.#closed) this.#fail(err);
+    }
+  }
+
+  #acceptAnswer(sdp: string): void {
+    const send = this.#sendPeer;
+    if (!send || !this.#offering) throw new MeridianError('VALIDATION_FAILED', 'No relay offer is waiting for an answer');
+    send.acceptAnswer(sdp);
+    this.#offering = false;
+    if (this.#offerAgain) {
+      this.#offerAgain = false;
+      this.#queueFlush();
+    }
+  }
+
+  async #acceptOffer(sdp: string, tracks: ReadonlyArray<{ mid: string; trackId: string }>): Promise<void> {
+    for (const { mid, trackId } of tracks) this.#recvMids.set(mid, trackId);
+    if (!this.#recv) {
+      const peer = this.#engine.createPeer({ label: `${this.meetingId}/relay-${this.peerNodeId}/recv` });
+      peer.onTrack((native) => {
+        const trackId = this.#recvMids.get(native.info.mid);
+        const t = trackId === undefined ? undefined : this.#remoteTracks.get(trackId);
+        if (t) t.source.bind(native);
+      });
+      peer.onStateChange((state) => {
+        if (state === 'failed' || (state === 'closed' && !this.#closed)) this.close(`relay receive connection ${state}`, CloseCode.transportLost);
+      });
+      this.#recv = peer;
+    }
+    const answer = await this.#recv.acceptOffer(sdp);
+    if (!this.#closed) this.#post({ type: 'answer', sdp: answer, mac: relayMac(this.#sessionKey, this.#role, 'answer', answer) });
+  }
+
+  #post(message: OutgoingRelayMessage): void {
+    if (this.#closed || this.#ws.readyState !== this.#ws.OPEN) return;
+    if (this.#ws.bufferedAmount > this.#limits.maxBufferedBytes) {
+      this.#logger.warn('relay peer is not reading its socket; closing the relay');
+      this.#ws.terminate();
+      this.close('peer not reading');
+      return;
+    }
+    this.#ws.send(JSON.stringify(message));
+  }
+
+  #fail(err: unknown): void {
+    if (this.#closed) return;
+    const error = isMeridianError(err) ? err : new MeridianError('INTERNAL');
+    if (!isMeridianError(err)) this.#logger.error({ err }, 'relay handler failed');
+    else this.#logger.warn({ code: error.code, reason: error.message }, 'refusing relay input');
+    this.#post({ type: 'error', code: error.code, message: error.message });
+    this.close(error.code, relayCloseCodeFor(error.code));
+  }
+}
+
+/** An SDP whose MAC does not match: changed on the way, or not from the other node. */
+function unauthenticated(): MeridianError {
+  return new MeridianError('VALIDATION_FAILED', 'The relay message is not authenticated by the relay session key');
+}
+
+/** The relay description of a local track. */
+function describe(t: PublishedTrack): RelayTrack {
+  return { trackId: t.id, participantId: t.participantId, kind: t.kind, audioLevelId: t.audioLevelExtensionId };
+}
