@@ -164,25 +164,29 @@ export class Call {
   /**
    * Opens one page per name (one browser context each) on `/?meeting=<id>&name=<n>`, waits
    * until all are connected on one node and each decodes every other's video, then installs
-   * the watcher. `from` places the first joiner (and so the meeting) in a region.
+   * the watcher. `from` places the first joiner (and so the meeting) in a region; `froms`
+   * gives every joiner a city of its own (a meeting that spans nodes: then pass `oneNode:
+   * false`, and only "each decodes every other" is waited for).
    */
-  static async open(browser: Browser, base: string, opts: { names?: string[]; from?: string; meetingId?: string; timeoutMs?: number } = {}): Promise<Call> {
+  static async open(browser: Browser, base: string, opts: { names?: string[]; from?: string; froms?: string[]; oneNode?: boolean; meetingId?: string; timeoutMs?: number } = {}): Promise<Call> {
     const names = opts.names ?? ['Ann', 'Bob', 'Cat'];
     const meetingId = opts.meetingId ?? `failover-${Date.now().toString(36)}-${randomBytes(2).toString('hex')}`;
     const members: CallMember[] = [];
     const call = new Call(browser, meetingId, members);
     try {
       for (const [i, name] of names.entries()) {
-        const p = await openParticipant(browser, base, meetingId, name, { initScript: PC_RECORDER, ...(i === 0 && opts.from ? { from: opts.from } : {}) });
+        const from = opts.froms?.[i] ?? (i === 0 ? opts.from : undefined);
+        const p = await openParticipant(browser, base, meetingId, name, { initScript: PC_RECORDER, ...(from ? { from } : {}) });
         const m = p as CallMember;
         // Full loads after the first (same-document history changes are not loads).
         m.navigations = 1;
         p.page.on('load', () => m.navigations++);
         members.push(m);
         // Join one after the other, so the first joiner's placement decides the meeting's region.
-        if (i === 0) await until(`${name} connected`, opts.timeoutMs ?? 45_000, async () => ((await where(p)).state === 'connected' ? true : undefined));
+        // With a city each, each joins in turn, so the joins meet a meeting that is already live.
+        if (i === 0 || opts.froms) await until(`${name} connected`, opts.timeoutMs ?? 45_000, async () => ((await where(p)).state === 'connected' ? true : undefined));
       }
-      await call.waitHealthy({ timeoutMs: opts.timeoutMs ?? 60_000 });
+      await call.waitHealthy({ timeoutMs: opts.timeoutMs ?? 60_000, oneNode: opts.oneNode ?? true });
       for (const m of members) {
         m.loadId = (await m.page.evaluate(WATCHER)) as string;
         m.participantId = (await where(m)).participantId!;
@@ -244,12 +248,23 @@ export class Call {
   /**
    * Waits until all pages are connected to one node (other than every node in `notOn`) and
    * each decodes every other's video. Returns that node. Throws with the last findings.
+   * With `oneNode: false` (a meeting over several nodes), waits until every page is connected
+   * to a node not in `notOn` and each decodes every other's video; returns the first page's node.
    */
-  async waitHealthy(opts: { timeoutMs?: number; notOn?: readonly string[] } = {}): Promise<{ node: string; region: string }> {
+  async waitHealthy(opts: { timeoutMs?: number; notOn?: readonly string[]; oneNode?: boolean } = {}): Promise<{ node: string; region: string }> {
     const deadline = Date.now() + (opts.timeoutMs ?? 45_000);
     let last = 'nothing checked yet';
     while (Date.now() < deadline) {
       try {
+        if (opts.oneNode === false) {
+          const w = await this.where();
+          const gaps = w.some((x) => x.state !== 'connected' || !x.node || opts.notOn?.includes(x.node)) ? [`not all connected off ${JSON.stringify(opts.notOn ?? [])}: ${JSON.stringify(w)}`] : await this.decodingGaps();
+          if (gaps.length === 0) return { node: w[0]!.node!, region: w[0]!.region! };
+          last = gaps.join('; ');
+          if (w.some((x) => x.state === 'closed')) break;
+          await sleep(250);
+          continue;
+        }
         const common = await this.commonNode();
         if (!common) {
           const w = await this.where();

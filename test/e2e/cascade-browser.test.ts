@@ -1,0 +1,77 @@
+/**
+ * One meeting across three regions (issue 13), with real processes and real browsers:
+ * `meridian start` (one meeting-node process in each default region: us-east-1,
+ * eu-central-1, ap-south-1) and three headless Chromium pages joining one meeting "as if
+ * from" Mumbai, Frankfurt and Virginia through the demo page. Each lands on a node of its own
+ * region (the meeting grows a node per region: the gain in estimated RTT is far over
+ * `cascade.gainMs`), and each decodes the other two's video over the relays between the
+ * nodes. Then the Frankfurt page's node is killed: that page fails over and decodes the
+ * others again, while Mumbai and Virginia keep decoding each other throughout (their media
+ * never touched the dead node).
+ *
+ * Needs `npm run build` (the CLI and the browser bundles) and /usr/bin/chromium.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Browser } from 'playwright-core';
+import { Call, Platform, chromiumMissing, launchChromium, longestGapMs, signal, sleep } from './failover-harness.js';
+
+const skip = chromiumMissing();
+
+/** The longest a page may go without a new frame of a participant whose node is alive. */
+const UNTOUCHED_GAP_MS = 1_500;
+
+describe('one meeting over the nodes of three regions', { skip, timeout: 400_000 }, () => {
+  let platform: Platform;
+  let browser: Browser;
+
+  before(async () => {
+    platform = await Platform.start({ minNodes: 1 });
+    browser = await launchChromium();
+  });
+
+  after(async () => {
+    await browser?.close().catch(() => {});
+    await platform?.stop();
+  });
+
+  test('Mumbai, Frankfurt and Virginia each land in their own region and decode each other; killing Frankfurt’s node moves only Frankfurt', { timeout: 300_000 }, async (t) => {
+    const call = await Call.open(browser, platform.base, { names: ['Asha', 'Franz', 'Vera'], froms: ['mumbai', 'frankfurt', 'virginia'], oneNode: false });
+    try {
+      const [asha, , vera] = call.members;
+      const w = await call.where();
+      assert.deepEqual(
+        w.map((x) => x.region),
+        ['ap-south-1', 'eu-central-1', 'us-east-1'],
+        `each page on a node of its own region:\n${await call.describe()}`,
+      );
+      assert.equal(new Set(w.map((x) => x.node)).size, 3, 'three nodes carry the meeting');
+      const meeting = await platform.admin<{ nodes?: Array<{ nodeId: string; regionId: string }> }>('GET', `/v1/meetings/${call.meetingId}?appId=demo`);
+      assert.equal(meeting.status, 200, JSON.stringify(meeting.body));
+      assert.deepEqual(new Set(meeting.body.nodes?.map((n) => n.nodeId)), new Set(w.map((x) => x.node)), 'the meeting object lists the three nodes');
+
+      const frankfurtNode = w[1]!.node!;
+      const pid = await platform.nodePid(frankfurtNode);
+      assert.ok(signal(pid, 'SIGKILL'), `node process ${pid} (${frankfurtNode}) killed`);
+      const faultAt = Date.now();
+
+      // Franz fails over; Asha and Vera are never asked to move.
+      const now = await call.waitHealthy({ oneNode: false, timeoutMs: 60_000, notOn: [frankfurtNode] });
+      const after = await call.where();
+      assert.notEqual(after[1]!.node, frankfurtNode, 'Franz left the dead node');
+      assert.equal(after[0]!.node, w[0]!.node, 'Asha is still on her Mumbai node');
+      assert.equal(after[2]!.node, w[2]!.node, 'Vera is still on her Virginia node');
+      assert.deepEqual(await call.reloaded(), [], 'no page reloaded');
+      assert.deepEqual(await call.changedIds(), [], 'every page is still the same participant');
+
+      // Mumbai ↔ Virginia frames kept coming from before the fault until now.
+      await sleep(500);
+      const watch = await call.watch();
+      const pairGap = longestGapMs([watch[0], watch[2]], [asha!.participantId, vera!.participantId], faultAt - 2_000, Date.now() - 500);
+      t.diagnostic(`Franz now on ${after[1]!.region}/${after[1]!.node} (first page's node ${now.node}); longest Mumbai↔Virginia frame gap around the fault ${pairGap} ms; Franz back by +${Date.now() - faultAt} ms at the latest`);
+      assert.ok(pairGap <= UNTOUCHED_GAP_MS, `Asha and Vera kept decoding each other (longest gap ${pairGap} ms > ${UNTOUCHED_GAP_MS} ms)`);
+    } finally {
+      await call.close();
+    }
+  });
+});
