@@ -9,6 +9,7 @@ import { sql, type Kysely, type Selectable } from 'kysely';
 import { MeridianError, type Meeting, type MeetingStatus } from '../../contracts/index.js';
 import type { Database } from '../../storage/schema.js';
 import { systemClock, type Clock } from '../../lib/clock.js';
+import { PlacementBatcher, type PlacementWrite } from './PlacementBatcher.js';
 
 type Row = Selectable<Database['meetings']>;
 
@@ -45,11 +46,13 @@ export function publicMeeting(m: MeetingRecord): Meeting {
 export class MeetingStore {
   readonly #db: Kysely<Database>;
   readonly #clock: Clock;
+  readonly #placements: PlacementBatcher<MeetingRecord>;
 
   /** `clock` stamps `placed_at` and `ended_at` (system clock by default). */
   constructor(db: Kysely<Database>, clock: Clock = systemClock) {
     this.#db = db;
     this.#clock = clock;
+    this.#placements = new PlacementBatcher((batch) => this.placeMany(batch));
   }
 
   /**
@@ -89,17 +92,37 @@ export class MeetingStore {
   /**
    * Places the meeting on a node if nobody else changed it since `expectedEpoch` was read.
    * Returns the new record, or `undefined` when another writer won (re-read and use theirs).
+   * Concurrent placements are written together, one statement per batch
+   * ({@link PlacementBatcher}, {@link MeetingStore.placeMany}), each still on its own epoch.
    */
-  async place(appId: string, id: string, expectedEpoch: number, regionId: string, nodeId: string): Promise<MeetingRecord | undefined> {
-    const row = await this.#db
-      .updateTable('meetings')
-      .set({ status: 'live', region_id: regionId, node_id: nodeId, placed_at: new Date(this.#clock.now()), ended_at: null, active_at: new Date(this.#clock.now()), epoch: sql`epoch + 1` })
-      .where('app_id', '=', appId)
-      .where('id', '=', id)
-      .where('epoch', '=', expectedEpoch)
-      .returningAll()
-      .executeTakeFirst();
-    return row ? toRecord(row) : undefined;
+  place(appId: string, id: string, expectedEpoch: number, regionId: string, nodeId: string): Promise<MeetingRecord | undefined> {
+    return this.#placements.place({ appId, id, expectedEpoch, regionId, nodeId });
+  }
+
+  /** Placement statements written so far (each may carry many meetings). */
+  placementBatchesForTesting(): number {
+    return this.#placements.batchesForTesting();
+  }
+
+  /**
+   * Places several meetings in one statement: each row is updated only if its epoch is still
+   * the one given (the same guard as a single placement: of two writers that read one epoch,
+   * one wins). Returns the records that were placed; a meeting whose epoch moved on is left
+   * out. Each `(appId, id)` at most once per call.
+   */
+  async placeMany(writes: readonly PlacementWrite[]): Promise<MeetingRecord[]> {
+    if (writes.length === 0) return [];
+    const now = new Date(this.#clock.now());
+    // VALUES parameters have no type of their own: the epoch is cast so that it compares
+    // as the integer column it is; the text columns take text.
+    const rows = sql.join(writes.map((w) => sql`(${w.appId}, ${w.id}, ${w.expectedEpoch}::integer, ${w.regionId}, ${w.nodeId})`));
+    const result = await sql<Row>`
+      update meetings as m
+      set status = 'live', region_id = v.region_id, node_id = v.node_id, placed_at = ${now}, ended_at = null, active_at = ${now}, epoch = m.epoch + 1
+      from (values ${rows}) as v(app_id, id, epoch, region_id, node_id)
+      where m.app_id = v.app_id and m.id = v.id and m.epoch = v.epoch
+      returning m.*`.execute(this.#db);
+    return result.rows.map(toRecord);
   }
 
   /**
