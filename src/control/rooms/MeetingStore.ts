@@ -37,6 +37,11 @@ function toRecord(r: Row): MeetingRecord {
   };
 }
 
+/** PostgreSQL's SQLSTATE for a transaction it aborted to break a deadlock. */
+const DEADLOCK_DETECTED = '40P01';
+
+const compareKeys = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+
 /** Strips the internal epoch for API answers. */
 export function publicMeeting(m: MeetingRecord): Meeting {
   const { epoch: _epoch, activeAt: _activeAt, ...rest } = m;
@@ -113,16 +118,26 @@ export class MeetingStore {
   async placeMany(writes: readonly PlacementWrite[]): Promise<MeetingRecord[]> {
     if (writes.length === 0) return [];
     const now = new Date(this.#clock.now());
+    // In key order, so that two copies writing overlapping batches lock the rows they share
+    // in the same order. Should PostgreSQL still find a deadlock (the plan decides the
+    // order), the statement is simply run again: every epoch is checked anew.
+    const sorted = [...writes].sort((a, b) => compareKeys(a.appId, b.appId) || compareKeys(a.id, b.id));
     // VALUES parameters have no type of their own: the epoch is cast so that it compares
     // as the integer column it is; the text columns take text.
-    const rows = sql.join(writes.map((w) => sql`(${w.appId}, ${w.id}, ${w.expectedEpoch}::integer, ${w.regionId}, ${w.nodeId})`));
-    const result = await sql<Row>`
+    const rows = sql.join(sorted.map((w) => sql`(${w.appId}, ${w.id}, ${w.expectedEpoch}::integer, ${w.regionId}, ${w.nodeId})`));
+    const statement = sql<Row>`
       update meetings as m
       set status = 'live', region_id = v.region_id, node_id = v.node_id, placed_at = ${now}, ended_at = null, active_at = ${now}, epoch = m.epoch + 1
       from (values ${rows}) as v(app_id, id, epoch, region_id, node_id)
       where m.app_id = v.app_id and m.id = v.id and m.epoch = v.epoch
-      returning m.*`.execute(this.#db);
-    return result.rows.map(toRecord);
+      returning m.*`;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return (await statement.execute(this.#db)).rows.map(toRecord);
+      } catch (err) {
+        if (attempt >= 3 || (err as { code?: unknown } | null)?.code !== DEADLOCK_DETECTED) throw err;
+      }
+    }
   }
 
   /**
