@@ -9,7 +9,7 @@ import { sql, type Kysely, type Selectable } from 'kysely';
 import { MeridianError, type Meeting, type MeetingStatus } from '../../contracts/index.js';
 import type { Database } from '../../storage/schema.js';
 import { systemClock, type Clock } from '../../lib/clock.js';
-import { PlacementBatcher, type PlacementWrite } from './PlacementBatcher.js';
+import { PLACEMENT_BATCH_MAX, PlacementBatcher, type PlacementWrite } from './PlacementBatcher.js';
 
 type Row = Selectable<Database['meetings']>;
 
@@ -42,6 +42,21 @@ const DEADLOCK_DETECTED = '40P01';
 
 const compareKeys = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
+/**
+ * Runs a statement that updates many rows; run again (up to three times in all) when
+ * PostgreSQL aborted it to break a deadlock with another such statement. Its conditions
+ * are evaluated anew, so a retry decides exactly as a first run would.
+ */
+async function retryDeadlocks<T>(run: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await run();
+    } catch (err) {
+      if (attempt >= 3 || (err as { code?: unknown } | null)?.code !== DEADLOCK_DETECTED) throw err;
+    }
+  }
+}
+
 /** Strips the internal epoch for API answers. */
 export function publicMeeting(m: MeetingRecord): Meeting {
   const { epoch: _epoch, activeAt: _activeAt, ...rest } = m;
@@ -52,6 +67,9 @@ export class MeetingStore {
   readonly #db: Kysely<Database>;
   readonly #clock: Clock;
   readonly #placements: PlacementBatcher<MeetingRecord>;
+  /** Meetings joined and not yet stamped, by key; see {@link MeetingStore.touch}. */
+  readonly #touched = new Map<string, { appId: string; id: string }>();
+  #touchWrites: Promise<void> | undefined;
 
   /** `clock` stamps `placed_at` and `ended_at` (system clock by default). */
   constructor(db: Kysely<Database>, clock: Clock = systemClock) {
@@ -131,13 +149,7 @@ export class MeetingStore {
       from (values ${rows}) as v(app_id, id, epoch, region_id, node_id)
       where m.app_id = v.app_id and m.id = v.id and m.epoch = v.epoch
       returning m.*`;
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return (await statement.execute(this.#db)).rows.map(toRecord);
-      } catch (err) {
-        if (attempt >= 3 || (err as { code?: unknown } | null)?.code !== DEADLOCK_DETECTED) throw err;
-      }
-    }
+    return (await retryDeadlocks(() => statement.execute(this.#db))).rows.map(toRecord);
   }
 
   /**
@@ -217,9 +229,42 @@ export class MeetingStore {
     return rows.map(toRecord);
   }
 
-  /** Records a join of a live meeting (a token was issued): keeps it from being released. */
-  async touch(appId: string, id: string): Promise<void> {
-    await this.#db.updateTable('meetings').set({ active_at: new Date(this.#clock.now()) }).where('app_id', '=', appId).where('id', '=', id).where('status', '=', 'live').execute();
+  /**
+   * Records a join of a live meeting (a token was issued): keeps it from being released.
+   * Write-behind and batched: the meetings touched in one turn of the event loop, and those
+   * touched while that write runs, are stamped together in one statement each. Resolves
+   * when this touch is written.
+   */
+  touch(appId: string, id: string): Promise<void> {
+    this.#touched.set(`${appId}\u0000${id}`, { appId, id });
+    this.#touchWrites ??= this.#writeTouches();
+    return this.#touchWrites;
+  }
+
+  /** Stamps `active_at` of the live meetings among `meetings`, in one statement. */
+  async touchMany(meetings: ReadonlyArray<{ appId: string; id: string }>): Promise<void> {
+    if (meetings.length === 0) return;
+    const sorted = [...meetings].sort((a, b) => compareKeys(a.appId, b.appId) || compareKeys(a.id, b.id));
+    const rows = sql.join(sorted.map((m) => sql`(${m.appId}, ${m.id})`));
+    await retryDeadlocks(() =>
+      sql`
+        update meetings as m set active_at = ${new Date(this.#clock.now())}
+        from (values ${rows}) as v(app_id, id)
+        where m.app_id = v.app_id and m.id = v.id and m.status = 'live'`.execute(this.#db),
+    );
+  }
+
+  async #writeTouches(): Promise<void> {
+    try {
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      while (this.#touched.size > 0) {
+        const batch = [...this.#touched.values()].slice(0, PLACEMENT_BATCH_MAX);
+        for (const m of batch) this.#touched.delete(`${m.appId}\u0000${m.id}`);
+        await this.touchMany(batch);
+      }
+    } finally {
+      this.#touchWrites = undefined;
+    }
   }
 
   /**

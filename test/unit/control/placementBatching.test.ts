@@ -99,6 +99,29 @@ describe('MeetingStore placement batches', () => {
   });
 });
 
+describe('MeetingStore touches (write-behind)', () => {
+  test('joins recorded in one turn are written together, stamp only live meetings, and touches during a write go in the next', async () => {
+    const store = new MeetingStore(db.db, clock);
+    const meetings = await createMeetings(store, 'touch', 'touch-', 30);
+    const live = await Promise.all(meetings.slice(0, 20).map((m) => store.place(m.appId, m.id, m.epoch, 'eu-central-1', 'node-1')));
+    clock.advance(60_000);
+    const first = live.map((m) => store.touch(m!.appId, m!.id));
+    const idle = meetings.slice(20).map((m) => store.touch(m.appId, m.id));
+    assert.ok([...first, ...idle].every((p) => p === first[0]), 'one write for the whole turn');
+    await Promise.all(first);
+    for (const m of live) assert.equal((await store.get(m!.appId, m!.id))!.activeAt, clock.now(), `${m!.id} stamped`);
+    for (const m of meetings.slice(20)) assert.equal((await store.get(m.appId, m.id))!.activeAt, m.activeAt, `${m.id} is idle: not stamped`);
+
+    // A touch that arrives while a write runs is written after it, and its promise covers that.
+    clock.advance(60_000);
+    const during = store.touch(live[0]!.appId, live[0]!.id);
+    await new Promise<void>((r) => setImmediate(r));
+    const later = store.touch(live[1]!.appId, live[1]!.id);
+    await Promise.all([during, later]);
+    for (const m of live.slice(0, 2)) assert.equal((await store.get(m!.appId, m!.id))!.activeAt, clock.now());
+  });
+});
+
 describe('PlacementBatcher', () => {
   const write = (w: PlacementWrite) => w;
   test('a failed statement rejects every placement of its batch, and the next batch is still written', async () => {
