@@ -16,6 +16,7 @@ import { IPS, TEST_ADMIN_KEY, heartbeat } from '../helpers/platform.js';
 import pg from 'pg';
 import { createDatabase } from '../../src/storage/index.js';
 import { waitFor } from '../helpers/waitFor.js';
+import { ManualClock } from '../helpers/clock.js';
 import { MeetingStore, type MeetingRecord } from '../../src/control/rooms/index.js';
 
 let db: Awaited<ReturnType<typeof createTestDatabase>>;
@@ -72,7 +73,8 @@ test('batched placements on PostgreSQL: three store copies racing on 300 new mee
   // The platforms above ran the migrations on this database.
   const handles = await Promise.all([0, 1, 2].map(() => createDatabase({ url: db.url, dataDir: '' })));
   try {
-    const copies = handles.map((h) => new MeetingStore(h.db));
+    const clock = new ManualClock(Date.now());
+    const copies = handles.map((h) => new MeetingStore(h.db, clock));
     const meetings: MeetingRecord[] = [];
     for (let i = 0; i < 300; i++) meetings.push(await copies[0]!.create('batch', `pg-batch-${i}`, undefined));
     const attempts: Array<Promise<{ copy: number; id: string; won: MeetingRecord | undefined }>> = [];
@@ -89,6 +91,10 @@ test('batched placements on PostgreSQL: three store copies racing on 300 new mee
       assert.equal(stored!.status, 'live');
     }
     for (const c of copies) assert.ok(c.placementBatchesForTesting() <= 10, `300 placements took ${c.placementBatchesForTesting()} statements`);
+    // Joins recorded through two copies at once (write-behind, batched) stamp every meeting.
+    clock.advance(600_000);
+    await Promise.all(meetings.map((m, i) => copies[i % 2]!.touch(m.appId, m.id)));
+    for (const m of meetings) assert.equal((await copies[2]!.get(m.appId, m.id))!.activeAt, clock.now(), `${m.id} stamped`);
   } finally {
     for (const h of handles) await h.close();
   }
