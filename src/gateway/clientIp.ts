@@ -35,13 +35,29 @@ function isTrustEntry(entry: string): boolean {
   return family === 4 && isIP(suffix) === 4; // a netmask such as 255.255.255.0
 }
 
+/** `request.ip` per request: Fastify walks the X-Forwarded-For chain again on every read. */
+const addresses = new WeakMap<FastifyRequest, string>();
+
+/**
+ * `request.ip` (the `trustedProxies` rules applied), computed once per request however many
+ * limits and routes ask for it.
+ */
+export function requestAddress(request: FastifyRequest): string {
+  let ip = addresses.get(request);
+  if (ip === undefined) {
+    ip = request.ip;
+    addresses.set(request, ip);
+  }
+  return ip;
+}
+
 /**
  * The client's IP as a plain literal: IPv4-mapped IPv6 (`::ffff:1.2.3.4`, what a
  * dual-stack socket reports for IPv4 peers) becomes `1.2.3.4`. A trusted proxy that
  * forwards garbage yields `INVALID_IP` rather than a request located nowhere.
  */
 export function clientIp(request: FastifyRequest): string {
-  const ip = request.ip;
+  const ip = requestAddress(request);
   if (ip.startsWith('::ffff:') && isIP(ip.slice(7)) === 4) return ip.slice(7);
   if (isIP(ip) === 0) throw new MeridianError('INVALID_IP', 'The client address (from X-Forwarded-For) is not an IP address');
   return ip;

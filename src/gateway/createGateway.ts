@@ -36,6 +36,9 @@ export async function createGateway(opts: GatewayOptions): Promise<FastifyInstan
     loggerInstance: logger,
     // Per-request info logs cost more than the join itself; errors are logged by the handler.
     logController: new LogController({ disableRequestLogging: true }),
+    // No pino child logger per request (one allocation and bindings serialisation per join):
+    // `request.log` is the gateway's logger, and the error handler names the request id itself.
+    childLoggerFactory: (parent) => parent,
     trustProxy: trustProxyOption(config.trustedProxies),
     bodyLimit: config.http.bodyLimitBytes,
     frameworkErrors: frameworkErrorHandler,
@@ -81,10 +84,12 @@ export async function createGateway(opts: GatewayOptions): Promise<FastifyInstan
   });
   const isReady = (): boolean => !closing && opts.isReady();
   app.addHook('onRequest', readinessGate(isReady));
-  app.addHook('onResponse', async (request, reply) => {
+  // A callback hook (no promise per request): counting has nothing to wait for.
+  app.addHook('onResponse', (request, reply, done) => {
     const route = request.is404 ? 'unmatched' : (request.routeOptions.url ?? 'unmatched');
     metrics.observeHttp(request.method, route, reply.statusCode, reply.elapsedTime / 1000);
     if (request.joinedRegion !== null && reply.statusCode < 300) metrics.observeJoinRegion(request.joinedRegion);
+    done();
   });
 
   const deps: RouteDeps = { broker, auth, metrics, isReady, metricsToken: config.http.metricsToken };

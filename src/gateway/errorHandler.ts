@@ -88,15 +88,15 @@ export function isClientAbort(err: unknown, request: FastifyRequest): boolean {
 /** Sends `err` as an error response (status, body, `Retry-After`, `WWW-Authenticate`). */
 export function sendError(request: FastifyRequest, reply: FastifyReply, err: unknown): FastifyReply {
   if (!(err instanceof MeridianError) && isClientAbort(err, request)) {
-    request.log.debug({ code: (err as { code?: unknown } | null)?.code, method: request.method, url: request.url }, 'client aborted the request');
+    request.log.debug({ reqId: request.id, code: (err as { code?: unknown } | null)?.code, method: request.method, url: request.url }, 'client aborted the request');
     return reply.code(400).send();
   }
   const me = toHttpError(err);
   // NOT_READY is the expected answer while starting or stopping (probes poll it): not an error.
   if (me.status >= 500 && me.code !== 'NOT_READY') {
-    request.log.error({ err, code: me.code, method: request.method, url: request.url }, 'request failed');
+    request.log.error({ reqId: request.id, err, code: me.code, method: request.method, url: request.url }, 'request failed');
   } else {
-    request.log.debug({ code: me.code, method: request.method, url: request.url, message: me.message }, 'request rejected');
+    request.log.debug({ reqId: request.id, code: me.code, method: request.method, url: request.url, message: me.message }, 'request rejected');
   }
   // Never leak the text of an unexpected failure; the log has it.
   const body = me.code === 'INTERNAL' ? { code: me.code, message: new MeridianError('INTERNAL').message } : me.toJSON();

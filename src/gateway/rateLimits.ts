@@ -18,6 +18,7 @@ import { isIP } from 'node:net';
 import type { FastifyInstance, FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
 import { MeridianError } from '../contracts/index.js';
 import type { Principal } from './auth.js';
+import { requestAddress } from './clientIp.js';
 
 /** One minute: every limit counts in fixed one-minute windows. */
 export const RATE_WINDOW_MS = 60_000;
@@ -46,7 +47,7 @@ export interface AuthLimits {
 
 /** The address a limit counts a request under; see the module comment. */
 export function rateLimitAddress(request: FastifyRequest): string {
-  const ip = request.ip;
+  const ip = requestAddress(request);
   // A trusted proxy that forwards garbage: count it under the proxy's own address.
   if (isIP(ip) === 0) return normalizeIP(request.socket.remoteAddress ?? 'unknown');
   return normalizeIP(ip);

@@ -13,6 +13,11 @@ import { createPlatform, type Platform } from '../../src/apps/wire.js';
 import { EMBEDDED_ROLES } from '../../src/apps/roles.js';
 import { createTestDatabase } from '../helpers/postgres.js';
 import { IPS, TEST_ADMIN_KEY, heartbeat } from '../helpers/platform.js';
+import pg from 'pg';
+import { createDatabase } from '../../src/storage/index.js';
+import { waitFor } from '../helpers/waitFor.js';
+import { ManualClock } from '../helpers/clock.js';
+import { MeetingStore, type MeetingRecord } from '../../src/control/rooms/index.js';
 
 let db: Awaited<ReturnType<typeof createTestDatabase>>;
 const platforms: Platform[] = [];
@@ -61,5 +66,73 @@ test('two room-manager copies on one PostgreSQL agree on one placement under 300
   for (const id of ids) {
     const m = await call(b.broker, Actions.rooms.get, { appId: 'default', meetingId: id });
     assert.equal(m.nodeId, results.find((r) => r.meetingId === id)!.node.id);
+  }
+});
+
+test('batched placements on PostgreSQL: three store copies racing on 300 new meetings write a few statements each and place every meeting exactly once', async () => {
+  // The platforms above ran the migrations on this database.
+  const handles = await Promise.all([0, 1, 2].map(() => createDatabase({ url: db.url, dataDir: '' })));
+  try {
+    const clock = new ManualClock(Date.now());
+    const copies = handles.map((h) => new MeetingStore(h.db, clock));
+    const meetings: MeetingRecord[] = [];
+    for (let i = 0; i < 300; i++) meetings.push(await copies[0]!.create('batch', `pg-batch-${i}`, undefined));
+    const attempts: Array<Promise<{ copy: number; id: string; won: MeetingRecord | undefined }>> = [];
+    for (const m of meetings) {
+      copies.forEach((store, k) => attempts.push(store.place(m.appId, m.id, m.epoch, 'eu-central-1', `node-of-copy-${k}`).then((won) => ({ copy: k, id: m.id, won }))));
+    }
+    const results = await Promise.all(attempts);
+    for (const m of meetings) {
+      const winners = results.filter((r) => r.id === m.id && r.won);
+      assert.equal(winners.length, 1, `${m.id}: ${winners.length} winners`);
+      const stored = await copies[1]!.get(m.appId, m.id);
+      assert.equal(stored!.nodeId, `node-of-copy-${winners[0]!.copy}`);
+      assert.equal(stored!.epoch, m.epoch + 1);
+      assert.equal(stored!.status, 'live');
+    }
+    for (const c of copies) assert.ok(c.placementBatchesForTesting() <= 10, `300 placements took ${c.placementBatchesForTesting()} statements`);
+    // Joins recorded through two copies at once (write-behind, batched) stamp every meeting.
+    clock.advance(600_000);
+    await Promise.all(meetings.map((m, i) => copies[i % 2]!.touch(m.appId, m.id)));
+    for (const m of meetings) assert.equal((await copies[2]!.get(m.appId, m.id))!.activeAt, clock.now(), `${m.id} stamped`);
+  } finally {
+    for (const h of handles) await h.close();
+  }
+});
+
+test('a batch that PostgreSQL aborts to break a deadlock is written again, and both placements win', async () => {
+  const handle = await createDatabase({ url: db.url, dataDir: '' });
+  const other = new pg.Client({ connectionString: db.url });
+  await other.connect();
+  try {
+    const store = new MeetingStore(handle.db);
+    const a = await store.create('deadlock', 'dl-a', undefined);
+    const b = await store.create('deadlock', 'dl-b', undefined);
+    // Another writer holds row b and, once the batch holds row a and waits for b, asks for a.
+    await other.query('begin');
+    await other.query(`update meetings set active_at = now() where app_id = 'deadlock' and id = 'dl-b'`);
+    const batch = store.placeMany([
+      { appId: a.appId, id: a.id, expectedEpoch: a.epoch, regionId: 'eu-central-1', nodeId: 'n1' },
+      { appId: b.appId, id: b.id, expectedEpoch: b.epoch, regionId: 'eu-central-1', nodeId: 'n1' },
+    ]);
+    await waitFor('the batch waiting for row b', async () => {
+      const r = await other.query(`select count(*)::int as n from pg_stat_activity where wait_event_type = 'Lock' and query like '%update meetings as m%'`);
+      return r.rows[0].n > 0;
+    });
+    // Either this statement or the batch is the deadlock victim; the batch is retried, this one may fail.
+    const mine = other.query(`update meetings set active_at = now() where app_id = 'deadlock' and id = 'dl-a'`).then(
+      () => 'done',
+      (err: { code?: string }) => err.code,
+    );
+    const outcome = await Promise.race([mine, batch.then(() => 'batch first')]);
+    if (outcome === 'done' || outcome === 'batch first') await other.query('commit');
+    else await other.query('rollback');
+    await mine;
+    const placed = await batch;
+    assert.deepEqual(placed.map((m) => m.id).sort(), ['dl-a', 'dl-b']);
+    for (const id of ['dl-a', 'dl-b']) assert.equal((await store.get('deadlock', id))!.nodeId, 'n1');
+  } finally {
+    await other.end();
+    await handle.close();
   }
 });

@@ -9,6 +9,7 @@ import { sql, type Kysely, type Selectable } from 'kysely';
 import { MeridianError, type Meeting, type MeetingStatus } from '../../contracts/index.js';
 import type { Database } from '../../storage/schema.js';
 import { systemClock, type Clock } from '../../lib/clock.js';
+import { PLACEMENT_BATCH_MAX, PlacementBatcher, type PlacementWrite } from './PlacementBatcher.js';
 
 type Row = Selectable<Database['meetings']>;
 
@@ -36,6 +37,26 @@ function toRecord(r: Row): MeetingRecord {
   };
 }
 
+/** PostgreSQL's SQLSTATE for a transaction it aborted to break a deadlock. */
+const DEADLOCK_DETECTED = '40P01';
+
+const compareKeys = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+
+/**
+ * Runs a statement that updates many rows; run again (up to three times in all) when
+ * PostgreSQL aborted it to break a deadlock with another such statement. Its conditions
+ * are evaluated anew, so a retry decides exactly as a first run would.
+ */
+async function retryDeadlocks<T>(run: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await run();
+    } catch (err) {
+      if (attempt >= 3 || (err as { code?: unknown } | null)?.code !== DEADLOCK_DETECTED) throw err;
+    }
+  }
+}
+
 /** Strips the internal epoch for API answers. */
 export function publicMeeting(m: MeetingRecord): Meeting {
   const { epoch: _epoch, activeAt: _activeAt, ...rest } = m;
@@ -45,11 +66,16 @@ export function publicMeeting(m: MeetingRecord): Meeting {
 export class MeetingStore {
   readonly #db: Kysely<Database>;
   readonly #clock: Clock;
+  readonly #placements: PlacementBatcher<MeetingRecord>;
+  /** Meetings joined and not yet stamped, by key; see {@link MeetingStore.touch}. */
+  readonly #touched = new Map<string, { appId: string; id: string }>();
+  #touchWrites: Promise<void> | undefined;
 
   /** `clock` stamps `placed_at` and `ended_at` (system clock by default). */
   constructor(db: Kysely<Database>, clock: Clock = systemClock) {
     this.#db = db;
     this.#clock = clock;
+    this.#placements = new PlacementBatcher((batch) => this.placeMany(batch));
   }
 
   /**
@@ -89,17 +115,41 @@ export class MeetingStore {
   /**
    * Places the meeting on a node if nobody else changed it since `expectedEpoch` was read.
    * Returns the new record, or `undefined` when another writer won (re-read and use theirs).
+   * Concurrent placements are written together, one statement per batch
+   * ({@link PlacementBatcher}, {@link MeetingStore.placeMany}), each still on its own epoch.
    */
-  async place(appId: string, id: string, expectedEpoch: number, regionId: string, nodeId: string): Promise<MeetingRecord | undefined> {
-    const row = await this.#db
-      .updateTable('meetings')
-      .set({ status: 'live', region_id: regionId, node_id: nodeId, placed_at: new Date(this.#clock.now()), ended_at: null, active_at: new Date(this.#clock.now()), epoch: sql`epoch + 1` })
-      .where('app_id', '=', appId)
-      .where('id', '=', id)
-      .where('epoch', '=', expectedEpoch)
-      .returningAll()
-      .executeTakeFirst();
-    return row ? toRecord(row) : undefined;
+  place(appId: string, id: string, expectedEpoch: number, regionId: string, nodeId: string): Promise<MeetingRecord | undefined> {
+    return this.#placements.place({ appId, id, expectedEpoch, regionId, nodeId });
+  }
+
+  /** Placement statements written so far (each may carry many meetings). */
+  placementBatchesForTesting(): number {
+    return this.#placements.batchesForTesting();
+  }
+
+  /**
+   * Places several meetings in one statement: each row is updated only if its epoch is still
+   * the one given (the same guard as a single placement: of two writers that read one epoch,
+   * one wins). Returns the records that were placed; a meeting whose epoch moved on is left
+   * out. Each `(appId, id)` at most once per call.
+   */
+  async placeMany(writes: readonly PlacementWrite[]): Promise<MeetingRecord[]> {
+    if (writes.length === 0) return [];
+    const now = new Date(this.#clock.now());
+    // In key order, so that two copies writing overlapping batches lock the rows they share
+    // in the same order. Should PostgreSQL still find a deadlock (the plan decides the
+    // order), the statement is simply run again: every epoch is checked anew.
+    const sorted = [...writes].sort((a, b) => compareKeys(a.appId, b.appId) || compareKeys(a.id, b.id));
+    // VALUES parameters have no type of their own: the epoch is cast so that it compares
+    // as the integer column it is; the text columns take text.
+    const rows = sql.join(sorted.map((w) => sql`(${w.appId}, ${w.id}, ${w.expectedEpoch}::integer, ${w.regionId}, ${w.nodeId})`));
+    const statement = sql<Row>`
+      update meetings as m
+      set status = 'live', region_id = v.region_id, node_id = v.node_id, placed_at = ${now}, ended_at = null, active_at = ${now}, epoch = m.epoch + 1
+      from (values ${rows}) as v(app_id, id, epoch, region_id, node_id)
+      where m.app_id = v.app_id and m.id = v.id and m.epoch = v.epoch
+      returning m.*`;
+    return (await retryDeadlocks(() => statement.execute(this.#db))).rows.map(toRecord);
   }
 
   /**
@@ -179,9 +229,42 @@ export class MeetingStore {
     return rows.map(toRecord);
   }
 
-  /** Records a join of a live meeting (a token was issued): keeps it from being released. */
-  async touch(appId: string, id: string): Promise<void> {
-    await this.#db.updateTable('meetings').set({ active_at: new Date(this.#clock.now()) }).where('app_id', '=', appId).where('id', '=', id).where('status', '=', 'live').execute();
+  /**
+   * Records a join of a live meeting (a token was issued): keeps it from being released.
+   * Write-behind and batched: the meetings touched in one turn of the event loop, and those
+   * touched while that write runs, are stamped together in one statement each. Resolves
+   * when this touch is written.
+   */
+  touch(appId: string, id: string): Promise<void> {
+    this.#touched.set(`${appId}\u0000${id}`, { appId, id });
+    this.#touchWrites ??= this.#writeTouches();
+    return this.#touchWrites;
+  }
+
+  /** Stamps `active_at` of the live meetings among `meetings`, in one statement. */
+  async touchMany(meetings: ReadonlyArray<{ appId: string; id: string }>): Promise<void> {
+    if (meetings.length === 0) return;
+    const sorted = [...meetings].sort((a, b) => compareKeys(a.appId, b.appId) || compareKeys(a.id, b.id));
+    const rows = sql.join(sorted.map((m) => sql`(${m.appId}, ${m.id})`));
+    await retryDeadlocks(() =>
+      sql`
+        update meetings as m set active_at = ${new Date(this.#clock.now())}
+        from (values ${rows}) as v(app_id, id)
+        where m.app_id = v.app_id and m.id = v.id and m.status = 'live'`.execute(this.#db),
+    );
+  }
+
+  async #writeTouches(): Promise<void> {
+    try {
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      while (this.#touched.size > 0) {
+        const batch = [...this.#touched.values()].slice(0, PLACEMENT_BATCH_MAX);
+        for (const m of batch) this.#touched.delete(`${m.appId}\u0000${m.id}`);
+        await this.touchMany(batch);
+      }
+    } finally {
+      this.#touchWrites = undefined;
+    }
   }
 
   /**

@@ -4,7 +4,7 @@
  * `/metrics` is Prometheus: open to loopback callers, and to others only with the bearer
  * token `http.metricsToken` (it names regions, nodes and load).
  */
-import type { FastifyInstance, FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
+import type { FastifyInstance, FastifyRequest, onRequestAsyncHookHandler, onRequestHookHandler } from 'fastify';
 import { MeridianError } from '../../contracts/index.js';
 import { metricsAccess } from '../metricsAccess.js';
 import type { RouteDeps } from '../types.js';
@@ -15,10 +15,14 @@ export function metricsGuard(token: string): onRequestAsyncHookHandler {
   return async (request: FastifyRequest) => check(request.ip, request.headers.authorization);
 }
 
-/** Hook: the `/v1` API answers `NOT_READY` until the platform is ready. */
-export function readinessGate(isReady: () => boolean): onRequestAsyncHookHandler {
-  return async (request) => {
-    if (!isReady() && request.url.startsWith('/v1/')) throw new MeridianError('NOT_READY');
+/**
+ * Hook: the `/v1` API answers `NOT_READY` until the platform is ready. A callback hook, not
+ * an async one: it runs on every request and has nothing to wait for.
+ */
+export function readinessGate(isReady: () => boolean): onRequestHookHandler {
+  return (request, _reply, done) => {
+    if (!isReady() && request.url.startsWith('/v1/')) done(new MeridianError('NOT_READY'));
+    else done();
   };
 }
 

@@ -23,6 +23,9 @@ function store(failOnCall?: number) {
   return { s, calls };
 }
 
+/** A last, partial statement. */
+const REST = Math.floor(FLUSH_CHUNK / 2);
+
 const count = (h: JoinHistory, prefixes: number): void => {
   for (let i = 0; i < prefixes; i++) h.count(`10.${i >> 8}.${i & 255}.0/24`, 1, 2);
 };
@@ -30,20 +33,20 @@ const count = (h: JoinHistory, prefixes: number): void => {
 test('a flush of many prefixes is written in statements of at most FLUSH_CHUNK rows', async () => {
   const { s, calls } = store();
   const h = new JoinHistory({ store: s, clock: new ManualClock() });
-  count(h, 2 * FLUSH_CHUNK + 500);
+  count(h, 2 * FLUSH_CHUNK + REST);
   await h.flush();
-  assert.deepEqual(calls.map((c) => c.length), [FLUSH_CHUNK, FLUSH_CHUNK, 500]);
+  assert.deepEqual(calls.map((c) => c.length), [FLUSH_CHUNK, FLUSH_CHUNK, REST]);
   assert.equal(h.pending, 0);
 });
 
 test('a statement that fails keeps only what was not written for the next flush', async () => {
   const { s, calls } = store(2);
   const h = new JoinHistory({ store: s, clock: new ManualClock() });
-  count(h, 2 * FLUSH_CHUNK + 500);
+  count(h, 2 * FLUSH_CHUNK + REST);
   await h.flush();
   assert.equal(calls.length, 2, 'the flush stops at the failed statement');
-  assert.equal(h.pending, FLUSH_CHUNK + 500, 'the first statement’s rows are not kept again');
+  assert.equal(h.pending, FLUSH_CHUNK + REST, 'the first statement’s rows are not kept again');
   await h.flush();
-  assert.deepEqual(calls.slice(2).map((c) => c.length), [FLUSH_CHUNK, 500]);
+  assert.deepEqual(calls.slice(2).map((c) => c.length), [FLUSH_CHUNK, REST]);
   assert.equal(h.pending, 0);
 });
