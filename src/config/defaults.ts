@@ -30,6 +30,7 @@ export const DEFAULTS: Config = {
   console: { enabled: true, sessionTtlSeconds: 28_800, updateIntervalMs: 2_000, sampleIntervalMs: 5_000 },
   geoip: {
     cityDbPath: '',
+    tableDir: '',
     cacheSize: 50_000,
     // Frankfurt: a central point between the Americas and Asia for clients we cannot place.
     fallback: { lat: 50.11, lon: 8.68, label: 'default (Frankfurt)' },

@@ -81,6 +81,8 @@ export const ConfigSchema = Type.Object(
     geoip: Section({
       /** A GeoLite2/GeoIP2 City (or DB-IP) MMDB holding IPv4 and IPv6; empty = bundled DB-IP City Lite. */
       cityDbPath: Type.String(),
+      /** Where the GeoIP table derived from the MMDB is kept; empty = `$XDG_CACHE_HOME/meridian` or `~/.cache/meridian`. */
+      tableDir: Type.String(),
       cacheSize: Type.Integer({ minimum: 0, maximum: 10_000_000 }),
       /** Location used for private, loopback, reserved and unknown addresses. */
       fallback: Section({
