@@ -73,8 +73,10 @@ export const DEFAULTS: Config = {
     scaleDownCooldownMs: 120_000,
     nodeStartTimeoutMs: 60_000,
     drainStaleMs: 180_000,
-    migrateOnScaleDown: false,
-    predictive: { horizonMs: 120_000, alpha: 0.5, beta: 0.2, stabilisationMs: 60_000, profileSlotMs: 60_000, profileDecay: 0.9 },
+    migrateOnScaleDown: true,
+    // Predictive headroom below the reactive one: its forecast already contains the next
+    // horizon's growth (docs/autoscaler.md, "Choosing the defaults").
+    predictive: { headroom: 0.15, horizonMs: 120_000, alpha: 0.5, beta: 0.2, stabilisationMs: 60_000, profileSlotMs: 60_000, profileDecay: 0.9 },
     // Kubernetes' HorizontalPodAutoscaler defaults.
     reactive: { tolerance: 0.1, stabilisationMs: 300_000 },
   },
