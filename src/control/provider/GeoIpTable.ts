@@ -3,9 +3,11 @@
  * (coordinates rounded to 4 decimals, city, country), adjacent ranges with the same place
  * merged, sorted by first address, in a file derived once from the MMDB
  * ({@link buildGeoIpTableFile}). Only a sparse index (the first address of every block of
- * {@link BLOCK_ENTRIES} ranges) and the place table stay in memory; a lookup binary-searches
- * the index, reads its one block with a positioned read (served by the OS page cache, not
- * counted in this process's RSS) and binary-searches the block.
+ * {@link BLOCK_ENTRIES} ranges) and the string offsets stay in memory (~2 MB); a lookup
+ * binary-searches the index, reads its one block with a positioned read (served by the OS
+ * page cache, not counted in this process's RSS), binary-searches the block, then reads the
+ * place's 16-byte record and its city name the same way. Country codes (a few hundred) are
+ * kept once decoded.
  *
  * Why not the MMDB itself: read into memory it costs ~128 MB of RSS (the bundled DB-IP City
  * Lite files); walked with positioned reads it costs one read per tree level (~25–50 per
@@ -73,11 +75,14 @@ function readExactly(fd: number, into: NodeJS.ArrayBufferView, bytes: number, po
 export class GeoIpTable implements PlaceLookup {
   readonly #fd: number;
   readonly #header: GeoIpTableHeader;
-  readonly #places: Int32Array;
   readonly #stringOffsets: Uint32Array;
-  readonly #stringBytes: Buffer;
-  /** Decoded strings, filled as lookups need them. */
-  readonly #strings: Array<string | undefined>;
+  /** Country codes decoded so far, by string id. */
+  readonly #countries = new Map<number, string>();
+  /** The place record last read (lat·10⁴, lon·10⁴, city id, country id) and its number. */
+  readonly #place = new Int32Array(4);
+  #placeAt = -1;
+  /** Bytes of one string being read. */
+  #text = Buffer.alloc(256);
   readonly #v4Index: Uint32Array;
   readonly #v6Index: Uint32Array;
   /** One block of ranges, reused by every lookup (lookups are synchronous). */
@@ -92,11 +97,7 @@ export class GeoIpTable implements PlaceLookup {
       readExactly(fd, a, n * 4, at);
       return a;
     };
-    this.#places = load((n) => new Int32Array(n), header.places.count * 4, header.places.offset);
     this.#stringOffsets = load((n) => new Uint32Array(n), header.strings.count + 1, header.strings.offsetsAt);
-    this.#stringBytes = Buffer.alloc(header.strings.bytes);
-    readExactly(fd, this.#stringBytes, header.strings.bytes, header.strings.bytesAt);
-    this.#strings = new Array<string | undefined>(header.strings.count);
     this.#v4Index = load((n) => new Uint32Array(n), Math.ceil(header.v4.count / BLOCK_ENTRIES), header.v4.indexAt);
     this.#v6Index = load((n) => new Uint32Array(n), Math.ceil(header.v6.count / BLOCK_ENTRIES) * 4, header.v6.indexAt);
     this.#block = new Uint32Array(BLOCK_ENTRIES * 5);
@@ -200,22 +201,30 @@ export class GeoIpTable implements PlaceLookup {
 
   /** Latitude of place `i` (as the MMDB had it, rounded to 4 decimals). */
   lat(i: number): number {
-    return this.#places[i * 4]! / 1e4;
+    return this.#record(i)[0]! / 1e4;
   }
 
   /** Longitude of place `i` (rounded to 4 decimals). */
   lon(i: number): number {
-    return this.#places[i * 4 + 1]! / 1e4;
+    return this.#record(i)[1]! / 1e4;
   }
 
   /** City name of place `i`, or null. */
   city(i: number): string | null {
-    return this.#string(this.#places[i * 4 + 2]!);
+    const id = this.#record(i)[2]!;
+    return id < 0 ? null : this.#read(id);
   }
 
   /** Country code of place `i`, or null. */
   country(i: number): string | null {
-    return this.#string(this.#places[i * 4 + 3]!);
+    const id = this.#record(i)[3]!;
+    if (id < 0) return null;
+    let c = this.#countries.get(id);
+    if (c === undefined) {
+      c = this.#read(id);
+      this.#countries.set(id, c);
+    }
+    return c;
   }
 
   /** Place `i` as an object (tests and tools; the locator reads the fields directly). */
@@ -230,13 +239,21 @@ export class GeoIpTable implements PlaceLookup {
     closeSync(this.#fd);
   }
 
-  #string(id: number): string | null {
-    if (id < 0) return null;
-    let s = this.#strings[id];
-    if (s === undefined) {
-      s = this.#stringBytes.toString('utf8', this.#stringOffsets[id]!, this.#stringOffsets[id + 1]!);
-      this.#strings[id] = s;
+  /** The record of place `i`; a lookup asks for its four fields in a row, so one read serves them. */
+  #record(i: number): Int32Array {
+    if (i !== this.#placeAt) {
+      if (!(i >= 0 && i < this.#header.places.count)) throw new RangeError(`no place ${i}`);
+      readExactly(this.#fd, this.#place, 16, this.#header.places.offset + i * 16);
+      this.#placeAt = i;
     }
-    return s;
+    return this.#place;
+  }
+
+  #read(id: number): string {
+    const from = this.#stringOffsets[id]!;
+    const len = this.#stringOffsets[id + 1]! - from;
+    if (len > this.#text.length) this.#text = Buffer.alloc(len);
+    readExactly(this.#fd, this.#text, len, this.#header.strings.bytesAt + from);
+    return this.#text.toString('utf8', 0, len);
   }
 }
