@@ -11,7 +11,7 @@
  * other child runs, so the platform's RSS is this one process.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -33,6 +33,13 @@ export interface MemoryResult {
 }
 
 const DIST = fileURLToPath(new URL('../dist/', import.meta.url));
+
+/** The Node flags `npm start` runs the platform with (`scripts.start`), so the child is that process. */
+function startFlags(): string[] {
+  const pkg = JSON.parse(readFileSync(fileURLToPath(new URL('../package.json', import.meta.url)), 'utf8')) as { scripts: { start: string } };
+  const m = /^node\s+(.*?)\s*bin\/meridian\.js\b/.exec(pkg.scripts.start);
+  return m && m[1] ? m[1].split(/\s+/) : [];
+}
 const MEETINGS = 10_000;
 
 /**
@@ -77,7 +84,7 @@ process.exit(0);
 
 function spawnChild(dist: string, dir: string, place: boolean): Record<string, number> {
   const spec = JSON.stringify({ dist, dir, place, meetings: MEETINGS });
-  const r = spawnSync(process.execPath, ['--expose-gc', '--input-type=module', '-e', CHILD_SOURCE], { encoding: 'utf8', timeout: 600_000, env: { ...process.env, MEM_BENCH_SPEC: spec } });
+  const r = spawnSync(process.execPath, [...startFlags(), '--expose-gc', '--input-type=module', '-e', CHILD_SOURCE], { encoding: 'utf8', timeout: 600_000, env: { ...process.env, MEM_BENCH_SPEC: spec } });
   const line = r.stdout.split('\n').find((l) => l.startsWith('RESULT '));
   if (!line) throw new Error(`memory bench child failed: ${r.stderr.slice(-2000)}`);
   return JSON.parse(line.slice(7)) as Record<string, number>;

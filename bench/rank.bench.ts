@@ -18,7 +18,8 @@ import { pathToFileURL } from 'node:url';
 import { DEFAULTS } from '../src/config/index.js';
 import type { NodeInfo, Region } from '../src/contracts/index.js';
 import { RegionDirectory } from '../src/control/directory/index.js';
-import { AWS_REGIONS, createRegionProvider, openGeoIpDatabase, type GeoIpDatabase, type RegionProvider } from '../src/control/provider/index.js';
+import { AWS_REGIONS, createRegionProvider, openGeoIpDatabase, openMmdbFiles, type GeoIpDatabase, type RegionProvider } from '../src/control/provider/index.js';
+import { ipv4ToInt, ipv6ToWords } from '../src/control/provider/IpRanges.js';
 import { prngUint32 } from '../test/helpers/prng.js';
 import { spread, type Spread } from './spread.js';
 
@@ -140,9 +141,17 @@ export async function benchRank(opts: BenchRankOptions = {}): Promise<BenchResul
   const provider = (cacheSize: number): RegionProvider =>
     createRegionProvider({ config: { ...config, geoip: { ...config.geoip, cacheSize } }, directory, database: db });
 
-  const v4 = db.v4;
-  const v6 = db.v6 ?? db.v4;
+  // The bare lookup: maxmind's reader over the MMDB held in memory (the baseline of the target).
+  const mmdb = openMmdbFiles('');
+  const v4 = mmdb.v4.reader;
+  const v6 = (mmdb.v6 ?? mmdb.v4).reader;
   const bare = (ip: string) => (ip.includes(':') ? v6.get(ip) : v4.get(ip));
+  // The table the locator now reads (a positioned read per lookup), looked up bare.
+  const table = db.table;
+  const bareTable = (ip: string) => {
+    const i = ip.includes(':') ? table.findV6(ipv6ToWords(ip)) : table.findV4(ipv4ToInt(ip));
+    return i < 0 ? null : table.lat(i);
+  };
 
   const knownV6 = (ip: string) => v6.get(ip) !== null;
   const ips = publicIps(n, v6Share, 1, knownV6);
@@ -160,6 +169,8 @@ export async function benchRank(opts: BenchRankOptions = {}): Promise<BenchResul
   const noneRatio: number[] = [];
   const coldRatio: number[] = [];
   const warmRatio: number[] = [];
+  const tableRatio: number[] = [];
+  const coldVsTable: number[] = [];
   const base: number[] = [];
   const cold: number[] = [];
   const warm: number[] = [];
@@ -168,6 +179,11 @@ export async function benchRank(opts: BenchRankOptions = {}): Promise<BenchResul
     const [b1, c] = timePair(ips, bare, (ip) => fresh.rank({ ip }));
     const [b2, w] = timePair(ips, bare, (ip) => warmProvider.rank({ ip }));
     const [b3, u] = timePair(ips, bare, (ip) => uncached.rank({ ip }));
+    const [b4, t] = timePair(ips, bare, bareTable);
+    const fresh2 = provider(DEFAULTS.geoip.cacheSize);
+    const [t2, c2] = timePair(ips, bareTable, (ip) => fresh2.rank({ ip }));
+    tableRatio.push(t / b4);
+    coldVsTable.push(c2 / t2);
     base.push(b1, b2, b3);
     cold.push(c);
     warm.push(w);
@@ -195,6 +211,8 @@ export async function benchRank(opts: BenchRankOptions = {}): Promise<BenchResul
       { name: 'cold cache', opsPerSec: ops(coldNs), ratio: round2(median(coldRatio)), spread: spread(coldRatio) },
       { name: 'warm cache', opsPerSec: ops(warmNs), ratio: round2(median(warmRatio)), spread: spread(warmRatio) },
       { name: 'no cache (geoip.cacheSize 0)', opsPerSec: ops(median(none)), ratio: round2(median(noneRatio)), spread: spread(noneRatio) },
+      { name: 'bare table lookup (what the locator reads now), vs bare maxmind', opsPerSec: 0, ratio: round2(median(tableRatio)), spread: spread(tableRatio) },
+      { name: 'cold cache, vs a bare table lookup instead', opsPerSec: 0, ratio: round2(median(coldVsTable)), spread: spread(coldVsTable) },
     ],
   };
 }

@@ -30,7 +30,7 @@ const benches: Bench[] = [
       const { benchRank } = await import('./rank.bench.js');
       const r = await benchRank();
       const { fmtSpread } = await import('./spread.js');
-      const rows = r.variants.map((v) => `| ${v.name} | ${fmt(v.opsPerSec)} | ${v.spread ? fmtSpread(v.spread, 2, '×') : `${fmt(v.ratio, 2)}×`} |`).join('\n');
+      const rows = r.variants.map((v) => `| ${v.name} | ${v.opsPerSec > 0 ? fmt(v.opsPerSec) : '—'} | ${v.spread ? fmtSpread(v.spread, 2, '×') : `${fmt(v.ratio, 2)}×`} |`).join('\n');
       const cold = r.variants[0]?.spread;
       return {
         title: 'Region provider: `rank()` vs a bare GeoIP lookup',
@@ -93,7 +93,7 @@ const benches: Bench[] = [
           `| idle after a restart on that directory | ${fmtSpread(sp.restartIdleRssMb)} |`,
           `| after ${fmt(r.meetings)} meetings created and placed | ${fmtSpread(sp.after10kRssMb)} (JS heap ${fmtSpread(sp.heapUsedAfterMb)}) |`,
           '',
-          `Idle RSS ≤ 250 MB, GeoIP data included: ${verdict(sp.firstStartIdleRssMb.median <= 250 && sp.restartIdleRssMb.median <= 250)} (median ${fmt(sp.firstStartIdleRssMb.median)} MB first start, ${fmt(sp.restartIdleRssMb.median)} MB restart). Creating and placing the ${fmt(r.meetings)} meetings took ${fmtSpread(sp.placeSeconds, 1)} s in-process. Where the memory goes (Node and modules ~100 MB, the DB-IP City Lite files 128 MB, PGlite ~130–150 MB) and what was tried: docs/performance.md.`,
+          `Idle RSS ≤ 250 MB, GeoIP data included: ${verdict(sp.firstStartIdleRssMb.median <= 250 && sp.restartIdleRssMb.median <= 250)} (median ${fmt(sp.firstStartIdleRssMb.median)} MB first start, ${fmt(sp.restartIdleRssMb.median)} MB restart). Creating and placing the ${fmt(r.meetings)} meetings took ${fmtSpread(sp.placeSeconds, 1)} s in-process. Where the memory goes (Node and modules ~100 MB, PGlite ~130–150 MB, the GeoIP table's index ~2 MB: the 128 MB DB-IP City Lite files are no longer held) and what was tried: docs/performance.md.`,
         ].join('\n'),
       };
     },

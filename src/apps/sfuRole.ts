@@ -11,7 +11,9 @@ import { ConfigError } from '../config/index.js';
 import { Actions, Events, Services, type EventMap } from '../contracts/index.js';
 import { call } from '../fabric/index.js';
 import type { Logger } from '../lib/logger.js';
-import { SfuNode, SfuNodeSettingsError } from '../media/index.js';
+// The media module (node-datachannel, a native WebRTC library) is loaded only by a process that
+// runs nodes: `meridian start` runs them as child processes and stays ~10 MB smaller without it.
+import type { SfuNode } from '../media/index.js';
 
 export interface SfuSpec {
   nodeId: string;
@@ -46,6 +48,7 @@ function configKeyOf(nodeKey: string): string {
 
 /** Starts the nodes; returns them and a close function (idempotent; deregisters each node). */
 export async function startSfuNodes(broker: ServiceBroker, config: Readonly<Config>, specs: SfuSpec[], logger: Logger): Promise<{ nodes: SfuNode[]; close: () => Promise<void> }> {
+  const { SfuNode, SfuNodeSettingsError } = await import('../media/index.js');
   const nodes: SfuNode[] = [];
   let closed: Promise<void> | undefined;
   const close = () =>

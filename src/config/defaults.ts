@@ -30,6 +30,7 @@ export const DEFAULTS: Config = {
   console: { enabled: true, sessionTtlSeconds: 28_800, updateIntervalMs: 2_000, sampleIntervalMs: 5_000 },
   geoip: {
     cityDbPath: '',
+    tableDir: '',
     cacheSize: 50_000,
     // Frankfurt: a central point between the Americas and Asia for clients we cannot place.
     fallback: { lat: 50.11, lon: 8.68, label: 'default (Frankfurt)' },
@@ -72,8 +73,10 @@ export const DEFAULTS: Config = {
     scaleDownCooldownMs: 120_000,
     nodeStartTimeoutMs: 60_000,
     drainStaleMs: 180_000,
-    migrateOnScaleDown: false,
-    predictive: { horizonMs: 120_000, alpha: 0.5, beta: 0.2, stabilisationMs: 60_000, profileSlotMs: 60_000, profileDecay: 0.9 },
+    migrateOnScaleDown: true,
+    // Predictive headroom below the reactive one: its forecast already contains the next
+    // horizon's growth (docs/autoscaler.md, "Choosing the defaults").
+    predictive: { headroom: 0.15, horizonMs: 120_000, alpha: 0.5, beta: 0.2, stabilisationMs: 60_000, profileSlotMs: 60_000, profileDecay: 0.9 },
     // Kubernetes' HorizontalPodAutoscaler defaults.
     reactive: { tolerance: 0.1, stabilisationMs: 300_000 },
   },

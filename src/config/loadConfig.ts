@@ -51,6 +51,7 @@ export const ENV_VARS: ReadonlyArray<readonly [string, string, EnvKind]> = [
   ['MERIDIAN_MEETINGS_PER_APP', 'meetings.maxPerApp', 'int'],
   ['MERIDIAN_MEETING_IDLE_TTL_SECONDS', 'meetings.idleTtlSeconds', 'int'],
   ['MERIDIAN_GEOIP_DB', 'geoip.cityDbPath', 'string'],
+  ['MERIDIAN_GEOIP_TABLE_DIR', 'geoip.tableDir', 'string'],
   ['MERIDIAN_GEOIP_CACHE_SIZE', 'geoip.cacheSize', 'int'],
   ['MERIDIAN_FALLBACK_LAT', 'geoip.fallback.lat', 'number'],
   ['MERIDIAN_FALLBACK_LON', 'geoip.fallback.lon', 'number'],

@@ -81,6 +81,8 @@ export const ConfigSchema = Type.Object(
     geoip: Section({
       /** A GeoLite2/GeoIP2 City (or DB-IP) MMDB holding IPv4 and IPv6; empty = bundled DB-IP City Lite. */
       cityDbPath: Type.String(),
+      /** Where the GeoIP table derived from the MMDB is kept; empty = `$XDG_CACHE_HOME/meridian` or `~/.cache/meridian`. */
+      tableDir: Type.String(),
       cacheSize: Type.Integer({ minimum: 0, maximum: 10_000_000 }),
       /** Location used for private, loopback, reserved and unknown addresses. */
       fallback: Section({
@@ -174,6 +176,8 @@ export const ConfigSchema = Type.Object(
       /** Empty a node cordoned for scale-down by migrating its meetings (participants move without a cut) instead of waiting for them to end. */
       migrateOnScaleDown: Type.Boolean(),
       predictive: Section({
+        /** Spare capacity above the predictive forecast (which already holds the coming growth); `headroom` is the reactive policy's. */
+        headroom: Type.Number({ minimum: 0, maximum: 10 }),
         /** How far ahead the forecast looks: at least the time a node takes to become ready plus one sync. */
         horizonMs: Type.Integer({ minimum: 0, maximum: 86_400_000 }),
         /** Holt's smoothing of the level and of the trend, per sync interval (0..1]. */

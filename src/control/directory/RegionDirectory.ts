@@ -112,7 +112,25 @@ export class RegionDirectory {
    * at least one node that can host.
    */
   servingRegions(): Region[] {
-    return this.regions().filter((r) => this.isServing(r));
+    // On every join (ranking): one pass, the clock read once, no closures.
+    const now = this.#clock.now();
+    const out: Region[] = [];
+    for (const r of this.#regions.values()) if (this.#serving(r, now)) out.push(r);
+    return out;
+  }
+
+  #serving(r: Region, now: number): boolean {
+    if (r.status !== 'active') return false;
+    const nodes = r.nodes;
+    let used = 0;
+    let host = false;
+    for (let i = 0; i < nodes.length; i++) {
+      const n = nodes[i]!;
+      const healthy = now - n.lastHeartbeatAt <= this.#timeout;
+      if (healthy) used += n.load.participants;
+      if (healthy && n.status === 'active' && n.load.participants < n.capacity) host = true;
+    }
+    return (r.capacity <= 0 || used < r.capacity) && host;
   }
 
   isServing(r: Region): boolean {

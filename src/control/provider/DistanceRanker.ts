@@ -39,6 +39,8 @@ function before(a: Region, kmA: number, b: Region, kmB: number): boolean {
 export class DistanceRanker implements RegionRanker {
   readonly name = 'distance';
   readonly #latency: LatencyModel;
+  #km = new Float64Array(16);
+  #order = new Int32Array(16);
 
   constructor(latency: LatencyModel) {
     this.#latency = latency;
@@ -47,8 +49,13 @@ export class DistanceRanker implements RegionRanker {
   /** {@inheritDoc RegionRanker.rank} */
   rank(location: ClientLocation, candidates: readonly Region[], availableNodes: (regionId: string) => number, count: number): RankedRegion[] {
     const n = candidates.length;
-    const km: number[] = new Array(n);
-    const order: number[] = new Array(n);
+    // Scratch arrays kept between calls (ranking is synchronous): no per-join allocation.
+    if (this.#km.length < n) {
+      this.#km = new Float64Array(n * 2);
+      this.#order = new Int32Array(n * 2);
+    }
+    const km = this.#km;
+    const order = this.#order;
     for (let i = 0; i < n; i++) {
       const r = candidates[i]!;
       const d = round1(greatCircleKm(location.lat, location.lon, r.lat, r.lon));

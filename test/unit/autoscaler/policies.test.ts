@@ -37,7 +37,7 @@ describe('predictive policy', () => {
     }
     // 2 minutes ahead at +60/min: about 120 more than now.
     assert.ok(forecast > participants + 90 && forecast < participants + 160, `forecast ${forecast} for ${participants} now`);
-    assert.ok(p >= nodesFor(participants + 100, S.headroom, CAP), `predictive wants ${p}`);
+    assert.ok(p >= nodesFor(participants + 100, S.predictive.headroom, CAP), `predictive wants ${p}`);
     assert.ok(p >= r, `predictive ${p} ≥ reactive ${r}`);
   });
 
@@ -46,7 +46,7 @@ describe('predictive policy', () => {
     let d;
     for (let t = 0; t <= 20 * 60_000; t += SYNC) d = policy.decide(sample(DAY0 + t, Math.max(0, 3_000 - Math.round((t / 60_000) * 100))));
     assert.ok(d!.forecast >= 1_000, `forecast ${d!.forecast} for 1,000 connected`);
-    assert.equal(d!.desired >= nodesFor(1_000, S.headroom, CAP), true);
+    assert.equal(d!.desired >= nodesFor(1_000, S.predictive.headroom, CAP), true);
   });
 
   test('expects meetings that just started to fill to the usual meeting size, and old ones not to grow', () => {
@@ -58,7 +58,7 @@ describe('predictive policy', () => {
     assert.ok(d.forecast > 1_300, `forecast ${d.forecast}`);
     assert.equal(d.driver, 'live-meetings');
     assert.match(d.reason, /live meetings 300, 200 new × 4\.0 still to come = 1,4\d\d/);
-    assert.equal(d.desired, nodesFor(d.forecast, S.headroom, CAP));
+    assert.equal(d.desired, nodesFor(d.forecast, S.predictive.headroom, CAP));
     // A horizon later those meetings are no longer new: what is connected is what counts.
     let later = d;
     for (let t = 30 * 60_000 + 2 * SYNC; t <= 30 * 60_000 + S.predictive.horizonMs + 2 * SYNC; t += SYNC) later = policy.decide(sample(DAY0 + t, 700, { liveMeetings: 300 }));
@@ -78,7 +78,7 @@ describe('predictive policy', () => {
     assert.ok(before.forecast >= 700, `forecast ${before.forecast} one horizon before the start`);
     assert.equal(before.driver, 'scheduled');
     assert.match(before.reason, /scheduled \+500 \(town-hall 500; 0 arrived\)/);
-    assert.equal(before.desired, nodesFor(700, S.headroom, CAP));
+    assert.equal(before.desired, nodesFor(700, S.predictive.headroom, CAP));
     // While it fills, its arrivals are part of the reservation, not a trend on top of it.
     for (let t = startsAt; t <= startsAt + 2 * 60_000; t += SYNC) {
       const d = at(t, 200 + Math.round(((t - startsAt) / (2 * 60_000)) * 500));
@@ -89,6 +89,18 @@ describe('predictive policy', () => {
     assert.doesNotMatch(over.reason, /scheduled/);
   });
 
+  test('reserves an announced meeting whole nodes, since it lives on one node', () => {
+    const policy = createScalingPolicy('predictive', S);
+    const startsAt = DAY0 + 60 * 60_000;
+    const event: ScheduledDemand = { id: 'all-hands', startsAt, endsAt: startsAt + 60 * 60_000, participants: 300 };
+    for (let t = DAY0; t < startsAt - S.predictive.horizonMs; t += SYNC) policy.decide(sample(t, 1_000, { liveMeetings: 200 }));
+    const d = policy.decide(sample(startsAt - S.predictive.horizonMs + 1_000, 1_000, { liveMeetings: 200, scheduled: [event] }));
+    // 1,000 spread over 3 nodes of 500 leave no node with room for 300: one more node, kept for it.
+    assert.equal(nodesFor(1_300, S.predictive.headroom, CAP), 3);
+    assert.equal(d.desired, nodesFor(1_000, S.predictive.headroom, CAP) + 1);
+    assert.match(d.reason, /scheduled meetings on 1 whole node/);
+  });
+
   test('expects a surge seen yesterday at 09:00 again today, minutes before it comes', () => {
     const policy = createScalingPolicy('predictive', S);
     const nine = 9 * 3_600_000;
@@ -97,19 +109,19 @@ describe('predictive policy', () => {
     const early = policy.decide(sample(DAY0 + 86_400_000 + nine - 2 * 60_000, 500));
     assert.equal(early.driver, 'daily-profile');
     assert.ok(early.forecast >= 3_500, `forecast ${early.forecast} two minutes before 09:00`);
-    assert.ok(early.desired >= nodesFor(3_500, S.headroom, CAP));
+    assert.ok(early.desired >= nodesFor(3_500, S.predictive.headroom, CAP));
   });
 
   test('keeps nodes through the stabilisation window when the forecast drops', () => {
     const policy = createScalingPolicy('predictive', { ...S, predictive: { ...S.predictive, alpha: 1, beta: 0.01 } });
     for (let t = 0; t < 10 * 60_000; t += SYNC) policy.decide(sample(DAY0 + t, 2_000));
-    const high = nodesFor(2_000, S.headroom, CAP);
+    const high = nodesFor(2_000, S.predictive.headroom, CAP);
     const drop = DAY0 + 10 * 60_000;
     const first = policy.decide(sample(drop, 400));
     assert.equal(first.desired, high);
     assert.equal(first.driver, 'stabilisation');
     const after = policy.decide(sample(drop + S.predictive.stabilisationMs + SYNC, 400));
-    assert.equal(after.desired, nodesFor(400, S.headroom, CAP));
+    assert.equal(after.desired, nodesFor(400, S.predictive.headroom, CAP));
   });
 });
 

@@ -1,28 +1,56 @@
-import { describe, it, before } from 'node:test';
+import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { DEFAULTS } from '../../../src/config/index.js';
 import { MeridianError, type ClientLocation } from '../../../src/contracts/index.js';
-import { openGeoIpDatabase, type GeoIpDatabase, type MmdbReader } from '../../../src/control/provider/GeoIpDatabase.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { openGeoIpDatabase, type GeoIpDatabase } from '../../../src/control/provider/GeoIpDatabase.js';
+import { GeoIpTable, type PlaceLookup } from '../../../src/control/provider/GeoIpTable.js';
+import { GeoIpTableWriter } from '../../../src/control/provider/GeoIpTableBuilder.js';
+import { intToIpv4, ipv4ToInt, ipv6ToWords } from '../../../src/control/provider/IpRanges.js';
 import { GeoIpLocator, createGeoIpLocator } from '../../../src/control/provider/GeoIpLocator.js';
 
 const fallback = DEFAULTS.geoip.fallback;
 
-/** A reader answering from a fixed table, counting lookups. */
-function stubReader(records: Record<string, unknown>, ipVersion = 6): MmdbReader & { calls: string[] } {
-  const calls: string[] = [];
-  return {
-    calls,
-    metadata: { databaseType: 'Stub-City', ipVersion, buildEpoch: new Date(0) },
-    get(ip: string) {
-      calls.push(ip);
-      return records[ip] ?? null;
-    },
-  };
-}
+let tableDir: string;
+before(() => {
+  tableDir = mkdtempSync(join(tmpdir(), 'meridian-locator-'));
+});
+after(() => rmSync(tableDir, { recursive: true, force: true }));
 
-function stubDatabase(v4: MmdbReader, v6: MmdbReader | null = v4): GeoIpDatabase {
-  return { v4, v6, origin: 'file', description: 'stub' };
+/**
+ * A database holding exactly `records` (IPv4 address → MMDB record, each a one-address
+ * range), written as a real table file; `lookups` counts what the locator asked for.
+ */
+function tableDatabase(records: Record<string, unknown>, opts: { v6?: Record<string, unknown> } = {}): GeoIpDatabase & { lookups: string[] } {
+  const w = new GeoIpTableWriter();
+  w.pushV4(0, -1);
+  const v4 = Object.entries(records).map(([ip, rec]) => [ipv4ToInt(ip), rec] as const).sort((a, b) => a[0] - b[0]);
+  for (const [n, rec] of v4) {
+    w.pushV4(n, w.placeId(rec));
+    w.pushV4(n + 1, -1);
+  }
+  for (const [ip, rec] of Object.entries(opts.v6 ?? {})) {
+    const q = ipv6ToWords(ip);
+    w.pushV6(0, 0, 0, 0, -1);
+    w.pushV6(((q[0]! << 16) | q[1]!) >>> 0, ((q[2]! << 16) | q[3]!) >>> 0, ((q[4]! << 16) | q[5]!) >>> 0, ((q[6]! << 16) | q[7]!) >>> 0, w.placeId(rec));
+  }
+  const file = join(tableDir, `t${++tables}.table`);
+  w.write(file, 'stub');
+  const table = GeoIpTable.open(file);
+  const lookups: string[] = [];
+  const counting: PlaceLookup = {
+    findV4: (n) => (lookups.push(intToIpv4(n)), table.findV4(n)),
+    findV6: (words) => (lookups.push(words.join(':')), table.findV6(words)),
+    lat: (i) => table.lat(i),
+    lon: (i) => table.lon(i),
+    city: (i) => table.city(i),
+    country: (i) => table.country(i),
+  };
+  return { table: counting, origin: 'file', description: 'stub', lookups };
 }
+let tables = 0;
 
 describe('GeoIpLocator with the bundled DB-IP City Lite database', () => {
   let db: GeoIpDatabase;
@@ -127,50 +155,50 @@ describe('GeoIpLocator with the bundled DB-IP City Lite database', () => {
 
 describe('GeoIpLocator with other databases', () => {
   it('reads MaxMind GeoLite2-shaped records', () => {
-    const reader = stubReader({
+    const database = tableDatabase({
       '2.2.2.2': { city: { names: { en: 'Paris', fr: 'Paris' } }, country: { iso_code: 'FR' }, location: { latitude: 48.8566, longitude: 2.3522, accuracy_radius: 20 } },
       '2.2.2.3': { country: { iso_code: 'FR' }, registered_country: { iso_code: 'FR' } },
     });
-    const locator = new GeoIpLocator({ database: stubDatabase(reader), cacheSize: 0, fallback });
+    const locator = new GeoIpLocator({ database, cacheSize: 0, fallback });
     assert.deepEqual(locator.locate('2.2.2.2'), { ip: '2.2.2.2', lat: 48.8566, lon: 2.3522, source: 'geoip', city: 'Paris', country: 'FR' });
     // A record without coordinates cannot place the client.
     assert.equal(locator.locate('2.2.2.3').reason, 'unknown');
   });
 
   it('addresses the database does not know fall back as unknown', () => {
-    const locator = new GeoIpLocator({ database: stubDatabase(stubReader({})), cacheSize: 0, fallback });
+    const locator = new GeoIpLocator({ database: tableDatabase({}), cacheSize: 0, fallback });
     const loc = locator.locate('8.8.8.8');
     assert.equal(loc.source, 'fallback');
     assert.equal(loc.reason, 'unknown');
   });
 
   it('answers IPv6 clients with the fallback when the database holds IPv4 only', () => {
-    const v4only = stubReader({ '8.8.8.8': { latitude: 37.4, longitude: -122.1, city: 'Mountain View', country_code: 'US' } }, 4);
-    const locator = new GeoIpLocator({ database: stubDatabase(v4only, null), cacheSize: 0, fallback });
+    const v4only = tableDatabase({ '8.8.8.8': { latitude: 37.4, longitude: -122.1, city: 'Mountain View', country_code: 'US' } });
+    const locator = new GeoIpLocator({ database: v4only, cacheSize: 0, fallback });
     assert.equal(locator.locate('2a00:1450:4001::1').reason, 'unknown');
     assert.equal(locator.locate('::ffff:8.8.8.8').city, 'Mountain View');
   });
 
   it('serves repeated addresses from the cache without asking the database', () => {
-    const reader = stubReader({ '8.8.8.8': { latitude: 37.4, longitude: -122.1, city: 'Mountain View', country_code: 'US' } });
-    const locator = new GeoIpLocator({ database: stubDatabase(reader), cacheSize: 2, fallback });
+    const reader = tableDatabase({ '8.8.8.8': { latitude: 37.4, longitude: -122.1, city: 'Mountain View', country_code: 'US' } });
+    const locator = new GeoIpLocator({ database: reader, cacheSize: 2, fallback });
     const a = locator.locate('8.8.8.8');
     locator.locate('8.8.8.8');
-    assert.deepEqual(reader.calls, ['8.8.8.8']);
+    assert.deepEqual(reader.lookups, ['8.8.8.8']);
     // Two other addresses evict the first (LRU of 2), so it is looked up again.
     locator.locate('9.9.9.9');
     locator.locate('9.9.9.10');
     const b: ClientLocation = locator.locate('8.8.8.8');
-    assert.deepEqual(reader.calls, ['8.8.8.8', '9.9.9.9', '9.9.9.10', '8.8.8.8']);
+    assert.deepEqual(reader.lookups, ['8.8.8.8', '9.9.9.9', '9.9.9.10', '8.8.8.8']);
     assert.deepEqual(b, a);
   });
 
   it('a cache size of 0 disables the cache', () => {
-    const reader = stubReader({});
-    const locator = new GeoIpLocator({ database: stubDatabase(reader), cacheSize: 0, fallback });
+    const reader = tableDatabase({});
+    const locator = new GeoIpLocator({ database: reader, cacheSize: 0, fallback });
     locator.locate('8.8.8.8');
     locator.locate('8.8.8.8');
-    assert.equal(reader.calls.length, 2);
+    assert.equal(reader.lookups.length, 2);
   });
 
   it('a missing database file stops start-up with a message naming geoip.cityDbPath', () => {

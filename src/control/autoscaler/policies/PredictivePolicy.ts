@@ -18,8 +18,11 @@
  *   and used when that is higher than all of the above. When the region was full the load
  *   seen was less than the demand, so such a minute is recorded as twice the load seen.
  *
- * The node is `ceil(forecast × (1 + headroom) / node capacity)`; a lower count must hold
- * for `stabilisationMs` before it is used, so noise does not remove and re-add nodes.
+ * The node count is `ceil((forecast − scheduled) × (1 + headroom) / node capacity)` plus
+ * `ceil(scheduled / node capacity)` whole nodes for announced meetings (a meeting lives on one
+ * node); a lower count must hold for `stabilisationMs` before it is used, so noise does not
+ * remove and re-add nodes. `headroom` is `autoscaler.predictive.headroom`, smaller than the
+ * reactive policy's: the forecast already holds the coming growth, headroom only its error.
  */
 import { DailyProfile } from './DailyProfile.js';
 import { HoltForecaster } from './HoltForecaster.js';
@@ -104,7 +107,10 @@ export class PredictivePolicy implements ScalingPolicy {
     if (sched.reserved > 0) driver = 'scheduled';
     if (profile > forecast + 1e-9) [driver, forecast] = ['daily-profile', profile];
 
-    const wanted = nodesFor(forecast, this.#o.headroom, s.nodeCapacity);
+    // An announced meeting lives on one node: its seats are reserved as whole nodes, not spread
+    // over the others as headroom (where no single node might have room for it).
+    const reservedNodes = sched.reserved > 0 ? Math.ceil(sched.reserved / s.nodeCapacity - 1e-9) : 0;
+    const wanted = nodesFor(Math.max(0, forecast - sched.reserved), this.#o.headroom, s.nodeCapacity) + reservedNodes;
     const desired = this.#window.push(now, wanted);
     const held = desired > wanted;
     if (held) driver = 'stabilisation';
@@ -117,7 +123,7 @@ export class PredictivePolicy implements ScalingPolicy {
       ...(sched.reserved > 0 ? [`scheduled +${fmt(sched.reserved)} (${sched.names}; ${fmt(sched.arrived)} arrived)`] : []),
     ];
     const reason =
-      `forecast ${fmt(forecast)} participants in ${Math.round(h / 1000)} s [${parts.join('; ')}] + ${Math.round(this.#o.headroom * 100)} % headroom → ${wanted} node(s) of ${fmt(s.nodeCapacity)}` +
+      `forecast ${fmt(forecast)} participants in ${Math.round(h / 1000)} s [${parts.join('; ')}] + ${Math.round(this.#o.headroom * 100)} % headroom${reservedNodes > 0 ? ` (scheduled meetings on ${reservedNodes} whole node(s))` : ''} → ${wanted} node(s) of ${fmt(s.nodeCapacity)}` +
       (held ? `; keeping ${desired} for the ${Math.round(this.#o.stabilisationMs / 1000)} s stabilisation window` : '');
     return { desired, forecast, driver, reason };
   }

@@ -77,7 +77,7 @@ type PolicyFactory = (settings: ScalingPolicySettings, context: ScalingPolicyCon
 
 /** Policy name → factory. */
 const POLICIES: Readonly<Record<string, PolicyFactory>> = Object.freeze({
-  predictive: (s: ScalingPolicySettings, c: ScalingPolicyContext) => new PredictivePolicy({ headroom: s.headroom, syncIntervalMs: s.syncIntervalMs, ...s.predictive, placementTtlMs: c.placementTtlMs }),
+  predictive: (s: ScalingPolicySettings, c: ScalingPolicyContext) => new PredictivePolicy({ syncIntervalMs: s.syncIntervalMs, ...s.predictive, placementTtlMs: c.placementTtlMs }),
   reactive: (s: ScalingPolicySettings) => new ReactivePolicy({ headroom: s.headroom, ...s.reactive }),
 });
 
