@@ -12,7 +12,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -99,10 +99,15 @@ function defaultTableDir(): string {
   return join(xdg && xdg !== '' ? xdg : join(homedir(), '.cache'), 'meridian');
 }
 
-/** The table file for these sources: changes with the files' path, size and mtime. */
-function tableFileFor(s: Sources, dir: string): string {
-  const h = createHash('sha256');
-  h.update(String(TABLE_FORMAT));
+/**
+ * The table file for these sources: `geoip-<paths>-<version>.table`, where `<paths>` hashes the
+ * source files' paths and `<version>` their size and mtime (and the table format), so a new
+ * or reinstalled database gets a new table and the old one can be found and removed.
+ */
+function tableFileFor(s: Sources, dir: string): { file: string; prefix: string } {
+  const paths = createHash('sha256');
+  const version = createHash('sha256');
+  version.update(String(TABLE_FORMAT));
   for (const p of [s.v4, s.v6]) {
     if (p === null) continue;
     let st;
@@ -111,9 +116,24 @@ function tableFileFor(s: Sources, dir: string): string {
     } catch (err) {
       throw new ConfigError('geoip.cityDbPath', `cannot read GeoIP database ${p}: ${(err as Error).message}`);
     }
-    h.update(`\n${p}\n${st.size}\n${st.mtimeMs}`);
+    paths.update(`\n${p}`);
+    version.update(`\n${st.size}\n${st.mtimeMs}`);
   }
-  return join(dir, `geoip-${h.digest('hex').slice(0, 20)}.table`);
+  const prefix = `geoip-${paths.digest('hex').slice(0, 12)}-`;
+  return { file: join(dir, `${prefix}${version.digest('hex').slice(0, 12)}.table`), prefix };
+}
+
+/** Removes tables of the same source files that `file` supersedes (each is ~130 MB); best effort. */
+function removeSupersededTables(dir: string, prefix: string, file: string): void {
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    if (name.startsWith(prefix) && name.endsWith('.table') && join(dir, name) !== file) rmSync(join(dir, name), { force: true });
+  }
 }
 
 /** The builder entry next to this file: TypeScript under tsx (tests), JavaScript in dist/. */
@@ -139,6 +159,68 @@ function buildInChild(cityDbPath: string, out: string): void {
   throw new Error(`building the GeoIP table ${out} failed (${r.signal ?? `exit ${r.status}`}): ${result?.message ?? (r.error?.message || (r.stderr ?? '').trim().slice(-1_000))}`);
 }
 
+/** How long a build may hold its lock before another process takes over (a builder that died). */
+const BUILD_LOCK_STALE_MS = 180_000;
+
+/** The table at `file`, or undefined when there is none (or it is damaged or of an older format). */
+function tryOpen(file: string): GeoIpTable | undefined {
+  if (!existsSync(file)) return undefined;
+  try {
+    return GeoIpTable.open(file);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Blocks the thread for `ms` (start-up only: the process serves nothing yet). */
+function sleepSync(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+/**
+ * Builds the table once across processes: several starting at once (a test run, a node
+ * fleet sharing a cache directory) would otherwise each spend a core and seconds on the same
+ * file. The first takes `<file>.lock` (created exclusively); the others wait for the table
+ * to appear, or take over a lock older than {@link BUILD_LOCK_STALE_MS}.
+ */
+function buildOnce(cityDbPath: string, file: string, afterBuild: () => void): GeoIpTable {
+  const lock = `${file}.lock`;
+  for (;;) {
+    let fd: number | undefined;
+    try {
+      fd = openSync(lock, 'wx');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw new ConfigError('geoip.tableDir', `cannot write the GeoIP table's lock ${lock}: ${(err as Error).message}`);
+    }
+    if (fd !== undefined) {
+      try {
+        // Built by the process that held the lock before us, unless it died first.
+        const ready = tryOpen(file);
+        if (ready) return ready;
+        buildInChild(cityDbPath, file);
+        const table = GeoIpTable.open(file);
+        // A process still reading an old table keeps its open descriptor; the name goes now.
+        afterBuild();
+        return table;
+      } finally {
+        closeSync(fd);
+        rmSync(lock, { force: true });
+      }
+    }
+    // Another process is building: wait for its table, or for its lock to go stale.
+    const ready = tryOpen(file);
+    if (ready) return ready;
+    let age = 0;
+    try {
+      age = Date.now() - statSync(lock).mtimeMs;
+    } catch {
+      continue; // the lock went away: try to take it
+    }
+    if (age > BUILD_LOCK_STALE_MS) rmSync(lock, { force: true });
+    else sleepSync(200);
+  }
+}
+
 const opened = new Map<string, GeoIpDatabase>();
 
 /**
@@ -151,25 +233,17 @@ const opened = new Map<string, GeoIpDatabase>();
 export function openGeoIpDatabase(cityDbPath = '', opts: OpenGeoIpOptions = {}): GeoIpDatabase {
   const s = sourcesOf(cityDbPath);
   const dir = resolve(opts.tableDir && opts.tableDir !== '' ? opts.tableDir : defaultTableDir());
-  const file = tableFileFor(s, dir);
+  const { file, prefix } = tableFileFor(s, dir);
   const known = opened.get(file);
   if (known) return known;
-  let table: GeoIpTable | undefined;
-  if (existsSync(file)) {
-    try {
-      table = GeoIpTable.open(file);
-    } catch {
-      table = undefined; // a damaged or older file: built again below
-    }
-  }
+  let table = tryOpen(file); // a damaged or older file is built again below
   if (!table) {
     try {
       mkdirSync(dir, { recursive: true });
     } catch (err) {
       throw new ConfigError('geoip.tableDir', `cannot create ${dir} for the GeoIP table: ${(err as Error).message}`);
     }
-    buildInChild(cityDbPath, file);
-    table = GeoIpTable.open(file);
+    table = buildOnce(cityDbPath, file, () => removeSupersededTables(dir, prefix, file));
   }
   const db: GeoIpDatabase = { table, origin: s.origin, description: table.description };
   opened.set(file, db);
