@@ -50,6 +50,8 @@ export const ENV_VARS: ReadonlyArray<readonly [string, string, EnvKind]> = [
   ['MERIDIAN_RATE_LIMIT_FAILED_AUTH', 'rateLimit.failedAuthPerMinute', 'int'],
   ['MERIDIAN_MEETINGS_PER_APP', 'meetings.maxPerApp', 'int'],
   ['MERIDIAN_MEETING_IDLE_TTL_SECONDS', 'meetings.idleTtlSeconds', 'int'],
+  ['MERIDIAN_CASCADE', 'cascade.enabled', 'bool'],
+  ['MERIDIAN_CASCADE_GAIN_MS', 'cascade.gainMs', 'int'],
   ['MERIDIAN_GEOIP_DB', 'geoip.cityDbPath', 'string'],
   ['MERIDIAN_GEOIP_CACHE_SIZE', 'geoip.cacheSize', 'int'],
   ['MERIDIAN_FALLBACK_LAT', 'geoip.fallback.lat', 'number'],
@@ -192,6 +194,11 @@ export function loadConfig(opts: LoadConfigOptions = {}): Readonly<Config> {
   const http = (merged as Config).http;
   if (http.headersTimeoutMs > http.requestTimeoutMs) {
     throw new ConfigError('http.headersTimeoutMs', `must not exceed http.requestTimeoutMs (got ${http.headersTimeoutMs} > ${http.requestTimeoutMs})`);
+  }
+  const { cascade, tokens } = merged as Config;
+  // Relay tokens live as long as join tokens: a refresh must come before the last one expires.
+  if (cascade.relayRefreshMs >= tokens.ttlSeconds * 1000) {
+    throw new ConfigError('cascade.relayRefreshMs', `must be shorter than tokens.ttlSeconds, the relay tokens' lifetime (got ${cascade.relayRefreshMs} ms >= ${tokens.ttlSeconds} s)`);
   }
   return deepFreeze(merged as Config);
 }
