@@ -130,22 +130,22 @@ describe('the gain threshold compares the client to every region of the meeting'
     return p;
   };
 
+  let p40: Platform;
+  before(async () => (p40 = await start(40)));
+  after(() => p40.close());
+
   test('gain 40 ms: a London client joins the Frankfurt node of a Frankfurt meeting (London is only ~10 ms closer)', async () => {
-    const p = await start(40);
-    try {
-      const { create, join, meeting } = helpers(() => p);
-      await create('fra');
-      assert.equal((await join('fra', 'host', IPS.frankfurtV6)).region.id, 'eu-central-1');
-      const ranked = await call(p.broker, Actions.regionProvider.rank, { ip: IPS.london, count: 3 });
-      assert.equal(ranked.regions[0]!.id, 'eu-west-2');
-      assert.ok(!ranked.regions.some((r) => r.id === 'eu-central-1'), 'Frankfurt is not among London\'s first three');
-      const london = await join('fra', 'lon', IPS.london);
-      assert.equal(london.region.id, 'eu-central-1');
-      assert.equal(london.placement, 'existing');
-      assert.equal((await meeting('fra')).nodes.length, 1);
-    } finally {
-      await p.close();
-    }
+    const p = p40;
+    const { create, join, meeting } = helpers(() => p);
+    await create('fra');
+    assert.equal((await join('fra', 'host', IPS.frankfurtV6)).region.id, 'eu-central-1');
+    const ranked = await call(p.broker, Actions.regionProvider.rank, { ip: IPS.london, count: 3 });
+    assert.equal(ranked.regions[0]!.id, 'eu-west-2');
+    assert.ok(!ranked.regions.some((r) => r.id === 'eu-central-1'), 'Frankfurt is not among London\'s first three');
+    const london = await join('fra', 'lon', IPS.london);
+    assert.equal(london.region.id, 'eu-central-1');
+    assert.equal(london.placement, 'existing');
+    assert.equal((await meeting('fra')).nodes.length, 1);
   });
 
   test('gain 5 ms: the same London client gets a eu-west-2 node added', async () => {
@@ -162,19 +162,15 @@ describe('the gain threshold compares the client to every region of the meeting'
   });
 
   test('a Mumbai client stays on the node of a Mumbai meeting whose region is draining (the ranking leaves it out; its RTT is estimated)', async () => {
-    const p = await start(40);
-    try {
-      const { create, join, meeting } = helpers(() => p);
-      await create('draining');
-      const host = await join('draining', 'host', IPS.mumbai);
-      await call(p.broker, Actions.regions.drain, { id: 'ap-south-1' });
-      await waitFor('the drain reaching the room manager', async () => (await call(p.broker, Actions.regionProvider.rank, { ip: IPS.mumbai, count: 20 })).regions.every((r) => r.id !== 'ap-south-1'));
-      const again = await join('draining', 'p2', IPS.mumbai);
-      assert.equal(again.node.id, host.node.id);
-      assert.equal((await meeting('draining')).nodes.length, 1);
-    } finally {
-      await p.close();
-    }
+    const p = p40;
+    const { create, join, meeting } = helpers(() => p);
+    await create('draining');
+    const host = await join('draining', 'host', IPS.mumbai);
+    await call(p.broker, Actions.regions.drain, { id: 'ap-south-1' });
+    await waitFor('the drain reaching the room manager', async () => (await call(p.broker, Actions.regionProvider.rank, { ip: IPS.mumbai, count: 20 })).regions.every((r) => r.id !== 'ap-south-1'));
+    const again = await join('draining', 'p2', IPS.mumbai);
+    assert.equal(again.node.id, host.node.id);
+    assert.equal((await meeting('draining')).nodes.length, 1);
   });
 });
 

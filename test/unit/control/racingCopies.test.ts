@@ -1,7 +1,8 @@
 /**
  * The placement guarantee without the in-process single flight: several room-manager copies
  * (each with its own cache and directory, as in distributed mode) share one database and race
- * on the same new meetings. The epoch-guarded UPDATE must let exactly one win per meeting.
+ * on the same new meetings. The epoch-guarded UPDATE must let exactly one win per meeting,
+ * and, with cascading, exactly one node be added to a live meeting for one purpose.
  */
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
@@ -18,6 +19,8 @@ import { IPS } from '../../helpers/platform.js';
 
 let db: DatabaseHandle;
 const copies: RoomManager[] = [];
+/** The same, with cascading on (a far joiner gets a node of its region added). */
+const cascading: RoomManager[] = [];
 
 before(async () => {
   db = await createDatabase({ url: '', dataDir: 'memory://' });
@@ -36,6 +39,7 @@ before(async () => {
     directory.replaceAll(snapshot);
     const provider = createRegionProvider({ config, directory });
     copies.push(new RoomManager({ store, directory, tokens, rank: async (p) => provider.rank(p), onMeetingChanged: () => {}, logger: createLogger('silent'), rankCount: 3 }));
+    cascading.push(new RoomManager({ store, directory, tokens, rank: async (p) => provider.rank(p), onMeetingChanged: () => {}, logger: createLogger('silent'), rankCount: 3, cascade: config.cascade, latency: config.latency }));
   }
 });
 after(() => db.close());
@@ -65,4 +69,20 @@ test('four room-manager copies racing on 40 new meetings place each exactly once
     const again = await copies[2]!.join({ appId: 'app', meetingId: id, participant: { id: 'late', name: 'late' }, ip: IPS.sydney });
     assert.equal(again.node.id, stored.nodeId);
   }
+});
+
+test('four cascading copies, ten concurrent Virginia joins each, add exactly one us-east-1 node to a Mumbai meeting', async () => {
+  await cascading[0]!.create({ appId: 'app', id: 'far' });
+  for (const c of cascading.slice(1)) await c.get('app', 'far');
+  const host = await cascading[0]!.join({ appId: 'app', meetingId: 'far', participant: { id: 'host', name: 'host' }, ip: IPS.mumbai });
+  assert.equal(host.region.id, 'ap-south-1');
+  // Every copy has the meeting cached as live on its home alone.
+  for (const c of cascading.slice(1)) c.invalidate('app', 'far');
+  for (const c of cascading.slice(1)) await c.get('app', 'far');
+  const joins = await Promise.all(cascading.flatMap((c, k) => Array.from({ length: 10 }, (_, i) => c.join({ appId: 'app', meetingId: 'far', participant: { id: `v${k}-${i}`, name: 'v' }, ip: IPS.virginia }))));
+  assert.equal(new Set(joins.map((r) => r.node.id)).size, 1, 'every Virginia joiner on one node');
+  assert.equal(joins[0]!.region.id, 'us-east-1');
+  const stored = await cascading[3]!.get('app', 'far');
+  assert.deepEqual(stored.nodes.map((n) => n.regionId), ['ap-south-1', 'us-east-1'], 'one node added, not one per copy');
+  assert.equal(stored.nodes[1]!.nodeId, joins[0]!.node.id);
 });
