@@ -96,8 +96,9 @@ export class MeetingNodes {
    * Where a client joining live meeting `m` goes, by the placement rule. `ranked` must list
    * every serving region (not only the first few): the rule compares the client's RTT to each
    * of the meeting's regions. `forcedRegion` (the meeting's) keeps added nodes in that region.
+   * `grow` false: only the meeting's own nodes (the database cannot take a new one now).
    */
-  decide(m: MeetingRecord, ranked: RankResult, exclude: string | undefined, forcedRegion: string | undefined): ParticipantPlacement {
+  decide(m: MeetingRecord, ranked: RankResult, exclude: string | undefined, forcedRegion: string | undefined, grow = true): ParticipantPlacement {
     const nodes: MeetingNodeState[] = m.nodes.map((n) => {
       const info = this.#d.directory.node(n.nodeId);
       const healthy = info !== undefined && this.#usable(n, exclude);
@@ -126,7 +127,7 @@ export class MeetingNodes {
       ranked: rankedIds,
       rttMs,
       canAddIn,
-      settings: { enabled: this.#d.settings.enabled, gainMs: this.#d.settings.gainMs, maxNodes: this.#d.settings.maxNodesPerMeeting },
+      settings: { enabled: this.#d.settings.enabled && grow, gainMs: this.#d.settings.gainMs, maxNodes: this.#d.settings.maxNodesPerMeeting },
     });
   }
 

@@ -293,7 +293,18 @@ export class RoomManager {
           continue;
         }
         case 'add': {
-          const { meeting: after, nodeId } = await this.#nodes.add(meeting, decision.regionId, decision.role);
+          let added: { meeting: MeetingRecord; nodeId?: string };
+          try {
+            added = await this.#nodes.add(meeting, decision.regionId, decision.role);
+          } catch (err) {
+            // The database is down: a node cannot be added, but the meeting's nodes still serve.
+            if (!(err instanceof MeridianError) || err.code !== 'STORAGE_UNAVAILABLE') throw err;
+            const fallback = this.#nodes.decide(meeting, all, excludeNode, meeting.forceRegion ?? undefined, false);
+            if (fallback.kind !== 'existing') throw err;
+            this.#log.warn({ meetingId: meeting.id, region: decision.regionId, nodeId: fallback.nodeId }, 'could not add a node (storage unavailable); joining an existing node of the meeting');
+            return { meeting, placed: false, placement: 'existing', nodeId: fallback.nodeId };
+          }
+          const { meeting: after, nodeId } = added;
           meeting = after;
           // A regional node is where the client's own ranking sent it; an overflow node is the meeting's region.
           if (nodeId !== undefined) return { meeting, placed: false, placement: decision.role === 'regional' ? 'ranked' : 'existing', nodeId };

@@ -14,10 +14,20 @@ import { RegionDirectory } from '../../../src/control/directory/index.js';
 import { JoinTokenIssuer, generateMasterSecret, parseMasterSecret } from '../../../src/control/auth/index.js';
 import { createRegionProvider } from '../../../src/control/provider/index.js';
 import { createLogger } from '../../../src/lib/logger.js';
-import type { JoinResult } from '../../../src/contracts/index.js';
+import { MeridianError, type JoinResult } from '../../../src/contracts/index.js';
 import { IPS } from '../../helpers/platform.js';
 
+/** A store whose node additions fail as if the database were unreachable, on demand. */
+class FlakyStore extends MeetingStore {
+  failAdds = false;
+  override async addNode(...args: Parameters<MeetingStore['addNode']>): ReturnType<MeetingStore['addNode']> {
+    if (this.failAdds) throw new MeridianError('STORAGE_UNAVAILABLE', 'database unreachable (test)');
+    return super.addNode(...args);
+  }
+}
+
 let db: DatabaseHandle;
+let flaky: { store: FlakyStore; manager: RoomManager };
 const copies: RoomManager[] = [];
 /** The same, with cascading on (a far joiner gets a node of its region added). */
 const cascading: RoomManager[] = [];
@@ -41,6 +51,11 @@ before(async () => {
     copies.push(new RoomManager({ store, directory, tokens, rank: async (p) => provider.rank(p), onMeetingChanged: () => {}, logger: createLogger('silent'), rankCount: 3 }));
     cascading.push(new RoomManager({ store, directory, tokens, rank: async (p) => provider.rank(p), onMeetingChanged: () => {}, logger: createLogger('silent'), rankCount: 3, cascade: config.cascade, latency: config.latency }));
   }
+  const flakyStore = new FlakyStore(db.db);
+  const directory = new RegionDirectory({ heartbeatTimeoutMs: 60_000 });
+  directory.replaceAll(snapshot);
+  const provider = createRegionProvider({ config, directory });
+  flaky = { store: flakyStore, manager: new RoomManager({ store: flakyStore, directory, tokens, rank: async (p) => provider.rank(p), onMeetingChanged: () => {}, logger: createLogger('silent'), rankCount: 3, cascade: config.cascade, latency: config.latency }) };
 });
 after(() => db.close());
 
@@ -85,4 +100,17 @@ test('four cascading copies, ten concurrent Virginia joins each, add exactly one
   const stored = await cascading[3]!.get('app', 'far');
   assert.deepEqual(stored.nodes.map((n) => n.regionId), ['ap-south-1', 'us-east-1'], 'one node added, not one per copy');
   assert.equal(stored.nodes[1]!.nodeId, joins[0]!.node.id);
+});
+
+test('when a node cannot be added because the database is down, a far joiner still joins the meeting\'s nearest node', async () => {
+  const { store, manager } = flaky;
+  await manager.create({ appId: 'app', id: 'outage' });
+  const host = await manager.join({ appId: 'app', meetingId: 'outage', participant: { id: 'host', name: 'host' }, ip: IPS.mumbai });
+  store.failAdds = true;
+  const far = await manager.join({ appId: 'app', meetingId: 'outage', participant: { id: 'vic', name: 'vic' }, ip: IPS.virginia });
+  assert.equal(far.node.id, host.node.id, 'served by the node the meeting has');
+  assert.equal(far.placement, 'existing');
+  store.failAdds = false;
+  const later = await manager.join({ appId: 'app', meetingId: 'outage', participant: { id: 'vic2', name: 'vic2' }, ip: IPS.virginia });
+  assert.equal(later.region.id, 'us-east-1', 'once the database answers, the node is added');
 });
