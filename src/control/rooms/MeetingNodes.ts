@@ -138,18 +138,21 @@ export class MeetingNodes {
   }
 
   /**
-   * Adds a node of `regionId` to the meeting (its least loaded node not in the meeting). The
+   * Adds a node of `regionId` to the meeting (its least loaded node not in the meeting, nor
+   * `exclude`, a node a client just reported). The
    * answer is the meeting after the change, with `nodeId` the node added; without `nodeId`,
    * nothing was added (another change won the race, or no node could be had): decide again
    * on the meeting returned.
    */
-  async add(m: MeetingRecord, regionId: string, role: NewMeetingNode['role']): Promise<{ meeting: MeetingRecord; nodeId?: string }> {
+  async add(m: MeetingRecord, regionId: string, role: NewMeetingNode['role'], exclude?: string): Promise<{ meeting: MeetingRecord; nodeId?: string }> {
     const key = roomKey(m.appId, m.id);
     const inflight = this.#changing.get(key);
     if (inflight) return { meeting: await inflight };
     let added: string | undefined;
     const job = (async (): Promise<MeetingRecord> => {
-      const node = this.#d.pickNode(regionId, new Set(m.nodes.map((n) => n.nodeId)));
+      const taken = new Set(m.nodes.map((n) => n.nodeId));
+      if (exclude !== undefined) taken.add(exclude);
+      const node = this.#d.pickNode(regionId, taken);
       if (!node) return this.#d.reload(m);
       const won = await this.#d.store.addNode(m.appId, m.id, m.epoch, { nodeId: node.id, regionId, role });
       if (!won) return this.#d.reload(m);
@@ -242,6 +245,47 @@ export class MeetingNodes {
       commands.relayPeers(self.nodeId, key, peers);
     }
     return live.length;
+  }
+
+  /**
+   * A region is removed with force: ends its live meetings that are only there (epoch-guarded);
+   * a meeting that also has nodes elsewhere only loses the region's nodes (their participants
+   * rejoin). Returns the meetings ended.
+   */
+  async endInRegion(regionId: string): Promise<number> {
+    let ended = 0;
+    let shrunk = 0;
+    for (let m of await this.#d.store.liveOn({ regionId })) {
+      for (let race = 0; race < MAX_RACES && m.status === 'live'; race++) {
+        const here = m.nodes.filter((n) => n.regionId === regionId).map((n) => n.nodeId);
+        if (here.length === 0) break;
+        const left = here.length < m.nodes.length ? await this.remove(m, here, 'its region was removed') : 'none left';
+        if (left !== 'none left') {
+          shrunk++;
+          break;
+        }
+        const done = await this.#d.store.endAt(m.appId, m.id, m.epoch);
+        if (done) {
+          ended++;
+          this.#d.changed(done);
+          this.#sendRelays(done, m.nodes);
+          break;
+        }
+        m = await this.#d.reload(m);
+      }
+    }
+    this.#log.info({ region: regionId, ended, shrunk }, 'ended live meetings of region');
+    return ended;
+  }
+
+  /** A node is dead: it leaves every live meeting that has other nodes (single-node meetings are placed whole on their next join). */
+  async dropNode(nodeId: string): Promise<number> {
+    let left = 0;
+    for (const m of await this.#d.store.liveOn({ nodeId })) {
+      if (m.nodes.length < 2) continue;
+      if ((await this.remove(m, [nodeId], 'the node is down')) !== 'none left') left++;
+    }
+    return left;
   }
 
   /** Every node of every live meeting on several nodes gets its peers again, with fresh tokens. */

@@ -40,6 +40,7 @@ import { publicMeeting, type MeetingNodeRecord, type MeetingRecord, type Meeting
 import type { NodeReachability } from './NodeReachability.js';
 import type { NodeCommands } from './NodeCommands.js';
 import { MeetingNodes, type CascadeSettings } from './MeetingNodes.js';
+import { UnconnectedPlacements } from './UnconnectedPlacements.js';
 import type { LatencyModelOptions } from '../provider/LatencyModel.js';
 import { DEFAULT_MIGRATE_DEADLINE_MS } from '../../contracts/signaling.js';
 import { systemClock, type Clock } from '../../lib/clock.js';
@@ -93,12 +94,6 @@ export interface RoomManagerDeps {
 /** Regions ranked for a join of a live meeting when cascading: all of them (the schema's maximum). */
 const RANK_ALL = 20;
 
-/** The meetings a node last reported hosting (room keys), and when the registry got them. */
-interface NodeMeetingsReport {
-  readonly at: number;
-  readonly keys: ReadonlySet<string>;
-}
-
 type Placement = JoinResult['placement'];
 
 export class RoomManager {
@@ -108,8 +103,8 @@ export class RoomManager {
   readonly #cache: LRUCache<string, MeetingRecord>;
   /** Joins sent to nodes since their heartbeats, and what recent placements will still bring. */
   readonly #expected: ExpectedLoad;
-  /** What each node last reported hosting (heartbeats that carry the list). */
-  readonly #reports = new Map<string, NodeMeetingsReport>();
+  /** Releases placements nobody connected to (fed by the nodes' meeting reports). */
+  readonly #unconnected: UnconnectedPlacements;
   /** Placements in progress, by meeting id. */
   readonly #placing = new Map<string, Promise<{ meeting: MeetingRecord; placed: boolean; placement: Placement }>>();
   /** The node sets of live meetings (cascading). */
@@ -137,6 +132,19 @@ export class RoomManager {
       changed: (m) => {
         this.#cache.set(keyOf(m), m);
         this.#d.onMeetingChanged(publicMeeting(m));
+      },
+    });
+    this.#unconnected = new UnconnectedPlacements({
+      store: deps.store,
+      clock: this.#clock,
+      logger: this.#log,
+      tokenTtlMs: deps.tokenTtlMs,
+      reportSlackMs: deps.reportSlackMs ?? 5_000,
+      isAlive: (id) => this.#nodeAlive(id),
+      released: (idle, before) => {
+        this.#nodes.setChanged(idle, before);
+        this.#cache.set(keyOf(idle), idle);
+        this.#d.onMeetingChanged(publicMeeting(idle));
       },
     });
   }
@@ -169,14 +177,12 @@ export class RoomManager {
 
   /** A node's heartbeat listed the meetings (room keys) it hosts, at registry time `at`. */
   nodeMeetingsReported(nodeId: string, keys: readonly string[], at: number): void {
-    const last = this.#reports.get(nodeId);
-    if (last && last.at > at) return;
-    this.#reports.set(nodeId, { at, keys: new Set(keys) });
+    this.#unconnected.reported(nodeId, keys, at);
   }
 
   /** A node is gone: forget its report. */
   nodeGone(nodeId: string): void {
-    this.#reports.delete(nodeId);
+    this.#unconnected.forget(nodeId);
   }
 
   /** A node reported load: its pending count starts over. */
@@ -295,7 +301,7 @@ export class RoomManager {
         case 'add': {
           let added: { meeting: MeetingRecord; nodeId?: string };
           try {
-            added = await this.#nodes.add(meeting, decision.regionId, decision.role);
+            added = await this.#nodes.add(meeting, decision.regionId, decision.role, excludeNode);
           } catch (err) {
             // The database is down: a node cannot be added, but the meeting's nodes still serve.
             if (!(err instanceof MeridianError) || err.code !== 'STORAGE_UNAVAILABLE') throw err;
@@ -412,44 +418,15 @@ export class RoomManager {
 
   /**
    * A region is removed with force: ends its live meetings that are only there; a meeting
-   * that also has nodes elsewhere only loses the region's nodes (their participants rejoin).
-   * Returns the meetings ended.
+   * that also has nodes elsewhere only loses the region's nodes. Returns the meetings ended.
    */
-  async endInRegion(regionId: string): Promise<number> {
-    let ended = 0;
-    let shrunk = 0;
-    for (let m of await this.#d.store.liveOn({ regionId })) {
-      for (let race = 0; race < 5 && m.status === 'live'; race++) {
-        const here = m.nodes.filter((n) => n.regionId === regionId).map((n) => n.nodeId);
-        if (here.length === 0) break;
-        const left = here.length < m.nodes.length ? await this.#nodes.remove(m, here, 'its region was removed') : 'none left';
-        if (left !== 'none left') {
-          shrunk++;
-          break;
-        }
-        const done = await this.#d.store.endAt(m.appId, m.id, m.epoch);
-        if (done) {
-          ended++;
-          this.#cache.delete(keyOf(done));
-          this.#d.onMeetingChanged(publicMeeting(done));
-          this.#nodes.setChanged(done, m.nodes);
-          break;
-        }
-        m = await this.#load(m.appId, m.id, true);
-      }
-    }
-    this.#log.info({ region: regionId, ended, shrunk }, 'ended live meetings of region');
-    return ended;
+  endInRegion(regionId: string): Promise<number> {
+    return this.#nodes.endInRegion(regionId);
   }
 
-  /** A node is dead (`regions.nodeDown`): it leaves every meeting that has other nodes, whose nodes are told at once. */
-  async nodeDown(nodeId: string): Promise<number> {
-    let left = 0;
-    for (const m of await this.#d.store.liveOn({ nodeId })) {
-      if (m.nodes.length < 2) continue; // placed whole on the next join, as before cascading
-      if ((await this.#nodes.remove(m, [nodeId], 'the node is down')) !== 'none left') left++;
-    }
-    return left;
+  /** A node is dead (`regions.nodeDown`): it leaves every meeting that has other nodes. */
+  nodeDown(nodeId: string): Promise<number> {
+    return this.#nodes.dropNode(nodeId);
   }
 
   /** Sends every node of every multi-node meeting its peers again, with fresh relay tokens (every `cascade.relayRefreshMs`). */
@@ -473,17 +450,11 @@ export class RoomManager {
 
   /**
    * Periodic housekeeping (the service runs it every `meetings.sweepIntervalMs`):
-   * - releases placed meetings nobody connected to: placed or last joined more than a token
-   *   lifetime (plus the heartbeat slack) ago, on a node that is alive and whose heartbeat
-   *   since then lists the meetings it hosts but not this one. Its tokens have expired, so
-   *   nobody can still connect; the meeting goes back to idle and its node's capacity is
-   *   free. A node that reports no list (or stopped reporting) is left alone: failover
-   *   handles dead nodes on the next join, and a slow first connect within the token
-   *   lifetime shows up in the next heartbeat.
+   * - releases placed meetings nobody connected to ({@link UnconnectedPlacements}).
    * - deletes idle and ended meetings untouched for `idleTtlMs`, so ids and quota free up.
    */
   async sweep(): Promise<{ released: number; expired: number }> {
-    const released = await this.#releaseUnconnected();
+    const released = await this.#unconnected.release();
     let expired = 0;
     if (this.#d.idleTtlMs !== undefined) {
       const gone = await this.#d.store.deleteExpired(this.#clock.now() - this.#d.idleTtlMs);
@@ -492,30 +463,6 @@ export class RoomManager {
       if (expired > 0) this.#log.info({ expired }, 'expired idle meetings deleted');
     }
     return { released, expired };
-  }
-
-  async #releaseUnconnected(): Promise<number> {
-    const ttl = this.#d.tokenTtlMs;
-    if (ttl === undefined) return 0;
-    const wait = ttl + (this.#d.reportSlackMs ?? 5_000);
-    const before = this.#clock.now() - wait;
-    let released = 0;
-    for (const m of await this.#d.store.liveUntouchedSince(before)) {
-      // Judge only by reports made after every token of this placement expired, from every node of the meeting.
-      const unconnected = (nodeId: string): boolean => {
-        const report = this.#reports.get(nodeId);
-        return !!report && report.at >= m.activeAt + wait && this.#nodeAlive(nodeId) && !report.keys.has(keyOf(m));
-      };
-      if (m.nodes.length === 0 || !m.nodes.every((n) => unconnected(n.nodeId))) continue;
-      const idle = await this.#d.store.release(m.appId, m.id, m.epoch, before);
-      if (!idle) continue;
-      this.#nodes.setChanged(idle, m.nodes);
-      released++;
-      this.#cache.set(keyOf(idle), idle);
-      this.#log.info({ meetingId: m.id, appId: m.appId, nodeId: m.nodeId, placedAt: m.placedAt }, 'nobody connected to the placed meeting; released to idle');
-      this.#d.onMeetingChanged(publicMeeting(idle));
-    }
-    return released;
   }
 
   countLive(regionId: string): Promise<number> {
