@@ -110,7 +110,7 @@ function createStateServices(broker: ServiceBroker, roles: readonly Role[], stat
   const { heartbeatTimeoutMs } = config.nodes;
   if (roles.includes('regions')) broker.createService(createRegionsService({ store: new RegionStore(db, heartbeatTimeoutMs, clock), logger, heartbeatTimeoutMs, clock }));
   if (roles.includes('auth')) broker.createService(createAuthService({ keys: new ApiKeyStore(db) }));
-  if (roles.includes('rooms')) broker.createService(createRoomsService({ store: new MeetingStore(db, clock), tokens: state.tokens, logger, heartbeatTimeoutMs, rankCount: config.ranking.count, clock, ...meetingSettings(config) }));
+  if (roles.includes('rooms')) broker.createService(createRoomsService({ store: new MeetingStore(db, clock), tokens: state.tokens, logger, heartbeatTimeoutMs, rankCount: config.ranking.count, clock, cascade: config.cascade, latency: config.latency, ...meetingSettings(config) }));
 }
 
 export async function createPlatform(opts: PlatformOptions): Promise<Platform> {

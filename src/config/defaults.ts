@@ -28,6 +28,7 @@ export const DEFAULTS: Config = {
   rateLimit: { perAddressPerMinute: 600, perKeyPerMinute: 3_000, failedAuthPerMinute: 30, cacheSize: 50_000 },
   meetings: { maxPerApp: 10_000, idleTtlSeconds: 7 * 86_400, sweepIntervalMs: 30_000 },
   console: { enabled: true, sessionTtlSeconds: 28_800, updateIntervalMs: 2_000, sampleIntervalMs: 5_000 },
+  cascade: { enabled: true, gainMs: 40, maxNodesPerMeeting: 8, relayRefreshMs: 20_000 },
   geoip: {
     cityDbPath: '',
     tableDir: '',

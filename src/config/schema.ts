@@ -78,6 +78,17 @@ export const ConfigSchema = Type.Object(
       /** How often the per-region time series (last hour) takes a sample. */
       sampleIntervalMs: Type.Integer({ minimum: 1_000, maximum: 60_000 }),
     }),
+    /** One meeting over several nodes and regions (docs/cascade.md): where participants go, relays between nodes. */
+    cascade: Section({
+      /** Add nodes to a live meeting (near a far participant, or past a full node); off = a meeting stays on one node. */
+      enabled: Type.Boolean(),
+      /** Least estimated RTT gain (ms) of a participant's best region over the meeting's nearest node for adding a node there. */
+      gainMs: Type.Integer({ minimum: 0, maximum: 10_000 }),
+      /** Most nodes one meeting may span. */
+      maxNodesPerMeeting: Type.Integer({ minimum: 1, maximum: 64 }),
+      /** How often each node of a meeting on several nodes is sent its peers again, with fresh relay tokens. */
+      relayRefreshMs: Type.Integer({ minimum: 1_000, maximum: 3_600_000 }),
+    }),
     geoip: Section({
       /** A GeoLite2/GeoIP2 City (or DB-IP) MMDB holding IPv4 and IPv6; empty = bundled DB-IP City Lite. */
       cityDbPath: Type.String(),

@@ -451,13 +451,24 @@ export type PlanResult = Static<typeof PlanResult>;
 export const MeetingStatus = Type.Union([Type.Literal('idle'), Type.Literal('live'), Type.Literal('ended')]);
 export type MeetingStatus = Static<typeof MeetingStatus>;
 
+/** Why a node carries a meeting: its home, a node near participants of another region, or growth past a full node. */
+export const MeetingNodeRole = Type.Union([Type.Literal('home'), Type.Literal('regional'), Type.Literal('overflow')]);
+export type MeetingNodeRole = Static<typeof MeetingNodeRole>;
+
+/** One node carrying a live meeting (cascading, docs/cascade.md). */
+export const MeetingNode = Type.Object({ nodeId: NodeId, regionId: RegionId, role: MeetingNodeRole });
+export type MeetingNode = Static<typeof MeetingNode>;
+
 export const Meeting = Type.Object({
   id: MeetingId,
   appId: Type.String(),
   forceRegion: Nullable(RegionId),
   status: MeetingStatus,
+  /** The home node's region and id (the first of `nodes`); null unless live. */
   regionId: Nullable(RegionId),
   nodeId: Nullable(NodeId),
+  /** Every node carrying the meeting, home first; empty unless live. */
+  nodes: Type.Array(MeetingNode),
   createdAt: Type.String(),
   placedAt: Nullable(Type.String()),
 });

@@ -41,13 +41,27 @@ export interface MeetingsTable {
   status: string;
   region_id: string | null;
   node_id: string | null;
-  /** Bumped each time the meeting is placed; lets copies of the room manager detect races. */
+  /** Bumped each time the meeting is placed or its node set changes; lets copies of the room manager detect races. */
   epoch: Generated<number>;
   created_at: Timestamp;
   placed_at: Timestamp | null;
   ended_at: Timestamp | null;
   /** Last created, placed, joined (throttled) or ended: drives expiry and the release of unconnected placements. */
   active_at: Generated<Date>;
+}
+
+/**
+ * The nodes of a live meeting, home included (migration 005). Changed only together with an
+ * epoch-guarded UPDATE of the meeting's row, in one transaction.
+ */
+export interface MeetingNodesTable {
+  app_id: string;
+  meeting_id: string;
+  node_id: string;
+  region_id: string;
+  /** `home` (the node `meetings.node_id` names), `regional` or `overflow`. */
+  role: string;
+  added_at: Timestamp;
 }
 
 export interface ApiKeysTable {
@@ -92,6 +106,7 @@ export interface Database {
   regions: RegionsTable;
   nodes: NodesTable;
   meetings: MeetingsTable;
+  meeting_nodes: MeetingNodesTable;
   api_keys: ApiKeysTable;
   secrets: SecretsTable;
   prefix_measurements: PrefixMeasurementsTable;

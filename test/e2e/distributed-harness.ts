@@ -264,6 +264,12 @@ export type NodeMode = 'sfu-processes' | 'stand-in';
 
 // ------------------------------------------------------------------ the cluster
 
+/**
+ * Environment for clusters whose tests expect every participant of a meeting on its one node
+ * (joins from several continents to one meeting): cascading off (docs/cascade.md).
+ */
+export const SINGLE_NODE: Record<string, string> = { MERIDIAN_CASCADE: 'false' };
+
 export interface ClusterOptions {
   /** Used in the namespace and the database name. */
   name: string;

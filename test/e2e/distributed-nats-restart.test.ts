@@ -12,7 +12,7 @@ import assert from 'node:assert/strict';
 import { Actions } from '../../src/contracts/index.js';
 import { call } from '../../src/fabric/index.js';
 import { findAwsRegion } from '../../src/control/provider/awsRegions.js';
-import { ADMIN_KEY, Cluster, IP, PrivateNats, sleep } from './distributed-harness.js';
+import { ADMIN_KEY, Cluster, IP, PrivateNats, sleep, SINGLE_NODE } from './distributed-harness.js';
 
 /** A São Paulo address (DB-IP: Sao Paulo, BR); sa-east-1 is the AWS region there. */
 const SAO_PAULO_IP = '18.228.0.1';
@@ -23,7 +23,7 @@ test('after NATS restarts, every process reconnects by itself and joins and even
   const nats = await PrivateNats.start();
   let cluster: Cluster | undefined;
   try {
-    cluster = await Cluster.start({ name: 'natsrestart', gateways: 2, rooms: 1, natsUrl: nats.url });
+    cluster = await Cluster.start({ name: 'natsrestart', gateways: 2, rooms: 1, natsUrl: nats.url, env: SINGLE_NODE });
     for (const n of cluster.notes) t.diagnostic(n);
     assert.equal((await cluster.createMeeting('before')).status, 201);
     assert.equal((await cluster.join(0, 'before', IP.mumbai)).status, 200);

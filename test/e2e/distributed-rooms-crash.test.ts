@@ -8,7 +8,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { CALL_POLICY } from '../../src/fabric/index.js';
-import { Cluster, IP, sleep, type HttpAnswer } from './distributed-harness.js';
+import { Cluster, IP, SINGLE_NODE, sleep, type HttpAnswer } from './distributed-harness.js';
 
 interface Outcome {
   /** When the join was sent, ms after the load began. */
@@ -24,7 +24,7 @@ interface Outcome {
 }
 
 test('kill -9 of the room manager mid-load loses no placement, and callers get retryable errors, not hangs', { timeout: 300_000 }, async (t) => {
-  const cluster = await Cluster.start({ name: 'roomscrash', gateways: 2, rooms: 1 });
+  const cluster = await Cluster.start({ name: 'roomscrash', gateways: 2, rooms: 1, env: SINGLE_NODE });
   try {
     for (const n of cluster.notes) t.diagnostic(n);
     const ids = Array.from({ length: 30 }, (_, i) => `crash-${i}`);

@@ -10,10 +10,10 @@ import assert from 'node:assert/strict';
 import { Actions, MeridianError } from '../../src/contracts/index.js';
 import { call } from '../../src/fabric/index.js';
 import { MIGRATIONS } from '../../src/storage/migrations/index.js';
-import { Cluster, IP } from './distributed-harness.js';
+import { Cluster, IP, SINGLE_NODE } from './distributed-harness.js';
 
 test('a cluster of separate processes routes joins through either gateway to the nearest region, and concurrent first joins agree', { timeout: 300_000 }, async (t) => {
-  const cluster = await Cluster.start({ name: 'routing', gateways: 2, rooms: 2 });
+  const cluster = await Cluster.start({ name: 'routing', gateways: 2, rooms: 2, env: SINGLE_NODE });
   try {
     for (const n of cluster.notes) t.diagnostic(n);
 

@@ -22,8 +22,9 @@ import { MeetingStore, type MeetingRecord } from '../../src/control/rooms/index.
 let db: Awaited<ReturnType<typeof createTestDatabase>>;
 const platforms: Platform[] = [];
 
+/** Cascading off: the joins below come from four continents and must all land on each meeting's one node. */
 async function start(n: number, bootstrap: boolean): Promise<Platform> {
-  const config = loadConfig({ env: {}, overrides: { databaseUrl: db.url, logLevel: 'silent', adminKey: TEST_ADMIN_KEY, namespace: `pg-${process.pid}-${n}`, tokens: { secret: '', ttlSeconds: 60 } } });
+  const config = loadConfig({ env: {}, overrides: { databaseUrl: db.url, logLevel: 'silent', adminKey: TEST_ADMIN_KEY, namespace: `pg-${process.pid}-${n}`, tokens: { secret: '', ttlSeconds: 60 }, cascade: { enabled: false } } });
   const p = await createPlatform({ config, roles: [...EMBEDDED_ROLES], logger: createLogger('silent'), bootstrap });
   platforms.push(p);
   return p;

@@ -1,28 +1,52 @@
 /**
- * Persistence of meetings and their placement (meeting → region/node). A meeting is named by
- * (app, id): ids are unique per app (the primary key), never across apps. The primary key
- * and the epoch-guarded UPDATE are what make concurrent first joins agree on one placement,
- * across any number of room-manager copies.
+ * Persistence of meetings and their placement (meeting → home region/node, and the set of
+ * nodes carrying it: `meeting_nodes`). A meeting is named by (app, id): ids are unique per app
+ * (the primary key), never across apps. The primary key and the epoch-guarded UPDATE are what
+ * make concurrent first joins agree on one placement, across any number of room-manager
+ * copies; every change of a meeting's node set happens in one transaction with that same
+ * guarded UPDATE, so two writers that read the same set cannot both change it.
  */
 import { randomBytes } from 'node:crypto';
-import { sql, type Kysely, type Selectable } from 'kysely';
-import { MeridianError, type Meeting, type MeetingStatus } from '../../contracts/index.js';
+import { sql, type Kysely, type Selectable, type Transaction } from 'kysely';
+import { MeridianError, type Meeting, type MeetingNode, type MeetingNodeRole, type MeetingStatus } from '../../contracts/index.js';
 import type { Database } from '../../storage/schema.js';
 import { systemClock, type Clock } from '../../lib/clock.js';
 import { PLACEMENT_BATCH_MAX, PlacementBatcher, type PlacementWrite } from './PlacementBatcher.js';
 
 type Row = Selectable<Database['meetings']>;
+type NodeRow = Selectable<Database['meeting_nodes']>;
+type Db = Kysely<Database> | Transaction<Database>;
+
+/** A node of a meeting as stored: when it was added decides who becomes home when the home goes. */
+export interface MeetingNodeRecord extends MeetingNode {
+  addedAt: number;
+}
 
 /** A meeting as stored, with the epoch used for optimistic placement. */
 export interface MeetingRecord extends Meeting {
   epoch: number;
   /** Last created, placed, joined (throttled) or ended, ms since epoch. */
   activeAt: number;
+  /** Home first, then by the time they were added. */
+  nodes: MeetingNodeRecord[];
 }
 
 const iso = (d: Date | string | null): string | null => (d === null ? null : d instanceof Date ? d.toISOString() : new Date(d).toISOString());
 
-function toRecord(r: Row): MeetingRecord {
+const NODE_ORDER = (a: MeetingNodeRecord, b: MeetingNodeRecord): number =>
+  Number(b.role === 'home') - Number(a.role === 'home') || a.addedAt - b.addedAt || (a.nodeId < b.nodeId ? -1 : a.nodeId > b.nodeId ? 1 : 0);
+
+function toNode(r: NodeRow): MeetingNodeRecord {
+  return { nodeId: r.node_id, regionId: r.region_id, role: r.role as MeetingNodeRole, addedAt: new Date(r.added_at).getTime() };
+}
+
+function toRecord(r: Row, nodeRows: readonly NodeRow[]): MeetingRecord {
+  const nodes = nodeRows.map(toNode).sort(NODE_ORDER);
+  // A live row written without its node set (a room-manager copy older than migration 005):
+  // its home is still known.
+  if (nodes.length === 0 && r.status === 'live' && r.node_id && r.region_id) {
+    nodes.push({ nodeId: r.node_id, regionId: r.region_id, role: 'home', addedAt: new Date(r.placed_at ?? r.created_at).getTime() });
+  }
   return {
     id: r.id,
     appId: r.app_id,
@@ -30,6 +54,7 @@ function toRecord(r: Row): MeetingRecord {
     status: r.status as MeetingStatus,
     regionId: r.region_id,
     nodeId: r.node_id,
+    nodes,
     createdAt: iso(r.created_at)!,
     placedAt: iso(r.placed_at),
     epoch: r.epoch,
@@ -57,10 +82,17 @@ async function retryDeadlocks<T>(run: () => Promise<T>): Promise<T> {
   }
 }
 
-/** Strips the internal epoch for API answers. */
+/** Strips the internal epoch and times for API answers. */
 export function publicMeeting(m: MeetingRecord): Meeting {
-  const { epoch: _epoch, activeAt: _activeAt, ...rest } = m;
-  return rest;
+  const { epoch: _epoch, activeAt: _activeAt, nodes, ...rest } = m;
+  return { ...rest, nodes: nodes.map(({ nodeId, regionId, role }) => ({ nodeId, regionId, role })) };
+}
+
+/** A node to add to a meeting. */
+export interface NewMeetingNode {
+  nodeId: string;
+  regionId: string;
+  role: Exclude<MeetingNodeRole, 'home'>;
 }
 
 export class MeetingStore {
@@ -71,11 +103,41 @@ export class MeetingStore {
   readonly #touched = new Map<string, { appId: string; id: string }>();
   #touchWrites: Promise<void> | undefined;
 
-  /** `clock` stamps `placed_at` and `ended_at` (system clock by default). */
+  /** `clock` stamps `placed_at`, `ended_at` and when nodes were added (system clock by default). */
   constructor(db: Kysely<Database>, clock: Clock = systemClock) {
     this.#db = db;
     this.#clock = clock;
     this.#placements = new PlacementBatcher((batch) => this.placeMany(batch));
+  }
+
+  #now(): Date {
+    return new Date(this.#clock.now());
+  }
+
+  /** Records for rows, each with its node set (one query for all of them). */
+  async #records(db: Db, rows: readonly Row[]): Promise<MeetingRecord[]> {
+    const live = rows.filter((r) => r.status === 'live');
+    const byMeeting = new Map<string, NodeRow[]>();
+    // 500 meetings (1,000 bind parameters) per statement: far below PostgreSQL's limit.
+    for (let i = 0; i < live.length; i += 500) {
+      const chunk = live.slice(i, i + 500);
+      const nodes = await db
+        .selectFrom('meeting_nodes')
+        .selectAll()
+        .where((eb) => eb.or(chunk.map((r) => eb.and([eb('app_id', '=', r.app_id), eb('meeting_id', '=', r.id)]))))
+        .execute();
+      for (const n of nodes) {
+        const k = `${n.app_id}\0${n.meeting_id}`;
+        let list = byMeeting.get(k);
+        if (!list) byMeeting.set(k, (list = []));
+        list.push(n);
+      }
+    }
+    return rows.map((r) => toRecord(r, byMeeting.get(`${r.app_id}\0${r.id}`) ?? []));
+  }
+
+  async #record(db: Db, row: Row | undefined): Promise<MeetingRecord | undefined> {
+    return row ? (await this.#records(db, [row]))[0] : undefined;
   }
 
   /**
@@ -90,12 +152,12 @@ export class MeetingStore {
     }
     const row = await this.#db
       .insertInto('meetings')
-      .values({ id: meetingId, app_id: appId, force_region: forceRegion ?? null, status: 'idle', active_at: new Date(this.#clock.now()) })
+      .values({ id: meetingId, app_id: appId, force_region: forceRegion ?? null, status: 'idle', active_at: this.#now() })
       .onConflict((oc) => oc.columns(['app_id', 'id']).doNothing())
       .returningAll()
       .executeTakeFirst();
     if (!row) throw new MeridianError('MEETING_EXISTS', `Meeting '${meetingId}' already exists`, { meetingId });
-    return toRecord(row);
+    return toRecord(row, []);
   }
 
   /**
@@ -105,15 +167,16 @@ export class MeetingStore {
   async get(appId: string, id: string): Promise<MeetingRecord | undefined> {
     if (appId !== '*') {
       const row = await this.#db.selectFrom('meetings').selectAll().where('app_id', '=', appId).where('id', '=', id).executeTakeFirst();
-      return row ? toRecord(row) : undefined;
+      return this.#record(this.#db, row);
     }
     const rows = await this.#db.selectFrom('meetings').selectAll().where('id', '=', id).limit(2).execute();
     if (rows.length > 1) throw new MeridianError('VALIDATION_FAILED', `Several apps have a meeting '${id}': name the app ("appId")`, { meetingId: id });
-    return rows[0] ? toRecord(rows[0]) : undefined;
+    return this.#record(this.#db, rows[0]);
   }
 
   /**
-   * Places the meeting on a node if nobody else changed it since `expectedEpoch` was read.
+   * Places the meeting, whole, on a node (its home and only node) if nobody else changed it
+   * since `expectedEpoch` was read.
    * Returns the new record, or `undefined` when another writer won (re-read and use theirs).
    * Concurrent placements are written together, one statement per batch
    * ({@link PlacementBatcher}, {@link MeetingStore.placeMany}), each still on its own epoch.
@@ -130,7 +193,8 @@ export class MeetingStore {
   /**
    * Places several meetings in one statement: each row is updated only if its epoch is still
    * the one given (the same guard as a single placement: of two writers that read one epoch,
-   * one wins). Returns the records that were placed; a meeting whose epoch moved on is left
+   * one wins), and each placed meeting's node set becomes its node alone (home), in the same
+   * transaction. Returns the records that were placed; a meeting whose epoch moved on is left
    * out. Each `(appId, id)` at most once per call.
    */
   async placeMany(writes: readonly PlacementWrite[]): Promise<MeetingRecord[]> {
@@ -149,23 +213,119 @@ export class MeetingStore {
       from (values ${rows}) as v(app_id, id, epoch, region_id, node_id)
       where m.app_id = v.app_id and m.id = v.id and m.epoch = v.epoch
       returning m.*`;
-    return (await retryDeadlocks(() => statement.execute(this.#db))).rows.map(toRecord);
+    return retryDeadlocks(() =>
+      this.#db.transaction().execute(async (tx) => {
+        const placed = (await statement.execute(tx)).rows;
+        if (placed.length === 0) return [];
+        const keyOf = (appId: string, id: string) => `${appId}\u0000${id}`;
+        await tx
+          .deleteFrom('meeting_nodes')
+          .where((eb) => eb.or(placed.map((r) => eb.and([eb('app_id', '=', r.app_id), eb('meeting_id', '=', r.id)]))))
+          .execute();
+        const homes = await tx
+          .insertInto('meeting_nodes')
+          .values(placed.map((r) => ({ app_id: r.app_id, meeting_id: r.id, node_id: r.node_id!, region_id: r.region_id!, role: 'home' as const, added_at: now })))
+          .returningAll()
+          .execute();
+        const homeOf = new Map(homes.map((h) => [keyOf(h.app_id, h.meeting_id), h]));
+        return placed.map((r) => toRecord(r, [homeOf.get(keyOf(r.app_id, r.id))!]));
+      }),
+    );
   }
 
   /**
-   * Ends a live meeting if it is still on `nodeId`. `appId` undefined (a node's room of a
-   * token minted before app scoping) ends whichever app's meeting of that id is on the node.
+   * Adds a node to a live meeting if nobody changed the meeting (placement or node set) since
+   * `expectedEpoch` was read; `undefined` when another writer won or the meeting is not live.
+   */
+  async addNode(appId: string, id: string, expectedEpoch: number, node: NewMeetingNode): Promise<MeetingRecord | undefined> {
+    return this.#db.transaction().execute(async (tx) => {
+      const now = this.#now();
+      const row = await tx
+        .updateTable('meetings')
+        .set({ active_at: now, epoch: sql`epoch + 1` })
+        .where('app_id', '=', appId)
+        .where('id', '=', id)
+        .where('epoch', '=', expectedEpoch)
+        .where('status', '=', 'live')
+        .returningAll()
+        .executeTakeFirst();
+      if (!row) return undefined;
+      await tx.insertInto('meeting_nodes').values({ app_id: appId, meeting_id: id, node_id: node.nodeId, region_id: node.regionId, role: node.role, added_at: now }).execute();
+      return this.#record(tx, row);
+    });
+  }
+
+  /**
+   * Takes nodes out of a live meeting (dead, drained, or their room closed) if nobody changed
+   * the meeting since `expectedEpoch`. When the home goes, the oldest remaining node becomes
+   * home (`meetings.region_id/node_id` follow). At least one node must remain: a meeting left
+   * with none is ended or re-placed instead. `undefined` when another writer won.
+   */
+  async removeNodes(appId: string, id: string, expectedEpoch: number, nodeIds: readonly string[]): Promise<MeetingRecord | undefined> {
+    return this.#db.transaction().execute(async (tx) => {
+      const row = await tx
+        .updateTable('meetings')
+        .set({ epoch: sql`epoch + 1` })
+        .where('app_id', '=', appId)
+        .where('id', '=', id)
+        .where('epoch', '=', expectedEpoch)
+        .where('status', '=', 'live')
+        .returningAll()
+        .executeTakeFirst();
+      if (!row) return undefined;
+      // The row is locked by the UPDATE: the set read here is the one the epoch stands for.
+      const before = (await this.#records(tx, [row]))[0]!.nodes;
+      const remaining = before.filter((n) => !nodeIds.includes(n.nodeId));
+      if (remaining.length === 0) throw new Error(`removeNodes: meeting '${id}' would be left without a node`);
+      await tx.deleteFrom('meeting_nodes').where('app_id', '=', appId).where('meeting_id', '=', id).where('node_id', 'in', [...nodeIds]).execute();
+      if (!remaining.some((n) => n.role === 'home')) {
+        const home = [...remaining].sort((a, b) => a.addedAt - b.addedAt || (a.nodeId < b.nodeId ? -1 : 1))[0]!;
+        await tx.updateTable('meeting_nodes').set({ role: 'home' }).where('app_id', '=', appId).where('meeting_id', '=', id).where('node_id', '=', home.nodeId).execute();
+        await tx.updateTable('meetings').set({ region_id: home.regionId, node_id: home.nodeId }).where('app_id', '=', appId).where('id', '=', id).execute();
+      }
+      const fresh = await tx.selectFrom('meetings').selectAll().where('app_id', '=', appId).where('id', '=', id).executeTakeFirstOrThrow();
+      return this.#record(tx, fresh);
+    });
+  }
+
+  /**
+   * Ends a live meeting if it is still on `nodeId` (its home). `appId` undefined (a node's room
+   * of a token minted before app scoping) ends whichever app's meeting of that id is on the node.
    */
   async end(appId: string | undefined, id: string, nodeId: string): Promise<MeetingRecord | undefined> {
-    let q = this.#db
-      .updateTable('meetings')
-      .set({ status: 'ended', ended_at: new Date(this.#clock.now()), active_at: new Date(this.#clock.now()), epoch: sql`epoch + 1` })
-      .where('id', '=', id)
-      .where('node_id', '=', nodeId)
-      .where('status', '=', 'live');
-    if (appId !== undefined) q = q.where('app_id', '=', appId);
-    const row = await q.returningAll().executeTakeFirst();
-    return row ? toRecord(row) : undefined;
+    return this.#db.transaction().execute(async (tx) => {
+      const now = this.#now();
+      let q = tx
+        .updateTable('meetings')
+        .set({ status: 'ended', ended_at: now, active_at: now, epoch: sql`epoch + 1` })
+        .where('id', '=', id)
+        .where('node_id', '=', nodeId)
+        .where('status', '=', 'live');
+      if (appId !== undefined) q = q.where('app_id', '=', appId);
+      const row = await q.returningAll().executeTakeFirst();
+      if (!row) return undefined;
+      await tx.deleteFrom('meeting_nodes').where('app_id', '=', row.app_id).where('meeting_id', '=', row.id).execute();
+      return toRecord(row, []);
+    });
+  }
+
+  /** Ends a live meeting if nobody changed it since `expectedEpoch` (its last node left a removed region). */
+  async endAt(appId: string, id: string, expectedEpoch: number): Promise<MeetingRecord | undefined> {
+    return this.#db.transaction().execute(async (tx) => {
+      const now = this.#now();
+      const row = await tx
+        .updateTable('meetings')
+        .set({ status: 'ended', ended_at: now, active_at: now, epoch: sql`epoch + 1` })
+        .where('app_id', '=', appId)
+        .where('id', '=', id)
+        .where('epoch', '=', expectedEpoch)
+        .where('status', '=', 'live')
+        .returningAll()
+        .executeTakeFirst();
+      if (!row) return undefined;
+      await tx.deleteFrom('meeting_nodes').where('app_id', '=', appId).where('meeting_id', '=', id).execute();
+      return toRecord(row, []);
+    });
   }
 
   /** Idle and live meetings of an app (what its quota counts). */
@@ -179,54 +339,73 @@ export class MeetingStore {
     return Number(r.n);
   }
 
+  /** Live meetings with at least one node in the region (home or not). */
   async countLive(regionId: string): Promise<number> {
     const r = await this.#db
-      .selectFrom('meetings')
+      .selectFrom('meetings as m')
       .select((eb) => eb.fn.countAll<string>().as('n'))
-      .where('region_id', '=', regionId)
-      .where('status', '=', 'live')
+      .where('m.status', '=', 'live')
+      .where((eb) =>
+        eb.exists(
+          eb
+            .selectFrom('meeting_nodes as n')
+            .select('n.node_id')
+            .whereRef('n.app_id', '=', 'm.app_id')
+            .whereRef('n.meeting_id', '=', 'm.id')
+            .where('n.region_id', '=', regionId),
+        ),
+      )
       .executeTakeFirstOrThrow();
     return Number(r.n);
   }
 
-  /** Live meetings of a region, counted per node (the autoscaler drains by this). */
+  /** Live meetings of a region, counted per node that carries them, home or not (the autoscaler drains by this). */
   async countLiveByNode(regionId: string): Promise<Array<{ nodeId: string; meetings: number }>> {
     const rows = await this.#db
-      .selectFrom('meetings')
-      .select(['node_id', (eb) => eb.fn.countAll<string>().as('n')])
-      .where('region_id', '=', regionId)
-      .where('status', '=', 'live')
-      .groupBy('node_id')
+      .selectFrom('meeting_nodes as n')
+      .innerJoin('meetings as m', (j) => j.onRef('m.app_id', '=', 'n.app_id').onRef('m.id', '=', 'n.meeting_id'))
+      .select(['n.node_id', (eb) => eb.fn.countAll<string>().as('n')])
+      .where('n.region_id', '=', regionId)
+      .where('m.status', '=', 'live')
+      .groupBy('n.node_id')
       .execute();
-    return rows.filter((r) => r.node_id !== null).map((r) => ({ nodeId: r.node_id!, meetings: Number(r.n) }));
+    return rows.map((r) => ({ nodeId: r.node_id, meetings: Number(r.n) }));
   }
 
-  /** Live meetings of a region or of one node (planned migration), oldest placement first. */
+  /** Live meetings with a node in a region or on one node (planned migration), oldest placement first. */
   async liveOn(where: { regionId?: string | undefined; nodeId?: string | undefined }): Promise<MeetingRecord[]> {
     if (!where.regionId && !where.nodeId) return [];
-    let q = this.#db.selectFrom('meetings').selectAll().where('status', '=', 'live');
-    if (where.regionId) q = q.where('region_id', '=', where.regionId);
-    if (where.nodeId) q = q.where('node_id', '=', where.nodeId);
-    const rows = await q.orderBy('placed_at').execute();
-    return rows.map(toRecord);
+    const rows = await this.#db
+      .selectFrom('meetings as m')
+      .selectAll('m')
+      .where('m.status', '=', 'live')
+      .where((eb) => {
+        let sub = eb.selectFrom('meeting_nodes as n').select('n.node_id').whereRef('n.app_id', '=', 'm.app_id').whereRef('n.meeting_id', '=', 'm.id');
+        if (where.regionId) sub = sub.where('n.region_id', '=', where.regionId);
+        if (where.nodeId) sub = sub.where('n.node_id', '=', where.nodeId);
+        return eb.exists(sub);
+      })
+      .orderBy('m.placed_at')
+      .execute();
+    return this.#records(this.#db, rows);
   }
 
-  /** Ends every live meeting of a region (region removal with force). */
-  async endAllInRegion(regionId: string): Promise<MeetingRecord[]> {
+  /** Live meetings on more than one node (their relays are refreshed periodically), at most `limit`. */
+  async liveOnSeveralNodes(limit = 10_000): Promise<MeetingRecord[]> {
     const rows = await this.#db
-      .updateTable('meetings')
-      .set({ status: 'ended', ended_at: new Date(this.#clock.now()), active_at: new Date(this.#clock.now()), epoch: sql`epoch + 1` })
-      .where('region_id', '=', regionId)
-      .where('status', '=', 'live')
-      .returningAll()
+      .selectFrom('meetings as m')
+      .selectAll('m')
+      .where('m.status', '=', 'live')
+      .where(sql<boolean>`(select count(*) from meeting_nodes n where n.app_id = m.app_id and n.meeting_id = m.id) > 1`)
+      .limit(limit)
       .execute();
-    return rows.map(toRecord);
+    return this.#records(this.#db, rows);
   }
 
   /** Live meetings untouched (placed or joined) since `before` (ms): candidates for release. */
   async liveUntouchedSince(before: number, limit = 1_000): Promise<MeetingRecord[]> {
     const rows = await this.#db.selectFrom('meetings').selectAll().where('status', '=', 'live').where('active_at', '<', new Date(before)).orderBy('active_at').limit(limit).execute();
-    return rows.map(toRecord);
+    return this.#records(this.#db, rows);
   }
 
   /**
@@ -272,20 +451,24 @@ export class MeetingStore {
    * changed it since `expectedEpoch` and nobody joined it since `touchedBefore` (ms).
    */
   async release(appId: string, id: string, expectedEpoch: number, touchedBefore: number): Promise<MeetingRecord | undefined> {
-    const row = await this.#db
-      .updateTable('meetings')
-      .set({ status: 'idle', region_id: null, node_id: null, active_at: new Date(this.#clock.now()), epoch: sql`epoch + 1` })
-      .where('app_id', '=', appId)
-      .where('id', '=', id)
-      .where('epoch', '=', expectedEpoch)
-      .where('status', '=', 'live')
-      .where('active_at', '<', new Date(touchedBefore))
-      .returningAll()
-      .executeTakeFirst();
-    return row ? toRecord(row) : undefined;
+    return this.#db.transaction().execute(async (tx) => {
+      const row = await tx
+        .updateTable('meetings')
+        .set({ status: 'idle', region_id: null, node_id: null, active_at: this.#now(), epoch: sql`epoch + 1` })
+        .where('app_id', '=', appId)
+        .where('id', '=', id)
+        .where('epoch', '=', expectedEpoch)
+        .where('status', '=', 'live')
+        .where('active_at', '<', new Date(touchedBefore))
+        .returningAll()
+        .executeTakeFirst();
+      if (!row) return undefined;
+      await tx.deleteFrom('meeting_nodes').where('app_id', '=', appId).where('meeting_id', '=', id).execute();
+      return toRecord(row, []);
+    });
   }
 
-  /** Deletes idle and ended meetings untouched since `before` (ms); returns them. */
+  /** Deletes idle and ended meetings untouched since `before` (ms); returns them. Their node rows (none) go by cascade. */
   async deleteExpired(before: number): Promise<MeetingRecord[]> {
     const rows = await this.#db
       .deleteFrom('meetings')
@@ -293,6 +476,6 @@ export class MeetingStore {
       .where('active_at', '<', new Date(before))
       .returningAll()
       .execute();
-    return rows.map(toRecord);
+    return rows.map((r) => toRecord(r, []));
   }
 }

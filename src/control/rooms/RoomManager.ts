@@ -1,8 +1,15 @@
 /**
- * The room manager: answers "where does this participant connect?". A live meeting keeps
- * its node; a new one is placed on the first region of the client's ranked list (or a
- * forced region), on the healthy node of that region with the lowest expected load (ExpectedLoad). The database decides races:
+ * The room manager: answers "where does this participant connect?". A new meeting is placed
+ * on the first region of the client's ranked list (or a forced region), on the healthy node
+ * of that region with the lowest expected load (ExpectedLoad). The database decides races:
  * one conditional UPDATE wins, every other joiner reads the winner.
+ *
+ * A live meeting may span several nodes (cascading, `cascade.*`): each joiner goes where the
+ * placement rule (ParticipantPlacement.ts) sends it: a node of the meeting in its own region,
+ * a node added in its region when that is clearly closer, or the meeting's nearest node; a
+ * full node makes the meeting grow onto another. MeetingNodes.ts writes the node set (the
+ * same epoch guard) and tells the nodes their peers. With cascading off, a live meeting keeps
+ * its one node.
  *
  * Failover: a live meeting whose node is dead (deregistered, heartbeat stale, region down),
  * or that a rejoining client reports unreachable and the control plane's own probe confirms,
@@ -29,9 +36,12 @@ import {
 import { LIVE_MEETING_LIST_MAX, type LiveMeetingList, type MigrateParams, type MigrateResult } from '../../contracts/index.js';
 import type { RegionDirectory } from '../directory/index.js';
 import type { JoinTokenIssuer } from '../auth/index.js';
-import { publicMeeting, type MeetingRecord, type MeetingStore } from './MeetingStore.js';
+import { publicMeeting, type MeetingNodeRecord, type MeetingRecord, type MeetingStore } from './MeetingStore.js';
 import type { NodeReachability } from './NodeReachability.js';
 import type { NodeCommands } from './NodeCommands.js';
+import { MeetingNodes, type CascadeSettings } from './MeetingNodes.js';
+import { UnconnectedPlacements } from './UnconnectedPlacements.js';
+import type { LatencyModelOptions } from '../provider/LatencyModel.js';
 import { DEFAULT_MIGRATE_DEADLINE_MS } from '../../contracts/signaling.js';
 import { systemClock, type Clock } from '../../lib/clock.js';
 import { ExpectedLoad } from './ExpectedLoad.js';
@@ -75,13 +85,14 @@ export interface RoomManagerDeps {
   tokenTtlMs?: number;
   /** Allowance for a heartbeat to report a fresh connection (default 5 s: the heartbeat timeout). */
   reportSlackMs?: number;
+  /** Meetings over several nodes (`cascade.*`); off when absent (a meeting stays on one node). */
+  cascade?: CascadeSettings;
+  /** The distance model (`latency.*`): RTT estimates for a meeting's regions the ranking left out. */
+  latency?: LatencyModelOptions;
 }
 
-/** The meetings a node last reported hosting (room keys), and when the registry got them. */
-interface NodeMeetingsReport {
-  readonly at: number;
-  readonly keys: ReadonlySet<string>;
-}
+/** Regions ranked for a join of a live meeting when cascading: all of them (the schema's maximum). */
+const RANK_ALL = 20;
 
 type Placement = JoinResult['placement'];
 
@@ -92,10 +103,12 @@ export class RoomManager {
   readonly #cache: LRUCache<string, MeetingRecord>;
   /** Joins sent to nodes since their heartbeats, and what recent placements will still bring. */
   readonly #expected: ExpectedLoad;
-  /** What each node last reported hosting (heartbeats that carry the list). */
-  readonly #reports = new Map<string, NodeMeetingsReport>();
+  /** Releases placements nobody connected to (fed by the nodes' meeting reports). */
+  readonly #unconnected: UnconnectedPlacements;
   /** Placements in progress, by meeting id. */
   readonly #placing = new Map<string, Promise<{ meeting: MeetingRecord; placed: boolean; placement: Placement }>>();
+  /** The node sets of live meetings (cascading). */
+  readonly #nodes: MeetingNodes;
 
   constructor(deps: RoomManagerDeps) {
     this.#d = deps;
@@ -103,6 +116,42 @@ export class RoomManager {
     this.#clock = deps.clock ?? systemClock;
     this.#cache = new LRUCache({ max: deps.cacheSize ?? 100_000 });
     this.#expected = new ExpectedLoad({ clock: this.#clock, windowMs: deps.placementWindowMs, minMeetingSize: deps.minMeetingSize });
+    this.#nodes = new MeetingNodes({
+      store: deps.store,
+      directory: deps.directory,
+      tokens: deps.tokens,
+      commands: deps.commands,
+      logger: deps.logger,
+      settings: deps.cascade ?? { enabled: false, gainMs: 0, maxNodesPerMeeting: 1, relayRefreshMs: 20_000 },
+      latency: deps.latency,
+      isAlive: (id) => this.#nodeAlive(id),
+      knownUnreachable: (id) => this.#d.reachability?.knownUnreachable(id) === true,
+      pickNode: (regionId, exclude) => this.#pickNode(regionId, exclude),
+      participants: (n) => n.load.participants + this.#expected.pending(n.id),
+      reload: (m) => this.#load(m.appId, m.id, true),
+      changed: (m) => {
+        this.#cache.set(keyOf(m), m);
+        this.#d.onMeetingChanged(publicMeeting(m));
+      },
+    });
+    this.#unconnected = new UnconnectedPlacements({
+      store: deps.store,
+      clock: this.#clock,
+      logger: this.#log,
+      tokenTtlMs: deps.tokenTtlMs,
+      reportSlackMs: deps.reportSlackMs ?? 5_000,
+      isAlive: (id) => this.#nodeAlive(id),
+      released: (idle, before) => {
+        this.#nodes.setChanged(idle, before);
+        this.#cache.set(keyOf(idle), idle);
+        this.#d.onMeetingChanged(publicMeeting(idle));
+      },
+    });
+  }
+
+  /** Cascading on: joins of live meetings go through the placement rule. */
+  get #cascading(): boolean {
+    return this.#d.cascade?.enabled === true;
   }
 
   /** Creates an idle meeting; `QUOTA_EXCEEDED` past the app's quota (or the caller's lower `maxMeetings`). */
@@ -128,14 +177,12 @@ export class RoomManager {
 
   /** A node's heartbeat listed the meetings (room keys) it hosts, at registry time `at`. */
   nodeMeetingsReported(nodeId: string, keys: readonly string[], at: number): void {
-    const last = this.#reports.get(nodeId);
-    if (last && last.at > at) return;
-    this.#reports.set(nodeId, { at, keys: new Set(keys) });
+    this.#unconnected.reported(nodeId, keys, at);
   }
 
   /** A node is gone: forget its report. */
   nodeGone(nodeId: string): void {
-    this.#reports.delete(nodeId);
+    this.#unconnected.forget(nodeId);
   }
 
   /** A node reported load: its pending count starts over. */
@@ -146,41 +193,35 @@ export class RoomManager {
   async join(p: JoinParams): Promise<JoinResult> {
     if (p.forceRegion && !p.admin) throw new MeridianError('FORBIDDEN', 'Only admins may force a region per join');
     let meeting = await this.#load(p.appId, p.meetingId, false);
-    const rankParams: RankParams = { ip: p.ip, count: this.#d.rankCount };
+    // A live meeting may grow toward this client: the rule compares its RTT to every region
+    // the meeting is in, so every serving region is ranked, not only the first few.
+    const cascaded = this.#cascading && meeting.status === 'live';
+    const rankParams: RankParams = { ip: p.ip, count: cascaded ? Math.max(RANK_ALL, this.#d.rankCount) : this.#d.rankCount };
     // Probes rank this join and are learned for the client's prefix; a rejoin is not a new join for the planner.
     if (p.probes !== undefined && p.probes.length > 0) {
       rankParams.probes = p.probes;
       rankParams.learn = true;
     }
     if (p.reason === undefined) rankParams.join = true;
-    const [excludeNode, ranked] = await Promise.all([this.#reportedDead(meeting, p), this.#d.rank(rankParams)]);
+    const [excludeNode, all] = await Promise.all([this.#reportedDead(meeting, p), this.#d.rank(rankParams)]);
+    // Placement and fallbacks use the first few, as without cascading.
+    const ranked: RankResult = all.regions.length > this.#d.rankCount ? { ...all, regions: all.regions.slice(0, this.#d.rankCount) } : all;
 
     let placement: Placement = 'existing';
     let placed = false;
-    if (!this.#hostedNow(meeting) || excludeNode !== undefined) {
-      // One placement per meeting at a time in this process: a burst of first joins waits
-      // for it instead of racing to the database (other copies still race there, safely).
-      const placingKey = keyOf(meeting);
-      const inflight = this.#placing.get(placingKey);
-      if (inflight) {
-        meeting = (await inflight).meeting;
-      } else {
-        const job = this.#placeFresh(p, meeting, ranked, excludeNode);
-        this.#placing.set(placingKey, job);
-        try {
-          ({ meeting, placed, placement } = await job);
-        } finally {
-          this.#placing.delete(placingKey);
-        }
-      }
+    let nodeId: string;
+    if (this.#cascading) {
+      ({ meeting, placed, placement, nodeId } = await this.#joinCascaded(p, meeting, all, ranked, excludeNode));
+    } else {
+      if (!this.#hostedNow(meeting) || excludeNode !== undefined) ({ meeting, placed, placement } = await this.#placeOnce(p, meeting, ranked, excludeNode));
+      nodeId = meeting.nodeId!;
     }
 
     if (!placed) this.#touchIfStale(meeting);
-    const regionId = meeting.regionId!;
-    const nodeId = meeting.nodeId!;
-    const region = this.#d.directory.region(regionId);
     const node = this.#d.directory.node(nodeId);
+    const region = node ? this.#d.directory.region(node.regionId) : undefined;
     if (!region || !node) throw new MeridianError('NODE_UNAVAILABLE', 'The meeting node is not registered', { nodeId });
+    const regionId = region.id;
     this.#expected.joined(keyOf(meeting), nodeId);
 
     const { token, expiresAt } = this.#d.tokens.issue({
@@ -208,13 +249,88 @@ export class RoomManager {
   }
 
   /**
+   * Places a meeting seen as not hosted (or whose node a client reported), once per process
+   * at a time: a burst of first joins waits for one placement instead of racing to the
+   * database (other copies still race there, safely).
+   */
+  async #placeOnce(p: JoinParams, meeting: MeetingRecord, ranked: RankResult, excludeNode: string | undefined): Promise<{ meeting: MeetingRecord; placed: boolean; placement: Placement }> {
+    const placingKey = keyOf(meeting);
+    const inflight = this.#placing.get(placingKey);
+    if (inflight) return { meeting: (await inflight).meeting, placed: false, placement: 'existing' };
+    const before = meeting.nodes;
+    const job = this.#placeFresh(p, meeting, ranked, excludeNode);
+    this.#placing.set(placingKey, job);
+    try {
+      const done = await job;
+      if (done.placed) this.#nodes.setChanged(done.meeting, before);
+      return done;
+    } finally {
+      this.#placing.delete(placingKey);
+    }
+  }
+
+  /**
+   * A join with cascading on: a meeting with no usable node is placed whole; otherwise the
+   * placement rule picks one of its nodes or adds one (epoch-guarded; a lost race re-reads
+   * the meeting and decides again, and then finds the node the winner added). A node the
+   * client reported and the probe confirmed, or one that stopped heartbeating, first leaves
+   * a meeting that has other nodes: only its participants move.
+   */
+  async #joinCascaded(p: JoinParams, meeting: MeetingRecord, all: RankResult, ranked: RankResult, excludeNode: string | undefined): Promise<{ meeting: MeetingRecord; placed: boolean; placement: Placement; nodeId: string }> {
+    for (let race = 0; race < 5; race++) {
+      if (meeting.status === 'live' && meeting.nodes.length > 1) {
+        const gone = meeting.nodes.filter((n) => n.nodeId === excludeNode || !this.#nodeAlive(n.nodeId)).map((n) => n.nodeId);
+        if (gone.length > 0) {
+          const left = await this.#nodes.remove(meeting, gone, excludeNode !== undefined ? 'a client reported a node unreachable' : 'a node stopped heartbeating');
+          if (left !== 'none left') meeting = left;
+        }
+      }
+      const decision = meeting.status === 'live' ? this.#nodes.decide(meeting, all, excludeNode, meeting.forceRegion ?? undefined) : ({ kind: 'place' } as const);
+      switch (decision.kind) {
+        case 'existing':
+          return { meeting, placed: false, placement: 'existing', nodeId: decision.nodeId };
+        case 'full':
+          throw new MeridianError('NODE_UNAVAILABLE', `Every node of meeting '${meeting.id}' is full and it cannot grow onto another`, { meetingId: meeting.id, nodes: meeting.nodes.map((n) => n.nodeId) });
+        case 'place': {
+          const done = await this.#placeOnce(p, meeting, ranked, excludeNode);
+          if (done.placed) return { ...done, nodeId: done.meeting.nodeId! };
+          // Another join placed it first: decide on its placement.
+          meeting = done.meeting;
+          continue;
+        }
+        case 'add': {
+          let added: { meeting: MeetingRecord; nodeId?: string };
+          try {
+            added = await this.#nodes.add(meeting, decision.regionId, decision.role, excludeNode);
+          } catch (err) {
+            // The database is down: a node cannot be added, but the meeting's nodes still serve.
+            if (!(err instanceof MeridianError) || err.code !== 'STORAGE_UNAVAILABLE') throw err;
+            const fallback = this.#nodes.decide(meeting, all, excludeNode, meeting.forceRegion ?? undefined, false);
+            if (fallback.kind !== 'existing') throw err;
+            this.#log.warn({ meetingId: meeting.id, region: decision.regionId, nodeId: fallback.nodeId }, 'could not add a node (storage unavailable); joining an existing node of the meeting');
+            return { meeting, placed: false, placement: 'existing', nodeId: fallback.nodeId };
+          }
+          const { meeting: after, nodeId } = added;
+          meeting = after;
+          // A regional node is where the client's own ranking sent it; an overflow node is the meeting's region.
+          if (nodeId !== undefined) return { meeting, placed: false, placement: decision.role === 'regional' ? 'ranked' : 'existing', nodeId };
+          continue;
+        }
+      }
+    }
+    throw new MeridianError('NODE_UNAVAILABLE', `Meeting '${meeting.id}' kept changing while this join was placed; try again`, { meetingId: meeting.id });
+  }
+
+  /**
    * The node to leave out when a client names its meeting's node as unreachable: a node
    * known dead at once; a node that still heartbeats only if the control plane's own probe
-   * fails too (a client's broken network must not move everyone).
+   * fails too (a client's broken network must not move everyone). With cascading, any node of
+   * the meeting may be named; without, only its one node.
    */
   async #reportedDead(m: MeetingRecord, p: JoinParams): Promise<string | undefined> {
     const nodeId = p.unreachableNodeId;
-    if (!nodeId || m.nodeId !== nodeId || m.status !== 'live') return undefined;
+    if (!nodeId || m.status !== 'live') return undefined;
+    if (this.#cascading ? !m.nodes.some((n) => n.nodeId === nodeId) : m.nodeId !== nodeId) return undefined;
     if (!this.#nodeAlive(nodeId)) return nodeId;
     const node = this.#d.directory.node(nodeId);
     if (!node || !this.#d.reachability) return undefined;
@@ -224,33 +340,46 @@ export class RoomManager {
   }
 
   /**
-   * Planned migration: re-places every live meeting of a node or region elsewhere (same
-   * region first for one node; the nearest other region for a region), then tells each
-   * old node to ask its participants to move. Meetings nobody can take stay where they are
-   * and are listed in `failed`.
+   * Planned migration: moves every live meeting off a node or region, then tells each old
+   * node to ask its participants to move. A meeting that has nodes elsewhere only loses the
+   * drained ones (their participants rejoin by the placement rule; the home moves to the
+   * oldest remaining node if it went). A meeting wholly on the drained node or region is
+   * re-placed elsewhere (same region first for one node; the nearest other region for a
+   * region). Meetings nobody can take stay where they are and are listed in `failed`.
    */
   async migrate(p: MigrateParams): Promise<MigrateResult> {
     const deadlineMs = p.deadlineMs ?? DEFAULT_MIGRATE_DEADLINE_MS;
     const live = await this.#d.store.liveOn({ regionId: p.regionId, nodeId: p.nodeId });
     const moves: MigrateResult['moves'] = [];
     const failed: string[] = [];
+    const drained = (n: MeetingNodeRecord): boolean => (p.nodeId ? n.nodeId === p.nodeId : n.regionId === p.regionId);
     for (let m of live) {
-      const from = m.nodeId!;
-      const fromRegion = m.regionId!;
-      const candidates = this.#migrationTargets(fromRegion, p.nodeId ? 'node' : 'region');
-      try {
-        m = (await this.#place(m, candidates, undefined, from)).meeting;
-      } catch (err) {
-        if (!(err instanceof MeridianError) || err.code !== 'NO_REGION_AVAILABLE') throw err;
-        failed.push(m.id);
-        this.#log.warn({ meetingId: m.id, nodeId: from, region: fromRegion }, 'no node or region can take the meeting; it stays');
-        continue;
+      const leaving = m.nodes.filter(drained);
+      const left = leaving.length < m.nodes.length ? await this.#nodes.remove(m, leaving.map((n) => n.nodeId), `migration (${p.reason})`) : 'none left';
+      if (left !== 'none left') {
+        m = left;
+      } else {
+        const from = m.nodeId!;
+        const fromRegion = m.regionId!;
+        const before = m.nodes;
+        const candidates = this.#migrationTargets(fromRegion, p.nodeId ? 'node' : 'region');
+        try {
+          m = (await this.#place(m, candidates, undefined, new Set(before.map((n) => n.nodeId)))).meeting;
+        } catch (err) {
+          if (!(err instanceof MeridianError) || err.code !== 'NO_REGION_AVAILABLE') throw err;
+          failed.push(m.id);
+          this.#log.warn({ meetingId: m.id, nodeId: from, region: fromRegion }, 'no node or region can take the meeting; it stays');
+          continue;
+        }
+        this.#nodes.setChanged(m, before);
       }
-      this.#d.commands?.migrateMeeting(from, keyOf(m), p.reason, deadlineMs);
-      moves.push({ meetingId: m.id, fromNodeId: from, toNodeId: m.nodeId!, toRegionId: m.regionId! });
-      this.#log.info({ meetingId: m.id, from, to: m.nodeId, region: m.regionId, reason: p.reason }, 'meeting migrated; old node told to move its participants');
+      for (const n of leaving) {
+        this.#d.commands?.migrateMeeting(n.nodeId, keyOf(m), p.reason, deadlineMs);
+        moves.push({ meetingId: m.id, fromNodeId: n.nodeId, toNodeId: m.nodeId!, toRegionId: m.regionId! });
+      }
+      this.#log.info({ meetingId: m.id, from: leaving.map((n) => n.nodeId), home: m.nodeId, nodes: m.nodes.length, region: m.regionId, reason: p.reason }, 'meeting migrated; old nodes told to move their participants');
     }
-    return { migrated: moves.length, failed, moves, deadlineMs };
+    return { migrated: new Set(moves.map((mv) => mv.meetingId)).size, failed, moves, deadlineMs };
   }
 
   /** Where a migrating meeting may go: its own region first (one node drained), then the others nearest first. */
@@ -263,9 +392,20 @@ export class RoomManager {
     return scope === 'node' && from ? [from, ...others] : others;
   }
 
-  /** A node reported that a meeting closed; `key` is the node's room key (`<appId>/<meetingId>`). */
+  /**
+   * A node reported that a meeting closed; `key` is the node's room key (`<appId>/<meetingId>`).
+   * On a meeting that has other nodes, only that node leaves it (its room emptied); the last
+   * node's report ends the meeting.
+   */
   async meetingEnded(key: string, nodeId: string): Promise<boolean> {
     const { appId, meetingId } = parseRoomKey(key);
+    if (appId !== undefined) {
+      const current = await this.#d.store.get(appId, meetingId);
+      if (current && current.status === 'live' && current.nodes.length > 1 && current.nodes.some((n) => n.nodeId === nodeId)) {
+        const left = await this.#nodes.remove(current, [nodeId], 'its room on the node closed');
+        if (left !== 'none left') return false;
+      }
+    }
     const m = await this.#d.store.end(appId, meetingId, nodeId);
     if (m) this.#cache.delete(keyOf(m));
     else if (appId !== undefined) this.#cache.delete(key);
@@ -276,14 +416,22 @@ export class RoomManager {
     return !!m;
   }
 
-  async endInRegion(regionId: string): Promise<number> {
-    const ended = await this.#d.store.endAllInRegion(regionId);
-    for (const m of ended) {
-      this.#cache.delete(keyOf(m));
-      this.#d.onMeetingChanged(publicMeeting(m));
-    }
-    this.#log.info({ region: regionId, ended: ended.length }, 'ended live meetings of region');
-    return ended.length;
+  /**
+   * A region is removed with force: ends its live meetings that are only there; a meeting
+   * that also has nodes elsewhere only loses the region's nodes. Returns the meetings ended.
+   */
+  endInRegion(regionId: string): Promise<number> {
+    return this.#nodes.endInRegion(regionId);
+  }
+
+  /** A node is dead (`regions.nodeDown`): it leaves every meeting that has other nodes. */
+  nodeDown(nodeId: string): Promise<number> {
+    return this.#nodes.dropNode(nodeId);
+  }
+
+  /** Sends every node of every multi-node meeting its peers again, with fresh relay tokens (every `cascade.relayRefreshMs`). */
+  refreshRelays(): Promise<{ meetings: number; commands: number }> {
+    return this.#nodes.refresh();
   }
 
   /**
@@ -302,17 +450,11 @@ export class RoomManager {
 
   /**
    * Periodic housekeeping (the service runs it every `meetings.sweepIntervalMs`):
-   * - releases placed meetings nobody connected to: placed or last joined more than a token
-   *   lifetime (plus the heartbeat slack) ago, on a node that is alive and whose heartbeat
-   *   since then lists the meetings it hosts but not this one. Its tokens have expired, so
-   *   nobody can still connect; the meeting goes back to idle and its node's capacity is
-   *   free. A node that reports no list (or stopped reporting) is left alone: failover
-   *   handles dead nodes on the next join, and a slow first connect within the token
-   *   lifetime shows up in the next heartbeat.
+   * - releases placed meetings nobody connected to ({@link UnconnectedPlacements}).
    * - deletes idle and ended meetings untouched for `idleTtlMs`, so ids and quota free up.
    */
   async sweep(): Promise<{ released: number; expired: number }> {
-    const released = await this.#releaseUnconnected();
+    const released = await this.#unconnected.release();
     let expired = 0;
     if (this.#d.idleTtlMs !== undefined) {
       const gone = await this.#d.store.deleteExpired(this.#clock.now() - this.#d.idleTtlMs);
@@ -323,34 +465,15 @@ export class RoomManager {
     return { released, expired };
   }
 
-  async #releaseUnconnected(): Promise<number> {
-    const ttl = this.#d.tokenTtlMs;
-    if (ttl === undefined) return 0;
-    const wait = ttl + (this.#d.reportSlackMs ?? 5_000);
-    const before = this.#clock.now() - wait;
-    let released = 0;
-    for (const m of await this.#d.store.liveUntouchedSince(before)) {
-      const report = m.nodeId ? this.#reports.get(m.nodeId) : undefined;
-      // Judge only by a report made after every token of this placement expired.
-      if (!report || report.at < m.activeAt + wait || !this.#nodeAlive(m.nodeId) || report.keys.has(keyOf(m))) continue;
-      const idle = await this.#d.store.release(m.appId, m.id, m.epoch, before);
-      if (!idle) continue;
-      released++;
-      this.#cache.set(keyOf(idle), idle);
-      this.#log.info({ meetingId: m.id, appId: m.appId, nodeId: m.nodeId, placedAt: m.placedAt }, 'nobody connected to the placed meeting; released to idle');
-      this.#d.onMeetingChanged(publicMeeting(idle));
-    }
-    return released;
-  }
-
   countLive(regionId: string): Promise<number> {
     return this.#d.store.countLive(regionId);
   }
 
   /** Live meetings of a region per node (meeting placements, not what nodes report). */
   async liveByNode(regionId: string): Promise<{ regionId: string; total: number; nodes: Array<{ nodeId: string; meetings: number }> }> {
-    const nodes = await this.#d.store.countLiveByNode(regionId);
-    return { regionId, total: nodes.reduce((sum, n) => sum + n.meetings, 0), nodes };
+    // A meeting counts on every node of the region that carries it, and once in the total.
+    const [nodes, total] = await Promise.all([this.#d.store.countLiveByNode(regionId), this.#d.store.countLive(regionId)]);
+    return { regionId, total, nodes };
   }
 
   /** The live meetings of a region (for the console), oldest first, at most {@link LIVE_MEETING_LIST_MAX}. */
@@ -422,7 +545,7 @@ export class RoomManager {
    * participants + joins sent since + what meetings placed there in the last minute will
    * still bring ({@link ExpectedLoad}). Only a node full by what it has *now* is left out.
    */
-  #pickNode(regionId: string, excludeNode: string | undefined): NodeInfo | undefined {
+  #pickNode(regionId: string, exclude: ReadonlySet<string> | string | undefined): NodeInfo | undefined {
     let best: NodeInfo | undefined;
     let bestLoad = Infinity;
     if (this.#d.directory.region(regionId)?.status !== 'active') return undefined;
@@ -430,7 +553,7 @@ export class RoomManager {
     const meetingSize = this.#expected.meetingSize(nodes);
     for (const n of nodes) {
       // Also skip a node that failed the control plane's probe moments ago (it may still heartbeat).
-      if (n.id === excludeNode || this.#d.reachability?.knownUnreachable(n.id)) continue;
+      if ((typeof exclude === 'string' ? n.id === exclude : exclude?.has(n.id)) || this.#d.reachability?.knownUnreachable(n.id)) continue;
       if (n.load.participants + this.#expected.pending(n.id) >= n.capacity) continue;
       const load = this.#expected.participants(n, meetingSize) / n.capacity;
       if (load < bestLoad) {
@@ -441,7 +564,7 @@ export class RoomManager {
     return best;
   }
 
-  async #place(m: MeetingRecord, candidates: Region[], ranked: RankResult | undefined, excludeNode: string | undefined): Promise<{ meeting: MeetingRecord; placed: boolean }> {
+  async #place(m: MeetingRecord, candidates: Region[], ranked: RankResult | undefined, excludeNode: ReadonlySet<string> | string | undefined): Promise<{ meeting: MeetingRecord; placed: boolean }> {
     const tried: string[] = [];
     let races = 0;
     for (let i = 0; i < candidates.length; ) {
@@ -464,7 +587,8 @@ export class RoomManager {
       // Lost the race (or our copy was stale): use the winner's placement if it is hosted,
       // else try the same region again with the fresh epoch.
       const winner = await this.#load(m.appId, m.id, true);
-      if (this.#hostedNow(winner) && winner.nodeId !== excludeNode) return { meeting: winner, placed: false };
+      const left = typeof excludeNode === 'string' ? winner.nodeId !== excludeNode : !excludeNode?.has(winner.nodeId!);
+      if (this.#hostedNow(winner) && left) return { meeting: winner, placed: false };
       m = winner;
       if (++races >= 3) i++;
     }

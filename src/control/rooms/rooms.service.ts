@@ -27,6 +27,8 @@ import { RoomManager } from './RoomManager.js';
 import { NodeReachability } from './NodeReachability.js';
 import { httpNodeProbe, type NodeProbe } from './NodeProbe.js';
 import { brokerNodeCommands, type NodeCommands } from './NodeCommands.js';
+import type { CascadeSettings } from './MeetingNodes.js';
+import type { LatencyModelOptions } from '../provider/LatencyModel.js';
 
 /** Inputs of {@link createRoomsService}. */
 export interface RoomsServiceDeps {
@@ -51,6 +53,10 @@ export interface RoomsServiceDeps {
   sweepIntervalMs?: number;
   /** Join-token lifetime: placements nobody connected to within it are released (see RoomManager.sweep). */
   tokenTtlMs?: number;
+  /** Meetings over several nodes (`cascade.*`); off when absent. Multi-node meetings get their relays refreshed every `relayRefreshMs`. */
+  cascade?: CascadeSettings;
+  /** The distance model (`latency.*`), for RTT estimates to a meeting's regions the ranking left out. */
+  latency?: LatencyModelOptions;
 }
 
 /** Builds the `rooms` service schema. One schema per broker. */
@@ -59,6 +65,7 @@ export function createRoomsService(deps: RoomsServiceDeps): ServiceSchema {
   let manager: RoomManager;
   let broker: ServiceBroker | undefined;
   let sweepTimer: NodeJS.Timeout | undefined;
+  let relayTimer: NodeJS.Timeout | undefined;
   const log = deps.logger.child({ module: 'rooms' });
   const sync = new DirectorySync({
     directory,
@@ -120,6 +127,8 @@ export function createRoomsService(deps: RoomsServiceDeps): ServiceSchema {
           // Joins already treat it as dead (removed, or heartbeat stale): the log, and its meeting report is void.
           log.info({ nodeId: ctx.params.nodeId, region: ctx.params.regionId, reason: ctx.params.reason }, 'meeting node down; its meetings move on their next join');
           manager.nodeGone(ctx.params.nodeId);
+          // Meetings it shares with other nodes drop it now, so those nodes stop relaying to it.
+          manager.nodeDown(ctx.params.nodeId).catch((err: unknown) => log.warn({ err, nodeId: ctx.params.nodeId }, 'taking a dead node out of its meetings failed'));
         },
       },
       [Events.meetingChanged]: {
@@ -146,6 +155,8 @@ export function createRoomsService(deps: RoomsServiceDeps): ServiceSchema {
         ...(deps.tokenTtlMs !== undefined ? { tokenTtlMs: deps.tokenTtlMs } : {}),
         reportSlackMs: deps.heartbeatTimeoutMs,
         clock: deps.clock ?? systemClock,
+        ...(deps.cascade !== undefined ? { cascade: deps.cascade } : {}),
+        ...(deps.latency !== undefined ? { latency: deps.latency } : {}),
       });
     },
     async started(this: { broker: ServiceBroker }) {
@@ -163,9 +174,23 @@ export function createRoomsService(deps: RoomsServiceDeps): ServiceSchema {
         }, deps.sweepIntervalMs);
         sweepTimer.unref();
       }
+      // Multi-node meetings exist only while cascading (or soon after it was turned off): refresh while any may.
+      if (deps.cascade) {
+        let refreshing = false;
+        relayTimer = setInterval(() => {
+          if (refreshing) return;
+          refreshing = true;
+          manager
+            .refreshRelays()
+            .catch((err: unknown) => log.warn({ err }, 'relay refresh failed'))
+            .finally(() => (refreshing = false));
+        }, deps.cascade.relayRefreshMs);
+        relayTimer.unref();
+      }
     },
     stopped() {
       if (sweepTimer) clearInterval(sweepTimer);
+      if (relayTimer) clearInterval(relayTimer);
       sync.stop();
     },
   } as ServiceSchema;

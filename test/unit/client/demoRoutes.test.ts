@@ -80,13 +80,16 @@ describe('demo routes', { timeout: 60_000 }, () => {
     assert.match(JSON.parse(Buffer.from(body.token.split('.')[1], 'base64url').toString()).sub, /^demo-[A-Za-z0-9_-]+$/, 'a random participant id');
   });
 
-  test('later joiners from elsewhere follow the meeting to where it lives', async () => {
-    await demoJoin({ meetingId: 'demo-follow', name: 'Ann', asIfFrom: 'sydney' });
+  test('a later joiner from another continent gets a node of its own region added to the meeting (cascading)', async () => {
+    const ann = await demoJoin({ meetingId: 'demo-follow', name: 'Ann', asIfFrom: 'sydney' });
+    assert.equal(ann.json().region.id, 'ap-south-1', 'Sydney’s nearest region here is Mumbai');
     const res = await demoJoin({ meetingId: 'demo-follow', name: 'Bob', asIfFrom: 'virginia' });
     assert.equal(res.statusCode, 200, res.body);
-    assert.equal(res.json().region.id, 'ap-south-1', 'Sydney’s nearest region here is Mumbai; Virginia follows');
-    assert.equal(res.json().placement, 'existing');
+    assert.equal(res.json().region.id, 'us-east-1', 'Virginia is far closer to us-east-1 than to the meeting’s Mumbai node');
+    assert.equal(res.json().placement, 'ranked');
     assert.equal(res.json().location.city, 'Ashburn');
+    // A Sydney joiner goes to the meeting's Mumbai node, nothing more is added.
+    assert.equal((await demoJoin({ meetingId: 'demo-follow', name: 'Cid', asIfFrom: 'sydney' })).json().node.id, ann.json().node.id);
   });
 
   test('without "as if from" the caller’s own address is used (X-Forwarded-For through a trusted proxy)', async () => {

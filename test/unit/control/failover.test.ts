@@ -78,7 +78,9 @@ describe('re-placement', () => {
 
   before(async () => {
     // Long heartbeat timeout: fake nodes heartbeat once and must stay healthy for the file.
-    p = await startTestPlatform({ nodes: { heartbeatTimeoutMs: 600_000 } });
+    // Cascading off: these meetings stay on one node, whoever joins (cascadeFailover.test.ts
+    // covers a meeting over several nodes).
+    p = await startTestPlatform({ nodes: { heartbeatTimeoutMs: 600_000 }, cascade: { enabled: false } });
     for (const r of ['us-east-1', 'eu-central-1']) await heartbeat(p, `${r}-n1`, r);
   });
   after(() => p.close());

@@ -9,8 +9,9 @@ import { IPS, heartbeat, registerDefaultNodes, startTestPlatform } from '../../h
 let p: Platform;
 before(async () => {
   // Nodes heartbeat once here; a long timeout keeps them healthy for the whole file
-  // (registry.test.ts covers expiry).
-  p = await startTestPlatform({ nodes: { heartbeatTimeoutMs: 600_000 } });
+  // (registry.test.ts covers expiry). Cascading off: the single-node placement, which is
+  // also what a meeting gets with `cascade.enabled: false` (cascade.test.ts covers the rest).
+  p = await startTestPlatform({ nodes: { heartbeatTimeoutMs: 600_000 }, cascade: { enabled: false } });
   await registerDefaultNodes(p);
 });
 after(() => p.close());

@@ -1,7 +1,8 @@
 /**
  * The placement guarantee without the in-process single flight: several room-manager copies
  * (each with its own cache and directory, as in distributed mode) share one database and race
- * on the same new meetings. The epoch-guarded UPDATE must let exactly one win per meeting.
+ * on the same new meetings. The epoch-guarded UPDATE must let exactly one win per meeting,
+ * and, with cascading, exactly one node be added to a live meeting for one purpose.
  */
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
@@ -13,11 +14,23 @@ import { RegionDirectory } from '../../../src/control/directory/index.js';
 import { JoinTokenIssuer, generateMasterSecret, parseMasterSecret } from '../../../src/control/auth/index.js';
 import { createRegionProvider } from '../../../src/control/provider/index.js';
 import { createLogger } from '../../../src/lib/logger.js';
-import type { JoinResult } from '../../../src/contracts/index.js';
+import { MeridianError, type JoinResult } from '../../../src/contracts/index.js';
 import { IPS } from '../../helpers/platform.js';
 
+/** A store whose node additions fail as if the database were unreachable, on demand. */
+class FlakyStore extends MeetingStore {
+  failAdds = false;
+  override async addNode(...args: Parameters<MeetingStore['addNode']>): ReturnType<MeetingStore['addNode']> {
+    if (this.failAdds) throw new MeridianError('STORAGE_UNAVAILABLE', 'database unreachable (test)');
+    return super.addNode(...args);
+  }
+}
+
 let db: DatabaseHandle;
+let flaky: { store: FlakyStore; manager: RoomManager };
 const copies: RoomManager[] = [];
+/** The same, with cascading on (a far joiner gets a node of its region added). */
+const cascading: RoomManager[] = [];
 
 before(async () => {
   db = await createDatabase({ url: '', dataDir: 'memory://' });
@@ -36,7 +49,13 @@ before(async () => {
     directory.replaceAll(snapshot);
     const provider = createRegionProvider({ config, directory });
     copies.push(new RoomManager({ store, directory, tokens, rank: async (p) => provider.rank(p), onMeetingChanged: () => {}, logger: createLogger('silent'), rankCount: 3 }));
+    cascading.push(new RoomManager({ store, directory, tokens, rank: async (p) => provider.rank(p), onMeetingChanged: () => {}, logger: createLogger('silent'), rankCount: 3, cascade: config.cascade, latency: config.latency }));
   }
+  const flakyStore = new FlakyStore(db.db);
+  const directory = new RegionDirectory({ heartbeatTimeoutMs: 60_000 });
+  directory.replaceAll(snapshot);
+  const provider = createRegionProvider({ config, directory });
+  flaky = { store: flakyStore, manager: new RoomManager({ store: flakyStore, directory, tokens, rank: async (p) => provider.rank(p), onMeetingChanged: () => {}, logger: createLogger('silent'), rankCount: 3, cascade: config.cascade, latency: config.latency }) };
 });
 after(() => db.close());
 
@@ -65,4 +84,33 @@ test('four room-manager copies racing on 40 new meetings place each exactly once
     const again = await copies[2]!.join({ appId: 'app', meetingId: id, participant: { id: 'late', name: 'late' }, ip: IPS.sydney });
     assert.equal(again.node.id, stored.nodeId);
   }
+});
+
+test('four cascading copies, ten concurrent Virginia joins each, add exactly one us-east-1 node to a Mumbai meeting', async () => {
+  await cascading[0]!.create({ appId: 'app', id: 'far' });
+  for (const c of cascading.slice(1)) await c.get('app', 'far');
+  const host = await cascading[0]!.join({ appId: 'app', meetingId: 'far', participant: { id: 'host', name: 'host' }, ip: IPS.mumbai });
+  assert.equal(host.region.id, 'ap-south-1');
+  // Every copy has the meeting cached as live on its home alone.
+  for (const c of cascading.slice(1)) c.invalidate('app', 'far');
+  for (const c of cascading.slice(1)) await c.get('app', 'far');
+  const joins = await Promise.all(cascading.flatMap((c, k) => Array.from({ length: 10 }, (_, i) => c.join({ appId: 'app', meetingId: 'far', participant: { id: `v${k}-${i}`, name: 'v' }, ip: IPS.virginia }))));
+  assert.equal(new Set(joins.map((r) => r.node.id)).size, 1, 'every Virginia joiner on one node');
+  assert.equal(joins[0]!.region.id, 'us-east-1');
+  const stored = await cascading[3]!.get('app', 'far');
+  assert.deepEqual(stored.nodes.map((n) => n.regionId), ['ap-south-1', 'us-east-1'], 'one node added, not one per copy');
+  assert.equal(stored.nodes[1]!.nodeId, joins[0]!.node.id);
+});
+
+test('when a node cannot be added because the database is down, a far joiner still joins the meeting\'s nearest node', async () => {
+  const { store, manager } = flaky;
+  await manager.create({ appId: 'app', id: 'outage' });
+  const host = await manager.join({ appId: 'app', meetingId: 'outage', participant: { id: 'host', name: 'host' }, ip: IPS.mumbai });
+  store.failAdds = true;
+  const far = await manager.join({ appId: 'app', meetingId: 'outage', participant: { id: 'vic', name: 'vic' }, ip: IPS.virginia });
+  assert.equal(far.node.id, host.node.id, 'served by the node the meeting has');
+  assert.equal(far.placement, 'existing');
+  store.failAdds = false;
+  const later = await manager.join({ appId: 'app', meetingId: 'outage', participant: { id: 'vic2', name: 'vic2' }, ip: IPS.virginia });
+  assert.equal(later.region.id, 'us-east-1', 'once the database answers, the node is added');
 });

@@ -93,7 +93,7 @@ describe('meridian client commands', () => {
 
   test('regions drain --migrate, nodes drain --migrate and regions remove --migrate move live meetings and say how many', async () => {
     const live = (id: string, regionId: string) =>
-      gw.state.meetings.set(id, { id, appId: 'acme', forceRegion: null, status: 'live', regionId, nodeId: `${regionId}-n1`, createdAt: '', placedAt: '' });
+      gw.state.meetings.set(id, { id, appId: 'acme', forceRegion: null, status: 'live', regionId, nodeId: `${regionId}-n1`, nodes: [{ nodeId: `${regionId}-n1`, regionId, role: 'home' }], createdAt: '', placedAt: '' });
     live('cli-a', 'eu-central-1');
     live('cli-b', 'eu-central-1');
     const d = await cli(['regions', 'drain', 'eu-central-1', '--migrate'], env);

@@ -174,7 +174,7 @@ export function createFakeBroker(): { broker: ServiceBroker; state: FakeState } 
           state.calls.create++;
           const id = ctx.params.id ?? `m${state.meetings.size + 1}`;
           if (state.meetings.has(id)) throw new MeridianError('MEETING_EXISTS');
-          const m: Meeting = { id, appId: ctx.params.appId, forceRegion: ctx.params.forceRegion ?? null, status: 'idle', regionId: null, nodeId: null, createdAt: now(), placedAt: null };
+          const m: Meeting = { id, appId: ctx.params.appId, forceRegion: ctx.params.forceRegion ?? null, status: 'idle', regionId: null, nodeId: null, nodes: [], createdAt: now(), placedAt: null };
           state.meetings.set(id, m);
           return m;
         },

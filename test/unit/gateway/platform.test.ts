@@ -54,12 +54,16 @@ describe('gateway on the real platform', { timeout: 120_000 }, () => {
     assert.ok(body.token.split('.').length === 3);
   });
 
-  test('a Virginia participant joins the meeting where it already lives', async () => {
+  test('a Virginia participant joining the Mumbai meeting gets a node of its own region added (cascading); the next one joins it', async () => {
     const res = await join('mumbai-standup', 'vic', { ip: IPS.virginia });
     assert.equal(res.statusCode, 200, res.body);
-    assert.equal(res.json().region.id, 'ap-south-1');
-    assert.equal(res.json().placement, 'existing');
+    assert.equal(res.json().region.id, 'us-east-1');
+    assert.equal(res.json().placement, 'ranked');
+    assert.equal(res.json().placed, false);
     assert.equal(res.json().location.country, 'US');
+    const next = await join('mumbai-standup', 'val', { ip: IPS.virginia });
+    assert.equal(next.json().node.id, res.json().node.id);
+    assert.equal(next.json().placement, 'existing');
   });
 
   test('X-Forwarded-For from an untrusted peer is ignored', async () => {
