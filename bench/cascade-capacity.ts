@@ -98,8 +98,11 @@ export interface CascadeCapacityResult {
   readonly markdown: string;
 }
 
-function taskset(pid: number | undefined, cpuList: string): boolean {
-  return pid !== undefined && spawnSync('taskset', ['-a', '-p', '-c', cpuList, String(pid)], { stdio: 'ignore' }).status === 0;
+/** Pins every thread of process `pid` to `cpuList`; a failure fails the section (the search would not be what it says). */
+function taskset(pid: number | undefined, cpuList: string): void {
+  if (pid === undefined || spawnSync('taskset', ['-a', '-p', '-c', cpuList, String(pid)], { stdio: 'ignore' }).status !== 0) {
+    throw new Error(`taskset could not pin process ${pid} to CPU ${cpuList}`);
+  }
 }
 
 /** Reads each node's counters. */
@@ -124,8 +127,9 @@ async function step(nodes: readonly Role[], load: Role, subscribers: number, ste
 
 const passes = (w: Window) => w.loss < LOSS_LIMIT && w.joinFailures === 0;
 
-/** µs of node CPU (summed over the nodes) per packet delivered to subscribers. */
+/** CPU of the nodes over a window, summed (cores). */
 const cpuSum = (w: Window) => w.nodeCpu.reduce((a, c) => a + c, 0);
+/** µs of node CPU (summed over the nodes) per packet delivered to subscribers. */
 const usPerPacket = (w: Window) => (cpuSum(w) * 1e6) / (w.subscribers * PACKETS_PER_SUBSCRIBER);
 /** µs of node CPU per delivered packet added from the smaller to the larger cost window. */
 const marginalUs = ([a, b]: readonly [Window, Window]) => ((cpuSum(b) - cpuSum(a)) * 1e6) / ((b.subscribers - a.subscribers) * PACKETS_PER_SUBSCRIBER);
@@ -173,7 +177,10 @@ async function session(count: 1 | 2, round: number, opts: Required<CascadeCapaci
       steps.push(w);
       if (!passes(w)) break;
     }
-    const ok = [...costs, ...steps].filter(passes);
+    // The largest size before the first failing one.
+    const windows = [...costs, ...steps];
+    const firstFail = windows.findIndex((w) => !passes(w));
+    const ok = firstFail < 0 ? windows : windows.slice(0, firstFail);
     // No step failed: the search ended on its budget or its last step, the capacity is at least the last.
     const censored = costs.every(passes) && steps.every(passes);
     return { nodes: count, round, costs, steps, maxSubscribers: ok.at(-1)?.subscribers ?? 0, censored };
