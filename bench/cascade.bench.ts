@@ -12,14 +12,18 @@
  * baseline is the one-node placement of the same meetings in the same run, and several seeds
  * give min / median / max. Sweeps of `gainMs` and of the forwarding time per node follow.
  *
- * **Capacity** (one node process against two pinned to separate cores) needs the node-to-node
- * relay, which this branch does not have: not measured here, and no figure is written for it.
- * docs/cascade.md describes the harness it will use.
+ * **Capacity** (bench/cascade-capacity.ts states the method): the forwarding section's
+ * meeting on one node process against the same meeting over two relaying node processes,
+ * interleaved rounds: node CPU per delivered packet (the fair figure on this machine, giving
+ * the relay's overhead and the capacity ratio it implies) and the direct search for the
+ * largest meeting at < 1 % loss with `taskset` (with its caveat). `CASCADE_BENCH_CAPACITY=0`
+ * skips it (the latency model alone).
  */
 import { pathToFileURL } from 'node:url';
 import { awsRttMatrix, type RttMatrix } from '../test/helpers/awsReference.js';
 import { prngUnit } from '../test/helpers/prng.js';
 import { fmtSpread, spread, type Spread } from './spread.js';
+import { benchCascadeCapacity, type CascadeCapacityOptions, type CascadeCapacityResult } from './cascade-capacity.js';
 import {
   DEFAULT_MODEL,
   drawMeeting,
@@ -213,6 +217,8 @@ export interface CascadeBenchResult {
   readonly gainSweep: readonly SweepRow[];
   /** Other forwarding times per node passed, spanning meetings. */
   readonly hopSweep: readonly SweepRow[];
+  /** One node process against two relaying ones (undefined when skipped). */
+  readonly capacity: CascadeCapacityResult | undefined;
   readonly markdown: string;
 }
 
@@ -221,7 +227,9 @@ const pct = (s: Spread) => fmtSpread({ min: s.min * 100, median: s.median * 100,
 const met = (ok: boolean) => (ok ? '**met**' : '**not met**');
 
 /** Runs the latency model over the seeds; see the file header. */
-export async function benchCascade(opts: { seeds?: readonly number[]; meetingsPerSeed?: number; model?: CascadeModelOptions } = {}): Promise<CascadeBenchResult> {
+export async function benchCascade(
+  opts: { seeds?: readonly number[]; meetingsPerSeed?: number; model?: CascadeModelOptions; capacity?: CascadeCapacityOptions | false } = {},
+): Promise<CascadeBenchResult> {
   const seeds = opts.seeds ?? [1, 2, 3, 4, 5];
   const meetingsPerSeed = opts.meetingsPerSeed ?? 1_000;
   const model = opts.model ?? DEFAULT_MODEL;
@@ -248,6 +256,9 @@ export async function benchCascade(opts: { seeds?: readonly number[]; meetingsPe
     sweep(`${gainMs}${gainMs === model.placement.gainMs ? ' (default)' : ''}`, { ...model, placement: { ...model.placement, gainMs } }),
   );
   const hopSweep = [1, 5, 10].flatMap((nodeHopMs) => sweep(`${nodeHopMs}${nodeHopMs === model.nodeHopMs ? ' (default)' : ''}`, { ...model, nodeHopMs }));
+
+  const capacityOff = opts.capacity === false || process.env.CASCADE_BENCH_CAPACITY === '0';
+  const capacity = capacityOff ? undefined : await benchCascadeCapacity(opts.capacity || {});
 
   const rowsOf = (render: (p: MeetingPopulation, c: MeetingClass, l: Record<keyof ClassFigures, Spread>) => string) =>
     POPULATIONS.flatMap((p) => CLASSES.map((c) => render(p, c, latency[p][c])));
@@ -294,11 +305,9 @@ export async function benchCascade(opts: { seeds?: readonly number[]; meetingsPe
     sweepHead[1],
     ...sweepRows(hopSweep),
     '',
-    '### Capacity',
-    '',
-    'Not measured in this run: one node process against the same meeting over two node processes needs the node-to-node relay (issue 13, media plane), which this benchmark does not have yet. No two-node figure is written until it is measured; docs/cascade.md describes the harness.',
+    capacity ? capacity.markdown : '### Capacity\n\nNot measured in this run (`CASCADE_BENCH_CAPACITY=0`).',
   ].join('\n');
-  return { seeds, meetingsPerSeed, model, latency, gainSweep, hopSweep, markdown };
+  return { seeds, meetingsPerSeed, model, latency, gainSweep, hopSweep, capacity, markdown };
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {

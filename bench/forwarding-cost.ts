@@ -22,7 +22,7 @@ import { spawn } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
-import { Role, hasTaskset, sleep } from './forwarding.bench.js';
+import { Role, benchNodeTarget, hasTaskset, sfuLoadArgs, sleep } from './forwarding.bench.js';
 
 interface ThreadCpu {
   tid: number;
@@ -122,7 +122,7 @@ async function run(opts: { subscribers: number; seconds: number; rounds: number;
   let load: Role | undefined;
   try {
     const { url } = await sfu.next('sfu-ready', 600_000);
-    load = new Role('sfuload', pin ? 1 : undefined, { url: url as string, key });
+    load = new Role('sfuload', pin ? 1 : undefined, sfuLoadArgs([benchNodeTarget(url as string, key)]));
     await load.next('load-ready', 600_000);
     load.send({ type: 'step', subscribers: opts.subscribers, durationMs: 2_000 });
     const { result: warm } = (await load.next('step-result', 600_000)) as unknown as { result: Record<string, unknown> };

@@ -34,7 +34,7 @@ import { LOOPBACK_ICE, LOOPBACK_PEER_CONFIG } from '../test/helpers/media.js';
 const SELF = fileURLToPath(import.meta.url);
 const VIDEO_BYTES = 1100;
 const AUDIO_BYTES = 120;
-const LOSS_LIMIT = 0.01;
+export const LOSS_LIMIT = 0.01;
 const P99_LIMIT_MS = 20;
 
 // ---------------------------------------------------------------------------- shared helpers
@@ -397,13 +397,16 @@ function spread<T>(rounds: T[], pick: (r: T) => number, fmtOne: (n: number) => s
 
 const NODE_ID = 'bench-node';
 
-/** Role: one SfuNode; forwards its heartbeats (load figures) to the parent. */
-/** Role: one SfuNode; `muxPort` > 0 runs it with `ice.udpMux` on that one port. */
-async function sfuRole(keyB64: string, muxPort = 0): Promise<void> {
+/**
+ * Role: one SfuNode; forwards its heartbeats (load figures) to the parent. `muxPort` > 0
+ * runs it with `ice.udpMux` on that one port. The cascade capacity bench (bench/
+ * cascade-capacity.ts) runs two of them under their own ids and sends them `relay` commands.
+ */
+async function sfuRole(keyB64: string, muxPort = 0, nodeId = NODE_ID): Promise<void> {
   const { SfuNode } = await import('../src/media/index.js');
   const { createLogger } = await import('../src/lib/logger.js');
   const node = new SfuNode({
-    nodeId: NODE_ID,
+    nodeId,
     regionId: 'bench-1',
     host: '127.0.0.1',
     port: 0,
@@ -421,7 +424,15 @@ async function sfuRole(keyB64: string, muxPort = 0): Promise<void> {
   process.send?.({ type: 'sfu-ready', url: node.url });
   onParentMessage(async (m) => {
     if (m.type === 'counters') {
-      process.send?.({ type: 'counters', ...node.packetCounters });
+      // Process CPU (every thread) and a wall clock: the caller takes deltas over a window.
+      const c = process.cpuUsage();
+      process.send?.({ type: 'counters', ...node.packetCounters, cpuUs: c.user + c.system, wallMs: performance.now() });
+    } else if (m.type === 'relay') {
+      // The room manager's `relay` command; answers once `expect` relays are up.
+      node.relay(m.command as Parameters<typeof node.relay>[0]);
+      const end = Date.now() + 30_000;
+      while (node.stats().relays < (m.expect as number) && Date.now() < end) await sleep(50);
+      process.send?.({ type: 'relay-ok', relays: node.stats().relays });
     } else if (m.type === 'stop') {
       await node.close();
       process.disconnect?.();
@@ -443,8 +454,30 @@ interface SfuStepResult {
   socketErrors: Record<string, number>;
 }
 
-/** Role: publishers and subscribers over node-datachannel, stepping the subscriber count. */
-async function sfuLoadRole(url: string, keyB64: string): Promise<void> {
+/** A node the load role connects to: its signaling URL, id and key (to sign join tokens). */
+export interface LoadTarget {
+  readonly url: string;
+  readonly nodeId: string;
+  readonly key: string;
+}
+
+/** The arguments of the `sfuload` role for `targets` (one node: `[{ url, nodeId: NODE_ID, key }]`). */
+export function sfuLoadArgs(targets: readonly LoadTarget[], notify = false): Record<string, string> {
+  return { targets: JSON.stringify(targets), ...(notify ? { notify: '1' } : {}) };
+}
+
+/** The `sfuload` target of a node started by the `sfu` role with its default id. */
+export function benchNodeTarget(url: string, key: string): LoadTarget {
+  return { url, nodeId: NODE_ID, key };
+}
+
+/**
+ * Role: publishers and subscribers over node-datachannel, stepping the subscriber count.
+ * With several `targets` (one meeting over several nodes), the publishers join the first and
+ * subscriber i joins target i mod n. `notify`: tells the parent when each measured window
+ * opens (`window-open`), so it can read the nodes' counters over the same window.
+ */
+async function sfuLoadRole(targets: readonly LoadTarget[], notify = false): Promise<void> {
   const ndc = (await import('node-datachannel')).default;
   // Peers and tracks through the native runtime (see src/media/engine/NativeRuntime.ts), and
   // the offerer-race workaround on every publish (OffererRace.ts).
@@ -453,8 +486,8 @@ async function sfuLoadRole(url: string, keyB64: string): Promise<void> {
   const WebSocket = (await import('ws')).default;
   const { createSigner } = await import('fast-jwt');
   // As the control plane mints them: within the node's lifetime cap, each with its own id (single use).
-  const sign = createSigner({ key: Buffer.from(keyB64, 'base64url'), algorithm: 'HS256', expiresIn: 60_000 });
-  const token = (sub: string) => sign({ sub, aud: NODE_ID, mtg: 'bench', rgn: 'bench-1', name: sub, jti: randomUUID() });
+  const signers = targets.map((t) => createSigner({ key: Buffer.from(t.key, 'base64url'), algorithm: 'HS256', expiresIn: 60_000 }));
+  const token = (sub: string, target: number) => signers[target]!({ sub, aud: targets[target]!.nodeId, mtg: 'bench', rgn: 'bench-1', name: sub, jti: randomUUID() });
   const PEER: import('node-datachannel').RtcConfig = { ...LOOPBACK_PEER_CONFIG, iceServers: [] };
   const gathered = async (pc: InstanceType<typeof ndc.PeerConnection>) => {
     const end = Date.now() + 5_000;
@@ -466,9 +499,9 @@ async function sfuLoadRole(url: string, keyB64: string): Promise<void> {
 
   type Conn = { ws: InstanceType<typeof WebSocket>; pcs: Array<InstanceType<typeof ndc.PeerConnection>>; tracks: Array<InstanceType<typeof ndc.Track>> };
   const conns: Conn[] = [];
-  const openWs = (sub: string): Promise<{ conn: Conn; messages: Msg[]; wait: (t: string, ms?: number) => Promise<Msg> }> =>
+  const openWs = (sub: string, target = 0): Promise<{ conn: Conn; messages: Msg[]; wait: (t: string, ms?: number) => Promise<Msg> }> =>
     new Promise((resolve, reject) => {
-      const ws = new WebSocket(url);
+      const ws = new WebSocket(targets[target]!.url);
       const messages: Msg[] = [];
       const conn: Conn = { ws, pcs: [], tracks: [] };
       conns.push(conn);
@@ -491,7 +524,7 @@ async function sfuLoadRole(url: string, keyB64: string): Promise<void> {
         reject(err);
       });
       ws.on('open', () => {
-        ws.send(JSON.stringify({ type: 'join', token: token(sub) }));
+        ws.send(JSON.stringify({ type: 'join', token: token(sub, target) }));
         resolve({ conn, messages, wait });
       });
     });
@@ -613,7 +646,7 @@ async function sfuLoadRole(url: string, keyB64: string): Promise<void> {
   let joinFailures = 0;
   const addSubscriber = async (index: number): Promise<void> => {
     const sub = `sub${index}`;
-    const { conn, messages, wait } = await openWs(sub);
+    const { conn, messages, wait } = await openWs(sub, index % targets.length);
     await wait('joined');
     const probe: Probe | undefined = index < 4 ? { lat: [], seqs: new Map() } : undefined;
     if (probe) probes.push(probe);
@@ -679,6 +712,7 @@ async function sfuLoadRole(url: string, keyB64: string): Promise<void> {
       }
       cpu();
       measuring = true;
+      if (notify) process.send?.({ type: 'window-open' });
       await sleep(m.durationMs as number);
       measuring = false;
       const loadCpu = cpu();
@@ -749,7 +783,7 @@ async function measureSfu(pin: boolean, steps: number[], stepMs: number, budgetM
   const started = Date.now();
   try {
     const { url } = await sfu.next('sfu-ready');
-    load = new Role('sfuload', pin ? 1 : undefined, { url: url as string, key });
+    load = new Role('sfuload', pin ? 1 : undefined, sfuLoadArgs([benchNodeTarget(url as string, key)]));
     await load.next('load-ready', 60_000);
     for (const subscribers of steps) {
       if (Date.now() - started > budgetMs) break;
@@ -918,8 +952,8 @@ if (args.role) {
   const roles: Record<string, () => Promise<void>> = {
     relay: () => relayRole(),
     relayload: () => relayLoadRole(Number(args.fanout)),
-    sfu: () => sfuRole(args.key!, Number(args.muxPort ?? 0)),
-    sfuload: () => sfuLoadRole(args.url!, args.key!),
+    sfu: () => sfuRole(args.key!, Number(args.muxPort ?? 0), args.nodeId || NODE_ID),
+    sfuload: () => sfuLoadRole(JSON.parse(args.targets!) as LoadTarget[], args.notify === '1'),
   };
   const fatal = (err: unknown): void => {
     process.send?.({ type: 'fatal', error: (err as Error).stack ?? String(err) });

@@ -107,7 +107,7 @@ const markdownBenches: Array<{ name: string; title: string; load: () => Promise<
   { name: 'autoscaler', title: 'Autoscaler policies on replayed load traces (simulated time)', load: async () => (await import('./autoscaler.bench.js')).benchAutoscaler() },
   { name: 'failover', title: 'Live-call failover and migration (three Chromium participants)', load: async () => (await import('./failover.bench.js')).benchFailover() },
   { name: 'precall', title: 'Ranking by measured RTT: first-region agreement, GeoIP vs learned vs probes', load: async () => (await import('./precall.bench.js')).benchPrecall() },
-  { name: 'cascade', title: 'Cascading: participant-to-participant delay, one node vs several (model)', load: async () => (await import('./cascade.bench.js')).benchCascade() },
+  { name: 'cascade', title: 'Cascading: participant-to-participant delay (model) and capacity, one node vs several', load: async () => (await import('./cascade.bench.js')).benchCascade() },
 ];
 for (const m of markdownBenches) {
   benches.push({ name: m.name, run: async () => ({ title: m.title, body: (await m.load()).markdown }) });
