@@ -7,7 +7,7 @@
  * guarded UPDATE, so two writers that read the same set cannot both change it.
  */
 import { randomBytes } from 'node:crypto';
-import { sql, type Kysely, type Selectable, type Transaction } from 'kysely';
+import { sql, type Kysely, type Selectable, type Transaction, type Updateable } from 'kysely';
 import { MeridianError, type Meeting, type MeetingNode, type MeetingNodeRole, type MeetingStatus } from '../../contracts/index.js';
 import type { Database } from '../../storage/schema.js';
 import { systemClock, type Clock } from '../../lib/clock.js';
@@ -112,6 +112,24 @@ export class MeetingStore {
 
   #now(): Date {
     return new Date(this.#clock.now());
+  }
+
+  /**
+   * The guard of every change to a live meeting: `epoch + 1` (and `set`) if the meeting is
+   * still live at `expectedEpoch`. Run first in the change's transaction, it takes the row
+   * lock, so what the transaction reads next is what that epoch stands for. `undefined` when
+   * another writer won.
+   */
+  #advanceLive(tx: Transaction<Database>, appId: string, id: string, expectedEpoch: number, set: Updateable<Database['meetings']>): Promise<Row | undefined> {
+    return tx
+      .updateTable('meetings')
+      .set({ ...set, epoch: sql`epoch + 1` })
+      .where('app_id', '=', appId)
+      .where('id', '=', id)
+      .where('epoch', '=', expectedEpoch)
+      .where('status', '=', 'live')
+      .returningAll()
+      .executeTakeFirst();
   }
 
   /** Records for rows, each with its node set (one query for all of them). */
@@ -240,15 +258,7 @@ export class MeetingStore {
   async addNode(appId: string, id: string, expectedEpoch: number, node: NewMeetingNode): Promise<MeetingRecord | undefined> {
     return this.#db.transaction().execute(async (tx) => {
       const now = this.#now();
-      const row = await tx
-        .updateTable('meetings')
-        .set({ active_at: now, epoch: sql`epoch + 1` })
-        .where('app_id', '=', appId)
-        .where('id', '=', id)
-        .where('epoch', '=', expectedEpoch)
-        .where('status', '=', 'live')
-        .returningAll()
-        .executeTakeFirst();
+      const row = await this.#advanceLive(tx, appId, id, expectedEpoch, { active_at: now });
       if (!row) return undefined;
       await tx.insertInto('meeting_nodes').values({ app_id: appId, meeting_id: id, node_id: node.nodeId, region_id: node.regionId, role: node.role, added_at: now }).execute();
       return this.#record(tx, row);
@@ -263,15 +273,7 @@ export class MeetingStore {
    */
   async removeNodes(appId: string, id: string, expectedEpoch: number, nodeIds: readonly string[]): Promise<MeetingRecord | undefined> {
     return this.#db.transaction().execute(async (tx) => {
-      const row = await tx
-        .updateTable('meetings')
-        .set({ epoch: sql`epoch + 1` })
-        .where('app_id', '=', appId)
-        .where('id', '=', id)
-        .where('epoch', '=', expectedEpoch)
-        .where('status', '=', 'live')
-        .returningAll()
-        .executeTakeFirst();
+      const row = await this.#advanceLive(tx, appId, id, expectedEpoch, {});
       if (!row) return undefined;
       // The row is locked by the UPDATE: the set read here is the one the epoch stands for.
       const before = (await this.#records(tx, [row]))[0]!.nodes;
@@ -313,15 +315,7 @@ export class MeetingStore {
   async endAt(appId: string, id: string, expectedEpoch: number): Promise<MeetingRecord | undefined> {
     return this.#db.transaction().execute(async (tx) => {
       const now = this.#now();
-      const row = await tx
-        .updateTable('meetings')
-        .set({ status: 'ended', ended_at: now, active_at: now, epoch: sql`epoch + 1` })
-        .where('app_id', '=', appId)
-        .where('id', '=', id)
-        .where('epoch', '=', expectedEpoch)
-        .where('status', '=', 'live')
-        .returningAll()
-        .executeTakeFirst();
+      const row = await this.#advanceLive(tx, appId, id, expectedEpoch, { status: 'ended', ended_at: now, active_at: now });
       if (!row) return undefined;
       await tx.deleteFrom('meeting_nodes').where('app_id', '=', appId).where('meeting_id', '=', id).execute();
       return toRecord(row, []);
