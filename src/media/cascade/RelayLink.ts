@@ -35,7 +35,8 @@ import { parseRtcpFeedback } from '../sfu/Rtcp.js';
 import { RateLimiter } from '../signaling/RateLimiter.js';
 import { relayMac, relayMacMatches } from '../../tokens/index.js';
 import { RELAY_CODECS, RelayedTrackSource } from './RelayedTrackSource.js';
-import { readRelayFrame, relayCloseCodeFor, type OutgoingRelayMessage, type RelayMessage, type RelayTrack } from './relayProtocol.js';
+import { readRelayFrame, type OutgoingRelayMessage, type RelayMessage, type RelayTrack } from './relayProtocol.js';
+import { closeCodeFor } from '../signaling/protocol.js';
 
 /** Limits of a relay's control channel. */
 export interface RelayLimits {
@@ -474,7 +475,7 @@ export class RelayLink {
     if (!isMeridianError(err)) this.#logger.error({ err }, 'relay handler failed');
     else this.#logger.warn({ code: error.code, reason: error.message }, 'refusing relay input');
     this.#post({ type: 'error', code: error.code, message: error.message });
-    this.close(error.code, relayCloseCodeFor(error.code));
+    this.close(error.code, closeCodeFor(error.code));
   }
 }
 

@@ -29,7 +29,8 @@ import { relayHelloFor, relayMac, relayMacMatches, relaySessionKey, type RelayHe
 import type { MediaEngine } from '../engine/MediaEngine.js';
 import type { RoomManager } from '../sfu/RoomManager.js';
 import { RelayLink, type RelayLimits } from './RelayLink.js';
-import { readRelayFrame, relayCloseCodeFor, relayUrlOf, type OutgoingRelayMessage } from './relayProtocol.js';
+import { readRelayFrame, relayUrlOf, type OutgoingRelayMessage } from './relayProtocol.js';
+import { closeCodeFor } from '../signaling/protocol.js';
 
 /** A `relay` command as the node receives it. */
 export interface RelayCommand {
@@ -142,7 +143,7 @@ export class RelayManager {
       else logger.info({ code: error.code, reason: error.message }, 'relay refused');
       done();
       send(ws, { type: 'error', code: error.code, message: error.message });
-      ws.close(relayCloseCodeFor(error.code), error.code);
+      ws.close(closeCodeFor(error.code), error.code);
       setTimeout(() => ws.terminate(), 1_000).unref();
     };
     const timer = setTimeout(() => refuse(new MeridianError('VALIDATION_FAILED', 'No hello message in time')), this.#o.handshakeTimeoutMs);

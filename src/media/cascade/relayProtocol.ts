@@ -33,7 +33,6 @@ import { MAX_SDP_BYTES } from '../engine/Sdp.js';
 import { MAX_TOKEN_BYTES } from '../../tokens/index.js';
 import type { RawData } from 'ws';
 import { MeridianError, type ErrorCode } from '../../contracts/errors.js';
-import { CloseCode } from '../../contracts/signaling.js';
 
 const Id = Type.String({ pattern: '^[A-Za-z0-9_.:@-]{1,128}$' });
 const TrackId = Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$' });
@@ -131,17 +130,4 @@ export function readRelayFrame(data: RawData, isBinary: boolean, maxBytes: numbe
   return outcome.ok ? { message: outcome.message } : { error: new MeridianError('VALIDATION_FAILED', outcome.reason) };
 }
 
-const CLOSE_FOR: Partial<Record<ErrorCode, number>> = {
-  PAYLOAD_TOO_LARGE: CloseCode.tooLarge,
-  NODE_UNAVAILABLE: CloseCode.tryAgainLater,
-  INTERNAL: CloseCode.internalError,
-  TOKEN_INVALID: CloseCode.tokenRefused,
-  TOKEN_EXPIRED: CloseCode.tokenRefused,
-  TOKEN_SCOPE: CloseCode.tokenRefused,
-  TOKEN_REPLAYED: CloseCode.tokenRefused,
-};
 
-/** The close code that follows an `error` of `code` (as on the client path; 1008 otherwise). */
-export function relayCloseCodeFor(code: ErrorCode): number {
-  return CLOSE_FOR[code] ?? CloseCode.policyViolation;
-}

@@ -6,13 +6,13 @@
  */
 import type { WebSocket, RawData } from 'ws';
 import type { Logger } from '../../lib/logger.js';
-import { MeridianError, isMeridianError, type ErrorCode } from '../../contracts/errors.js';
+import { MeridianError, isMeridianError } from '../../contracts/errors.js';
 import type { JoinTokenClaims } from '../../contracts/schemas.js';
 import { roomKey } from '../../contracts/meetingKeys.js';
 import type { Participant } from '../sfu/Participant.js';
 import type { LeaveReason, Room, RoomMigration } from '../sfu/Room.js';
 import type { RoomManager } from '../sfu/RoomManager.js';
-import { CloseCode, validateClientMessage, type ClientMessage, type ServerMessage } from './protocol.js';
+import { CloseCode, closeCodeFor, validateClientMessage, type ClientMessage, type ServerMessage } from './protocol.js';
 import { RateLimiter } from './RateLimiter.js';
 import type { JoinTokenVerifier } from '../../tokens/index.js';
 
@@ -32,15 +32,6 @@ export interface ConnectionContext {
   readonly logger: Logger;
 }
 
-const CLOSE_FOR: Partial<Record<ErrorCode, number>> = {
-  PAYLOAD_TOO_LARGE: CloseCode.tooLarge,
-  NODE_UNAVAILABLE: CloseCode.tryAgainLater,
-  INTERNAL: CloseCode.internalError,
-  TOKEN_INVALID: CloseCode.tokenRefused,
-  TOKEN_EXPIRED: CloseCode.tokenRefused,
-  TOKEN_SCOPE: CloseCode.tokenRefused,
-  TOKEN_REPLAYED: CloseCode.tokenRefused,
-};
 
 const CLOSE_ON_LEAVE: Record<LeaveReason, [number, string]> = {
   left: [CloseCode.normal, 'left'],
@@ -278,7 +269,7 @@ export class SignalingConnection {
     if (!isMeridianError(err)) this.#logger.error({ err }, 'signaling handler failed');
     else this.#logger.debug({ code: error.code, reason: error.message }, 'refusing client input');
     this.#send({ type: 'error', code: error.code, message: error.message });
-    this.close(CLOSE_FOR[error.code] ?? CloseCode.policyViolation, error.code);
+    this.close(closeCodeFor(error.code), error.code);
   }
 
   #teardown(reason: LeaveReason): void {

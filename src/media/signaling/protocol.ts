@@ -145,3 +145,18 @@ export function validateClientMessage(value: unknown): ValidationOutcome {
 
 /** WebSocket close codes the node uses (defined in `src/contracts/signaling.ts`). */
 export { CloseCode };
+
+const CLOSE_FOR: Partial<Record<ErrorCode, number>> = {
+  PAYLOAD_TOO_LARGE: CloseCode.tooLarge,
+  NODE_UNAVAILABLE: CloseCode.tryAgainLater,
+  INTERNAL: CloseCode.internalError,
+  TOKEN_INVALID: CloseCode.tokenRefused,
+  TOKEN_EXPIRED: CloseCode.tokenRefused,
+  TOKEN_SCOPE: CloseCode.tokenRefused,
+  TOKEN_REPLAYED: CloseCode.tokenRefused,
+};
+
+/** The close code that follows an `error` of `code`, on the client path and the relay path alike (1008 otherwise). */
+export function closeCodeFor(code: ErrorCode): number {
+  return CLOSE_FOR[code] ?? CloseCode.policyViolation;
+}
