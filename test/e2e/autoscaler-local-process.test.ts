@@ -106,6 +106,9 @@ test('a load ramp starts a real node process that takes meetings; when the load 
         scaleDownCooldownMs: 2_000,
         nodeStartTimeoutMs: 45_000,
         drainStaleMs: 60_000,
+        // This test follows a cordoned node that keeps its meeting until it ends; moving the
+        // meeting off instead (the default) is tested in test/unit/control/migrateOnScaleDown.test.ts.
+        migrateOnScaleDown: false,
         predictive: { horizonMs: 2_000, alpha: 0.5, beta: 0.2, stabilisationMs: 1_000, profileSlotMs: 0, profileDecay: 0.9 },
       },
     } as never,
