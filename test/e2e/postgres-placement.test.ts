@@ -18,6 +18,7 @@ import { createDatabase } from '../../src/storage/index.js';
 import { waitFor } from '../helpers/waitFor.js';
 import { ManualClock } from '../helpers/clock.js';
 import { MeetingStore, type MeetingRecord } from '../../src/control/rooms/index.js';
+import { racePlacements } from '../helpers/placementRace.js';
 
 let db: Awaited<ReturnType<typeof createTestDatabase>>;
 const platforms: Platform[] = [];
@@ -78,19 +79,7 @@ test('batched placements on PostgreSQL: three store copies racing on 300 new mee
     const copies = handles.map((h) => new MeetingStore(h.db, clock));
     const meetings: MeetingRecord[] = [];
     for (let i = 0; i < 300; i++) meetings.push(await copies[0]!.create('batch', `pg-batch-${i}`, undefined));
-    const attempts: Array<Promise<{ copy: number; id: string; won: MeetingRecord | undefined }>> = [];
-    for (const m of meetings) {
-      copies.forEach((store, k) => attempts.push(store.place(m.appId, m.id, m.epoch, 'eu-central-1', `node-of-copy-${k}`).then((won) => ({ copy: k, id: m.id, won }))));
-    }
-    const results = await Promise.all(attempts);
-    for (const m of meetings) {
-      const winners = results.filter((r) => r.id === m.id && r.won);
-      assert.equal(winners.length, 1, `${m.id}: ${winners.length} winners`);
-      const stored = await copies[1]!.get(m.appId, m.id);
-      assert.equal(stored!.nodeId, `node-of-copy-${winners[0]!.copy}`);
-      assert.equal(stored!.epoch, m.epoch + 1);
-      assert.equal(stored!.status, 'live');
-    }
+    await racePlacements(copies, meetings, copies[1]!);
     for (const c of copies) assert.ok(c.placementBatchesForTesting() <= 10, `300 placements took ${c.placementBatchesForTesting()} statements`);
     // Joins recorded through two copies at once (write-behind, batched) stamp every meeting.
     clock.advance(600_000);

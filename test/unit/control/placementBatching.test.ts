@@ -10,6 +10,7 @@ import { createDatabase, type DatabaseHandle } from '../../../src/storage/index.
 import { MeetingStore, type MeetingRecord } from '../../../src/control/rooms/index.js';
 import { PlacementBatcher, type PlacementWrite } from '../../../src/control/rooms/PlacementBatcher.js';
 import { ManualClock } from '../../helpers/clock.js';
+import { racePlacements } from '../../helpers/placementRace.js';
 
 let db: DatabaseHandle;
 const clock = new ManualClock(Date.parse('2026-03-01T09:00:00Z'));
@@ -74,18 +75,7 @@ describe('MeetingStore placement batches', () => {
   test('four store copies (four batchers, one database) racing on 100 new meetings: each placed exactly once, as stored', async () => {
     const copies = Array.from({ length: 4 }, () => new MeetingStore(db.db, clock));
     const meetings = await createMeetings(copies[0]!, 'race', 'race-', 100);
-    const attempts: Array<Promise<{ copy: number; id: string; won: MeetingRecord | undefined }>> = [];
-    for (const m of meetings) {
-      copies.forEach((store, k) => attempts.push(store.place(m.appId, m.id, m.epoch, 'eu-central-1', `node-of-copy-${k}`).then((won) => ({ copy: k, id: m.id, won }))));
-    }
-    const results = await Promise.all(attempts);
-    for (const m of meetings) {
-      const winners = results.filter((r) => r.id === m.id && r.won);
-      assert.equal(winners.length, 1, `${m.id}: ${winners.length} winners`);
-      const stored = await copies[2]!.get(m.appId, m.id);
-      assert.equal(stored!.nodeId, `node-of-copy-${winners[0]!.copy}`, `${m.id}: the database holds the winner's node`);
-      assert.equal(stored!.epoch, m.epoch + 1, `${m.id}: placed once`);
-    }
+    await racePlacements(copies, meetings, copies[2]!);
     assert.ok(copies.every((c) => c.placementBatchesForTesting() < 100), 'each copy batched its placements');
   });
 
