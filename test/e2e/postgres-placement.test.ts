@@ -91,7 +91,10 @@ test('batched placements on PostgreSQL: three store copies racing on 300 new mee
 });
 
 test('a batch that PostgreSQL aborts to break a deadlock is written again, and both placements win', async () => {
-  const handle = await createDatabase({ url: db.url, dataDir: '' });
+  // The batch waits on a lock for as long as this test takes to set up the deadlock and for
+  // PostgreSQL to detect it (deadlock_timeout, 1 s): on a loaded machine that can pass the
+  // default 3 s query timeout, which is not what this test is about.
+  const handle = await createDatabase({ url: db.url, dataDir: '', queryTimeoutMs: 30_000 });
   const other = new pg.Client({ connectionString: db.url });
   await other.connect();
   try {
