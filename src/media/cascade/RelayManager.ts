@@ -5,7 +5,9 @@
  * {@link RelayManager.apply} reconciles:
  *
  * - of each pair, the node with the smaller id (string compare) dials the other's
- *   `<signaling path>/relay` and presents the token (`hello`); the other accepts;
+ *   `<signaling path>/relay` and presents the token (`hello`); the other accepts. It dials
+ *   once it has a participant of its own in the meeting (a relay between a node and an empty
+ *   one would carry nothing);
  * - a relay to a node no longer listed is closed (its participants leave for local clients);
  * - a dial that fails is retried with backoff while the peer is listed. Relay tokens are
  *   single-use, so a token that was presented once (the socket opened) is not presented
@@ -82,6 +84,11 @@ export class RelayManager {
     this.#logger = options.logger.child({ component: 'relays' });
     options.rooms.on('roomCreated', (room) => {
       for (const link of this.#links.values()) if (link.meetingId === room.id) link.bind(room);
+      // A relay carries media only once both sides have people: the dialer waits for its own.
+      room.on('participantJoined', () => {
+        const listed = this.#listed.get(room.id);
+        if (listed) for (const peerNodeId of listed.keys()) this.#maybeDial(room.id, peerNodeId);
+      });
     });
   }
 
@@ -194,10 +201,15 @@ export class RelayManager {
     entry.dialing = undefined;
   }
 
-  /** Dials `peerNodeId` for `meetingId` when this node is the dialer and holds an unspent token. */
+  /**
+   * Dials `peerNodeId` for `meetingId` when this node is the dialer, holds an unspent token and
+   * has a participant in the meeting: with nobody here there is nothing to send and nobody to
+   * send to, so a node placed for a meeting nobody has reached yet opens no relays.
+   */
   #maybeDial(meetingId: string, peerNodeId: string): void {
     const entry = this.#listed.get(meetingId)?.get(peerNodeId);
     if (!entry || this.#closed || this.#o.nodeId >= peerNodeId) return;
+    if (!this.#o.rooms.get(meetingId)?.participantCount) return;
     if (this.#links.has(key(meetingId, peerNodeId)) || entry.dialing || entry.retryTimer || entry.tokenSpent) return;
     this.#dial(meetingId, entry);
   }

@@ -61,6 +61,21 @@ describe('relays between nodes', { timeout: 300_000 }, () => {
     assert.equal(b.stats().tracks, 4);
   });
 
+  test('a node dials no relay for a meeting it has nobody in, and dials when its first participant arrives', PER_TEST, async () => {
+    const a = await node('node-a');
+    const b = await node('node-b');
+    const bob = await join(b, 'bob');
+    relayCommands([a, b], MEETING);
+    // node-a is the dialer (smaller id) but has nobody here: a relay would carry nothing.
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    assert.equal(a.stats().relays, 0);
+    assert.equal(b.stats().relays, 0);
+    const alice = await join(a, 'alice');
+    await alice.next((m) => m.type === 'participant-joined' && (m.participant as { id: string }).id === 'bob', 5_000);
+    await bob.next((m) => m.type === 'participant-joined' && (m.participant as { id: string }).id === 'alice', 5_000);
+    assert.equal(a.stats().relays, 1);
+  });
+
   test('a relay closes when the peer is delisted: its participants leave, local media goes on', PER_TEST, async () => {
     const a = await node('node-a');
     const b = await node('node-b');
