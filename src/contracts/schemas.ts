@@ -231,13 +231,19 @@ export const RelayPeer = Type.Object(
     /**
      * A relay token for connecting to that peer: signed with the peer's node key, `aud` the
      * peer, `sub` `node:<this node>`, `knd` `relay` (JoinTokenIssuer.issueRelay). Travels only
-     * over the broker or a parent's IPC, never to a client.
+     * over the broker or a parent's IPC, never to a client. Only for a peer this node dials
+     * ({@link relayDialer}); the other side of the pair accepts and needs none.
      */
-    token: Type.String({ minLength: 1, maxLength: 4096 }),
+    token: Type.Optional(Type.String({ minLength: 1, maxLength: 4096 })),
   },
   { additionalProperties: false },
 );
 export type RelayPeer = Static<typeof RelayPeer>;
+
+/** Of two nodes of one meeting, whether `nodeId` is the one that dials the relay to `peerNodeId` (the smaller id). */
+export function relayDialer(nodeId: string, peerNodeId: string): boolean {
+  return nodeId < peerNodeId;
+}
 
 /**
  * The full set of other nodes carrying a meeting with this node (cascading, docs/cascade.md).

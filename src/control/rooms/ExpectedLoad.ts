@@ -35,6 +35,17 @@ interface RecentPlacement {
   joins: number;
 }
 
+/**
+ * A node's placements of the window, with how many of them have had each number of joins
+ * (below {@link JOIN_BUCKETS}): what they will still bring is then a sum over a few buckets,
+ * not a pass over every placement, which a join asks for each region it considers.
+ */
+interface NodePlacements {
+  readonly all: Set<RecentPlacement>;
+  readonly byJoins: number[];
+}
+const JOIN_BUCKETS = 64;
+
 export const DEFAULT_PLACEMENT_WINDOW_MS = 60_000;
 export const DEFAULT_MIN_MEETING_SIZE = 4;
 
@@ -47,7 +58,7 @@ export class ExpectedLoad {
   /** Placements of the last window, oldest first, and the same by meeting id. */
   readonly #recent: RecentPlacement[] = [];
   readonly #byMeeting = new Map<string, RecentPlacement>();
-  readonly #byNode = new Map<string, Set<RecentPlacement>>();
+  readonly #byNode = new Map<string, NodePlacements>();
 
   constructor(options: ExpectedLoadOptions) {
     this.#clock = options.clock;
@@ -61,18 +72,24 @@ export class ExpectedLoad {
     const p: RecentPlacement = { meetingId, nodeId, at: this.#clock.now(), joins: 0 };
     this.#recent.push(p);
     const previous = this.#byMeeting.get(meetingId);
-    if (previous) this.#byNode.get(previous.nodeId)?.delete(previous);
+    if (previous) this.#forget(previous);
     this.#byMeeting.set(meetingId, p);
     let onNode = this.#byNode.get(nodeId);
-    if (!onNode) this.#byNode.set(nodeId, (onNode = new Set()));
-    onNode.add(p);
+    if (!onNode) this.#byNode.set(nodeId, (onNode = { all: new Set(), byJoins: new Array<number>(JOIN_BUCKETS).fill(0) }));
+    onNode.all.add(p);
+    onNode.byJoins[0]!++;
   }
 
   /** A join of `meetingId` was sent to `nodeId` (a token issued). */
   joined(meetingId: string, nodeId: string): void {
     this.#pending.set(nodeId, (this.#pending.get(nodeId) ?? 0) + 1);
     const p = this.#byMeeting.get(meetingId);
-    if (p && p.nodeId === nodeId) p.joins++;
+    if (p && p.nodeId === nodeId) {
+      const byJoins = this.#byNode.get(nodeId)?.byJoins;
+      if (byJoins && p.joins < JOIN_BUCKETS) byJoins[p.joins]!--;
+      p.joins++;
+      if (byJoins && p.joins < JOIN_BUCKETS) byJoins[p.joins]!++;
+    }
   }
 
   /** The node reported its load: joins sent before now are in its count. */
@@ -102,8 +119,13 @@ export class ExpectedLoad {
    */
   participants(node: NodeInfo, meetingSize: number): number {
     this.#prune();
+    const onNode = this.#byNode.get(node.id);
     let coming = 0;
-    for (const p of this.#byNode.get(node.id) ?? []) coming += Math.max(0, meetingSize - p.joins);
+    if (onNode && meetingSize <= JOIN_BUCKETS) {
+      for (let joins = 0; joins < meetingSize; joins++) coming += onNode.byJoins[joins]! * (meetingSize - joins);
+    } else if (onNode) {
+      for (const p of onNode.all) coming += Math.max(0, meetingSize - p.joins);
+    }
     return node.load.participants + this.pending(node.id) + coming;
   }
 
@@ -112,9 +134,15 @@ export class ExpectedLoad {
     while (this.#recent.length > 0 && this.#recent[0]!.at <= from) {
       const p = this.#recent.shift()!;
       if (this.#byMeeting.get(p.meetingId) === p) this.#byMeeting.delete(p.meetingId);
-      const onNode = this.#byNode.get(p.nodeId);
-      onNode?.delete(p);
-      if (onNode?.size === 0) this.#byNode.delete(p.nodeId);
+      this.#forget(p);
     }
+  }
+
+  /** Takes `p` out of its node's count (a no-op if it is out already). */
+  #forget(p: RecentPlacement): void {
+    const onNode = this.#byNode.get(p.nodeId);
+    if (!onNode?.all.delete(p)) return;
+    if (p.joins < JOIN_BUCKETS) onNode.byJoins[p.joins]!--;
+    if (onNode.all.size === 0) this.#byNode.delete(p.nodeId);
   }
 }

@@ -13,7 +13,7 @@
  * whole, as for a single-node meeting), or talk to nodes other than through NodeCommands.
  */
 import type { Logger } from 'pino';
-import type { ClientLocation, NodeInfo, RankResult, RelayPeer } from '../../contracts/index.js';
+import { relayDialer, type ClientLocation, type NodeInfo, type RankResult, type RelayPeer } from '../../contracts/index.js';
 import { roomKey } from '../../contracts/meetingKeys.js';
 import type { RegionDirectory } from '../directory/index.js';
 import type { JoinTokenIssuer } from '../auth/index.js';
@@ -116,11 +116,18 @@ export class MeetingNodes {
     for (const n of m.nodes) if (!rttMs.has(n.regionId)) this.#estimate(ranked.location, n.regionId, rttMs);
     const inMeeting = new Set(m.nodes.map((n) => n.nodeId));
     if (exclude !== undefined) inMeeting.add(exclude);
-    const canAddIn = new Set<string>();
-    for (const r of this.#d.directory.regions()) {
-      if (forcedRegion !== undefined && r.id !== forcedRegion) continue;
-      if (this.#d.pickNode(r.id, inMeeting)) canAddIn.add(r.id);
-    }
+    // Asked lazily: the rule looks at one or two regions, and picking a node costs a pass over the region's nodes.
+    const asked = new Map<string, boolean>();
+    const canAddIn = {
+      has: (regionId: string): boolean => {
+        let can = asked.get(regionId);
+        if (can === undefined) {
+          can = (forcedRegion === undefined || regionId === forcedRegion) && this.#d.pickNode(regionId, inMeeting) !== undefined;
+          asked.set(regionId, can);
+        }
+        return can;
+      },
+    };
     const rankedIds = ranked.regions.map((r) => r.id).filter((id) => forcedRegion === undefined || id === forcedRegion);
     return placeParticipant({
       nodes,
@@ -227,7 +234,11 @@ export class MeetingNodes {
     }
   }
 
-  /** Sends each live node of the meeting its live peers, with relay tokens minted now. Returns the commands sent. */
+  /**
+   * Sends each live node of the meeting its live peers, with relay tokens minted now for the
+   * peers it dials (of each pair, the node with the smaller id dials: RelayManager); the other
+   * side only accepts and gets no token. Returns the commands sent.
+   */
   relays(m: MeetingRecord): number {
     const commands = this.#d.commands;
     if (!commands || m.status !== 'live') return 0;
@@ -240,7 +251,9 @@ export class MeetingNodes {
           nodeId: p.nodeId,
           regionId: p.regionId,
           url: this.#d.directory.node(p.nodeId)!.url,
-          token: this.#d.tokens.issueRelay({ appId: m.appId, meetingId: m.id, fromNodeId: self.nodeId, fromRegionId: self.regionId, toNodeId: p.nodeId }).token,
+          ...(relayDialer(self.nodeId, p.nodeId)
+            ? { token: this.#d.tokens.issueRelay({ appId: m.appId, meetingId: m.id, fromNodeId: self.nodeId, fromRegionId: self.regionId, toNodeId: p.nodeId }).token }
+            : {}),
         }));
       commands.relayPeers(self.nodeId, key, peers);
     }

@@ -47,8 +47,8 @@ export interface ParticipantPlacementInput {
   readonly ranked: readonly string[];
   /** The client's estimated RTT (ms) per region; a region missing from it counts as unreachable-far. */
   readonly rttMs: ReadonlyMap<string, number>;
-  /** Regions with a serving node, not yet in the meeting, that has room. */
-  readonly canAddIn: ReadonlySet<string>;
+  /** Regions with a serving node, not yet in the meeting, that has room (asked only of the regions the rule considers). */
+  readonly canAddIn: Pick<ReadonlySet<string>, 'has'>;
   readonly settings: ParticipantPlacementSettings;
 }
 

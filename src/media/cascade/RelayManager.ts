@@ -25,7 +25,7 @@ import type { Logger } from '../../lib/logger.js';
 import { MeridianError, isMeridianError } from '../../contracts/errors.js';
 import { roomKey } from '../../contracts/meetingKeys.js';
 import { CloseCode } from '../../contracts/signaling.js';
-import type { RelayPeer } from '../../contracts/schemas.js';
+import { relayDialer, type RelayPeer } from '../../contracts/schemas.js';
 import { randomBytes } from 'node:crypto';
 import { relayHelloFor, relayMac, relayMacMatches, relaySessionKey, type RelayHelloVerifier } from '../../tokens/index.js';
 import type { MediaEngine } from '../engine/MediaEngine.js';
@@ -208,14 +208,16 @@ export class RelayManager {
    */
   #maybeDial(meetingId: string, peerNodeId: string): void {
     const entry = this.#listed.get(meetingId)?.get(peerNodeId);
-    if (!entry || this.#closed || this.#o.nodeId >= peerNodeId) return;
+    if (!entry || this.#closed || !relayDialer(this.#o.nodeId, peerNodeId)) return;
     if (!this.#o.rooms.get(meetingId)?.participantCount) return;
-    if (this.#links.has(key(meetingId, peerNodeId)) || entry.dialing || entry.retryTimer || entry.tokenSpent) return;
+    if (this.#links.has(key(meetingId, peerNodeId)) || entry.dialing || entry.retryTimer || entry.tokenSpent || entry.peer.token === undefined) return;
     this.#dial(meetingId, entry);
   }
 
   #dial(meetingId: string, entry: Listed): void {
     const peer = entry.peer;
+    const token = peer.token;
+    if (token === undefined) return;
     const logger = this.#logger.child({ meetingId, peerNodeId: peer.nodeId });
     let url: string;
     try {
@@ -241,7 +243,7 @@ export class RelayManager {
     };
     ws.on('error', (err) => fail(err.message));
     ws.once('close', (code, reason) => fail(`closed ${code} ${reason.toString()}`));
-    const hello = relayHelloFor(peer.token);
+    const hello = relayHelloFor(token);
     ws.once('open', () => {
       // Presented now: from here on the token may be spent, whatever happens next. A dial that
       // never reached the peer (refused, timed out) keeps it for the next attempt.

@@ -232,17 +232,20 @@ describe('relay commands', () => {
     assert.deepEqual(toHome.peers.map((x) => [x.nodeId, x.regionId]), [['us-east-1-n1', 'us-east-1']]);
     assert.deepEqual(toAdded.peers.map((x) => [x.nodeId, x.regionId]), [['ap-south-1-n1', 'ap-south-1']]);
     assert.match(toHome.peers[0]!.url, /^ws:\/\/127\.0\.0\.1:\d+\/rtc\/us-east-1-n1$/, 'the peer\'s signaling URL as registered');
+    // Of the pair, ap-south-1-n1 (the smaller id) dials: only it holds a token; the other accepts.
+    assert.equal(toAdded.peers[0]!.token, undefined, 'the accepting side gets no token');
+    const token = toHome.peers[0]!.token!;
     // The token the home holds for dialing us-east-1-n1 is signed with us-east-1-n1's key.
-    const claims = createVerifier({ key: p.tokens!.nodeKey('us-east-1-n1'), algorithms: ['HS256'] })(toHome.peers[0]!.token) as Record<string, unknown>;
+    const claims = createVerifier({ key: p.tokens!.nodeKey('us-east-1-n1'), algorithms: ['HS256'] })(token) as Record<string, unknown>;
     assert.equal(claims.aud, 'us-east-1-n1');
     assert.equal(claims.sub, 'node:ap-south-1-n1');
     assert.equal(claims.knd, 'relay');
     assert.equal(claims.mtg, 'relayed');
     assert.equal(claims.app, 'default');
     assert.equal(claims.rgn, 'ap-south-1');
-    assert.throws(() => createVerifier({ key: p.tokens!.nodeKey('ap-south-1-n1'), algorithms: ['HS256'] })(toHome.peers[0]!.token), 'the dialer\'s own key does not verify it');
+    assert.throws(() => createVerifier({ key: p.tokens!.nodeKey('ap-south-1-n1'), algorithms: ['HS256'] })(token), 'the dialer\'s own key does not verify it');
     // Nor is it a join token anywhere.
-    assert.throws(() => createJoinTokenVerifier('us-east-1-n1', p.tokens!.nodeKey('us-east-1-n1'))(toHome.peers[0]!.token));
+    assert.throws(() => createJoinTokenVerifier('us-east-1-n1', p.tokens!.nodeKey('us-east-1-n1'))(token));
   });
 
   test('every relayRefreshMs each node of a multi-node meeting gets its peers again, with fresh tokens', async () => {

@@ -16,6 +16,7 @@ import { createRegionProvider } from '../../../src/control/provider/index.js';
 import { createLogger } from '../../../src/lib/logger.js';
 import type { NodeInfo } from '../../../src/contracts/index.js';
 import { ManualClock } from '../../helpers/clock.js';
+import { prngUnit } from '../../helpers/prng.js';
 import { IPS } from '../../helpers/platform.js';
 
 const node = (id: string, participants: number, meetings: number, capacity = 1_000): NodeInfo => ({
@@ -73,6 +74,41 @@ test('the expected size is the region average from heartbeats, never below the c
   assert.equal(e.meetingSize([node('a', 60, 10), node('b', 40, 10)]), 5);
   assert.equal(e.meetingSize([node('a', 10, 10)]), 4);
   assert.equal(e.meetingSize([node('a', 0, 0)]), 4);
+});
+
+test('what a node\'s recent meetings will bring matches a pass over each of them, whatever the joins, re-placements and sizes', () => {
+  const clock = new ManualClock();
+  const e = new ExpectedLoad({ clock, windowMs: 60_000 });
+  const random = prngUnit(7);
+  // The rule stated plainly: every placement of the window, on its node, brings max(0, size - joins).
+  const placements = new Map<string, { nodeId: string; at: number; joins: number }>();
+  const nodes = ['a', 'b', 'c'];
+  for (let step = 0; step < 5_000; step++) {
+    const r = random();
+    const meetingId = `m${Math.floor(random() * 300)}`;
+    const nodeId = nodes[Math.floor(random() * nodes.length)]!;
+    if (r < 0.3) {
+      e.placed(meetingId, nodeId);
+      placements.set(meetingId, { nodeId, at: clock.now(), joins: 0 });
+    } else if (r < 0.9) {
+      const p = placements.get(meetingId);
+      // Joins to a meeting: mostly on its node, sometimes elsewhere (they do not count for it).
+      const to = p && random() < 0.9 ? p.nodeId : nodeId;
+      e.joined(meetingId, to);
+      if (p && p.nodeId === to && clock.now() - p.at < 60_000) p.joins++;
+    } else {
+      clock.advance(Math.floor(random() * 5_000));
+    }
+    if (step % 50 === 0) {
+      for (const n of nodes) {
+        for (const size of [4, 5.5, 70]) {
+          let coming = 0;
+          for (const p of placements.values()) if (p.nodeId === n && clock.now() - p.at < 60_000) coming += Math.max(0, size - p.joins);
+          assert.equal(e.participants(node(n, 0, 0), size) - e.pending(n), coming, `node ${n}, size ${size}, step ${step}`);
+        }
+      }
+    }
+  }
 });
 
 let db: DatabaseHandle;

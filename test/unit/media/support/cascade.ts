@@ -9,6 +9,7 @@ import { createLogger } from '../../../../src/lib/logger.js';
 import { SfuNode, type SfuNodeOptions } from '../../../../src/media/index.js';
 import { JoinTokenIssuer } from '../../../../src/tokens/index.js';
 import { parseRoomKey } from '../../../../src/contracts/meetingKeys.js';
+import { relayDialer } from '../../../../src/contracts/schemas.js';
 import { LOOPBACK_ICE } from '../../../helpers/media.js';
 import { TestClient } from './TestClient.js';
 
@@ -45,7 +46,10 @@ export function relayCommands(nodes: readonly SfuNode[], roomKey: string): void 
           nodeId: p.settings.nodeId,
           regionId: p.settings.regionId,
           url: p.url,
-          token: issuer.issueRelay({ ...(appId ? { appId } : {}), meetingId, fromNodeId: n.settings.nodeId, fromRegionId: n.settings.regionId, toNodeId: p.settings.nodeId }).token,
+          // As the room manager sends them: a token only for the side that dials.
+          ...(relayDialer(n.settings.nodeId, p.settings.nodeId)
+            ? { token: issuer.issueRelay({ ...(appId ? { appId } : {}), meetingId, fromNodeId: n.settings.nodeId, fromRegionId: n.settings.regionId, toNodeId: p.settings.nodeId }).token }
+            : {}),
         })),
     });
   }
