@@ -1,6 +1,7 @@
 /**
  * Writes concurrent placements together: one statement for many meetings instead of one
- * UPDATE per meeting, so a burst of new meetings (thousands of first joins within seconds)
+ * UPDATE per meeting (placements of meetings, {@link MeetingStore.placeMany}, and nodes added
+ * to meetings, {@link MeetingStore.addNodes}), so a burst of new meetings (thousands of first joins within seconds)
  * costs the database a few round trips, not thousands. Each meeting in a batch still wins or
  * loses on its own epoch (the statement is {@link MeetingStore.placeMany}'s conditional
  * UPDATE), so the guarantee of the single UPDATE holds: of two writers that read the same
@@ -28,10 +29,16 @@ export interface PlacementWrite {
  * Writes a batch in one statement and returns the rows it changed (the placements that won),
  * identified by `appId` and `id`. Each `(appId, id)` appears at most once per batch.
  */
-export type WritePlacements<R extends { appId: string; id: string }> = (batch: readonly PlacementWrite[]) => Promise<R[]>;
+export type WritePlacements<R extends MeetingKey, W extends MeetingKey = PlacementWrite> = (batch: readonly W[]) => Promise<R[]>;
 
-interface Waiting<R> {
-  readonly write: PlacementWrite;
+/** What a batched write names its meeting by. */
+interface MeetingKey {
+  readonly appId: string;
+  readonly id: string;
+}
+
+interface Waiting<R, W> {
+  readonly write: W;
   readonly resolve: (won: R | undefined) => void;
   readonly reject: (err: unknown) => void;
 }
@@ -42,21 +49,21 @@ export const PLACEMENT_BATCH_MAX = 500;
 const keyOf = (w: { appId: string; id: string }): string => `${w.appId}\u0000${w.id}`;
 
 /** Batches placement writes; see the module comment. */
-export class PlacementBatcher<R extends { appId: string; id: string }> {
-  readonly #write: WritePlacements<R>;
+export class PlacementBatcher<R extends MeetingKey, W extends MeetingKey = PlacementWrite> {
+  readonly #write: WritePlacements<R, W>;
   readonly #max: number;
-  #queue: Waiting<R>[] = [];
+  #queue: Waiting<R, W>[] = [];
   /** A flush is scheduled or running: new placements just join the queue. */
   #busy = false;
   #batches = 0;
 
-  constructor(write: WritePlacements<R>, opts: { maxBatch?: number } = {}) {
+  constructor(write: WritePlacements<R, W>, opts: { maxBatch?: number } = {}) {
     this.#write = write;
     this.#max = Math.max(1, Math.min(PLACEMENT_BATCH_MAX, Math.floor(opts.maxBatch ?? PLACEMENT_BATCH_MAX)));
   }
 
   /** Resolves with the changed row when this placement won, `undefined` when the epoch had moved on. */
-  place(write: PlacementWrite): Promise<R | undefined> {
+  place(write: W): Promise<R | undefined> {
     return new Promise<R | undefined>((resolve, reject) => {
       this.#queue.push({ write, resolve, reject });
       if (this.#busy) return;
@@ -90,9 +97,9 @@ export class PlacementBatcher<R extends { appId: string; id: string }> {
    * already in this batch waits for the next one, where it sees the epoch the first one
    * moved (and loses, as a second single UPDATE would).
    */
-  #take(): Waiting<R>[] {
-    const batch: Waiting<R>[] = [];
-    const rest: Waiting<R>[] = [];
+  #take(): Waiting<R, W>[] {
+    const batch: Waiting<R, W>[] = [];
+    const rest: Waiting<R, W>[] = [];
     const keys = new Set<string>();
     for (const w of this.#queue) {
       const k = keyOf(w.write);
