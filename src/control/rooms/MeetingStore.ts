@@ -227,6 +227,11 @@ export class MeetingStore {
     return this.#placements.batchesForTesting();
   }
 
+  /** Node-addition statements written so far (each may carry many meetings). */
+  nodeAddBatchesForTesting(): number {
+    return this.#nodeAdds.batchesForTesting();
+  }
+
   /**
    * Places several meetings in one statement: each row is updated only if its epoch is still
    * the one given (the same guard as a single placement: of two writers that read one epoch,

@@ -79,6 +79,22 @@ async function exercise(db: Kysely<Database>): Promise<void> {
   await db.deleteFrom('meetings').where('id', '=', 'r').execute();
   const left = await db.selectFrom('meeting_nodes').selectAll().where('meeting_id', '=', 'r').execute();
   assert.deepEqual(left, []);
+
+  // Many meetings growing at once: their additions share a few statements, each on its own epoch.
+  const grown = [];
+  for (let i = 0; i < 120; i++) grown.push((await store.place('app', (await store.create('app', `g${i}`, undefined)).id, 0, 'ap-south-1', 'ap-1'))!);
+  const statementsBefore = store.nodeAddBatchesForTesting();
+  const adds = await Promise.all(grown.flatMap((g) => [
+    store.addNode('app', g.id, g.epoch, { nodeId: 'us-1', regionId: 'us-east-1', role: 'regional' }),
+    store.addNode('app', g.id, g.epoch, { nodeId: 'eu-9', regionId: 'eu-central-1', role: 'regional' }),
+  ]));
+  assert.ok(store.nodeAddBatchesForTesting() - statementsBefore <= 6, `240 additions took ${store.nodeAddBatchesForTesting() - statementsBefore} statements`);
+  for (const [i, g] of grown.entries()) {
+    const [first, second] = [adds[2 * i], adds[2 * i + 1]];
+    assert.ok(first !== undefined && second === undefined, `${g.id}: the first addition on the epoch wins, the second loses`);
+    assert.deepEqual(first.nodes.map((n) => [n.nodeId, n.role]), [['ap-1', 'home'], ['us-1', 'regional']]);
+    assert.deepEqual((await store.get('app', g.id))!.nodes.map((n) => n.nodeId), ['ap-1', 'us-1']);
+  }
 }
 
 test('meeting node sets on PGlite', async () => {
