@@ -19,6 +19,11 @@ export interface LoadMonitorOptions {
   /** Event-loop lag at which video is shed. */
   readonly overloadLagMs: number;
   readonly probeIntervalMs?: number;
+  /**
+   * Told when the node enters overload (`lagMs`: the lag that tripped it) and when it leaves
+   * it (`lagMs`: how long the episode lasted).
+   */
+  readonly onChange?: (overloaded: boolean, lagMs: number) => void;
 }
 
 /** Packet counters, CPU sampling and the event-loop lag probe. */
@@ -34,10 +39,13 @@ export class LoadMonitor implements OverloadSignal {
   #lastAt = performance.now();
   #lastCpu = process.cpuUsage();
   #lastPackets = 0;
+  #since = 0;
+  readonly #onChange: ((overloaded: boolean, lagMs: number) => void) | undefined;
 
   constructor(options: LoadMonitorOptions) {
     this.#lagMs = options.overloadLagMs;
     this.#probeMs = options.probeIntervalMs ?? 100;
+    this.#onChange = options.onChange;
   }
 
   /** Starts the lag probe. */
@@ -51,8 +59,11 @@ export class LoadMonitor implements OverloadSignal {
       if (!this.overloaded && lag > this.#lagMs) {
         this.overloaded = true;
         this.overloadEpisodes++;
+        this.#since = now;
+        this.#onChange?.(true, Math.round(lag));
       } else if (this.overloaded && lag < this.#lagMs / 4) {
         this.overloaded = false;
+        this.#onChange?.(false, Math.round(now - this.#since));
       }
     }, this.#probeMs);
     this.#probe.unref();

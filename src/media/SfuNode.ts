@@ -88,7 +88,12 @@ export class SfuNode {
         gatheringTimeoutMs: s.ice.gatheringTimeoutMs,
         logger: this.#logger.child({ component: 'engine' }),
       });
-    this.#load = new LoadMonitor({ overloadLagMs: s.media.overloadLagMs });
+    this.#load = new LoadMonitor({
+      overloadLagMs: s.media.overloadLagMs,
+      // Shed video leaves every subscriber frozen until the key frame asked for afterwards.
+      onChange: (overloaded, lagMs) =>
+        overloaded ? this.#logger.warn({ lagMs }, 'event loop behind: shedding video') : this.#logger.info({ durationMs: lagMs }, 'event loop caught up: forwarding video again'),
+    });
     this.#rooms = new RoomManager({
       graceMs: s.graceMs,
       logger: this.#logger,

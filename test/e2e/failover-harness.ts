@@ -126,6 +126,11 @@ export interface WatchRecord {
   migrated: Array<[number, unknown]>;
   /** When each track object (by serial) was first seen in a remote video element. */
   firstSeen: Record<string, number>;
+  /**
+   * When the page handed this copy over (wall clock, set by {@link Call.watch}): nothing
+   * after it is in the record, so a gap measured up to a later time would be invented.
+   */
+  readAt?: number;
 }
 
 /** One participant of a {@link Call}: the page, plus what it was at the start. */
@@ -290,9 +295,18 @@ export class Call {
     throw new Error(`the call did not become healthy (within ${opts.timeoutMs ?? 45_000} ms, or a page closed for good): ${last}\n${await this.describe()}`);
   }
 
-  /** The watcher's records, one per page (loadId undefined when the page reloaded). */
+  /** The watcher's records, one per page (loadId undefined when the page reloaded), each with its `readAt`. */
   async watch(): Promise<Array<WatchRecord | undefined>> {
-    return Promise.all(this.members.map((m) => m.page.evaluate(() => (window as unknown as { __failoverWatch?: WatchRecord }).__failoverWatch).catch(() => undefined)));
+    return Promise.all(
+      this.members.map((m) =>
+        m.page
+          .evaluate(() => {
+            const w = (window as unknown as { __failoverWatch?: WatchRecord }).__failoverWatch;
+            return w ? { ...w, readAt: Date.now() } : undefined;
+          })
+          .catch(() => undefined),
+      ),
+    );
   }
 
   /** Pages that reloaded or navigated since {@link open} (empty = none). */
@@ -395,19 +409,25 @@ export function slowestStepMs(records: Array<WatchRecord | undefined>, kind: 're
   return worst;
 }
 
-/** The longest gap between consecutive presented frames of any pair within [from, to]. */
+/**
+ * The longest gap between consecutive presented frames of any pair within [from, to]. A
+ * page's window ends at its record's `readAt` when that is earlier than `to`: the record
+ * cannot hold frames presented after the page handed it over (reading three pages under
+ * load takes hundreds of ms, and `to` is usually taken after the slowest one).
+ */
 export function longestGapMs(records: Array<WatchRecord | undefined>, participantIds: string[], from: number, to: number): number {
   let worst = 0;
   for (const [i, rec] of records.entries()) {
+    const end = Math.min(to, rec?.readAt ?? to);
     for (const [j, id] of participantIds.entries()) {
       if (i === j) continue;
-      const times = (rec?.frames[id] ?? []).map(([t]) => t).filter((t) => t >= from && t <= to);
+      const times = (rec?.frames[id] ?? []).map(([t]) => t).filter((t) => t >= from && t <= end);
       let prev = from;
       for (const t of times) {
         worst = Math.max(worst, t - prev);
         prev = t;
       }
-      worst = Math.max(worst, to - prev);
+      worst = Math.max(worst, end - prev);
     }
   }
   return worst;

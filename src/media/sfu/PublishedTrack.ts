@@ -69,6 +69,11 @@ export class PublishedTrack {
   readonly #isVp8: boolean;
   readonly #header = Buffer.alloc(12);
   #lastKeyFrameRequestAt = Number.NEGATIVE_INFINITY;
+  /**
+   * Video was shed and no key frame has been asked for since: the subscribers hold a hole
+   * that no retransmission will fill, and decode nothing more until the next key frame.
+   */
+  #keyFrameOwed = false;
   #closed = false;
 
   /** RTP packets received from the publisher. */
@@ -78,6 +83,8 @@ export class PublishedTrack {
   packetsShed = 0;
   /** Key-frame requests sent to the publisher. */
   keyFrameRequests = 0;
+  /** NACKed packets of a local track this node no longer (or never) held: never resent. */
+  nackMisses = 0;
 
   constructor(options: PublishedTrackOptions) {
     this.id = options.id;
@@ -153,12 +160,17 @@ export class PublishedTrack {
   /**
    * Resends what the buffer still holds of `outSeqs` (a subscriber's NACK). Returns how many.
    * What the buffer misses of a relayed track is asked of the node it comes from; the resent
-   * packet then reaches the subscriber as a late packet of the stream.
+   * packet then reaches the subscriber as a late packet of the stream. What it misses of a
+   * local track (shed under overload, or lost on the way from the publisher: the node does
+   * not NACK publishers) will never come: the subscriber cannot decode past the hole, so
+   * the publisher is asked for a key frame at once rather than after the browser gives up
+   * NACKing (about 2 s in Chrome).
    */
   answerNack(forwarder: Forwarder, outSeqs: readonly number[]): number {
     if (!this.#forwarders.has(forwarder)) return 0;
     const now = performance.now();
     let resent = 0;
+    let lost = 0;
     let missing: number[] | undefined;
     for (const outSeq of outSeqs) {
       const inSeq = forwarder.sourceSeqFor(outSeq);
@@ -167,11 +179,17 @@ export class PublishedTrack {
       if (packet && forwarder.retransmit(packet)) {
         resent++;
         this.#counters.packetsOut++;
-      } else if (!packet && this.#source.requestRetransmission) {
-        (missing ??= []).push(inSeq);
+      } else if (!packet) {
+        if (this.#source.requestRetransmission) (missing ??= []).push(inSeq);
+        else lost++;
       }
     }
     if (missing) this.#source.requestRetransmission?.(missing);
+    if (lost > 0) {
+      this.nackMisses += lost;
+      // Held back by the request interval: the browser NACKs again within ~100 ms.
+      this.requestKeyFrame();
+    }
     return resent;
   }
 
@@ -197,8 +215,11 @@ export class PublishedTrack {
     }
     if (this.kind === 'video' && this.#overload.overloaded) {
       // Behind on the event loop: the native queue grows without bound unless we drain it
-      // fast. Video goes first; audio is cheap and matters most.
+      // fast. Video goes first; audio is cheap and matters most. Shed packets are not kept
+      // for NACKs, so the subscribers (and, for a relayed track, the nodes downstream) need
+      // a key frame once forwarding resumes.
       this.packetsShed++;
+      this.#keyFrameOwed = true;
       return;
     }
     const now = performance.now();
@@ -213,6 +234,7 @@ export class PublishedTrack {
       else if (result === ForwardResult.AwaitingKeyFrame) wantKeyFrame = true;
     }
     this.#header.copy(packet, 0, 0, 12);
-    if (wantKeyFrame) this.requestKeyFrame();
+    // Owed: asked for on every packet until one goes out (the request interval may hold it back).
+    if ((wantKeyFrame || this.#keyFrameOwed) && this.requestKeyFrame()) this.#keyFrameOwed = false;
   }
 }
