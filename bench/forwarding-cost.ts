@@ -11,7 +11,8 @@
  *   npx tsx bench/forwarding-cost.ts --perf --out-dir=/tmp        (kernel + native samples,
  *       perf record -e cpu-clock -g; `perf report -i /tmp/perf.sfu.<pid>.data`)
  *   npx tsx bench/forwarding-cost.ts --callgrind --subscribers=4 [--out-dir=/tmp]  (instructions
- *       per packet; writes callgrind.out.sfu.<pid> there; `callgrind_annotate` reads it)
+ *       per packet: prints a per-layer table per send; the dump, callgrind.out.sfu.<pid>.<round>,
+ *       stays there for `callgrind_annotate`)
  *
  * Per-thread CPU comes from /proc/<pid>/task/<tid>/schedstat (nanoseconds on CPU) and
  * /proc/<pid>/task/<tid>/stat (user/system ticks); thread names from .../comm. The main
@@ -91,6 +92,96 @@ function diffThreads(pid: number, a: Map<number, ThreadCpu>, b: Map<number, Thre
 /** Runs callgrind_control and waits for it (it returns once valgrind has acted on the command). */
 function control(args: string[]): Promise<void> {
   return new Promise((resolve) => spawn('callgrind_control', args, { stdio: 'ignore' }).once('exit', () => resolve()));
+}
+
+/**
+ * Calls and inclusive instructions per called function in a callgrind dump (all threads),
+ * from its `cfn=` / `calls=` records: what `callgrind_annotate --tree=calling` shows, summed
+ * over callers. Functions that recurse are counted once per level.
+ */
+function callgrindCalls(file: string): { total: number; byCallee: Map<string, { calls: number; incl: number }>; self: Map<string, number> } {
+  const names = new Map<string, string>();
+  const byCallee = new Map<string, { calls: number; incl: number }>();
+  const self = new Map<string, number>();
+  let total = 0;
+  let current = '';
+  let callee = '';
+  let pending = -1;
+  for (const line of readFileSync(file, 'utf8').split('\n')) {
+    const fn = /^(c?fn)=\((\d+)\)(?: (.*))?$/.exec(line);
+    if (fn) {
+      if (fn[3]) names.set(fn[2]!, fn[3]);
+      if (fn[1] === 'cfn') callee = names.get(fn[2]!) ?? fn[2]!;
+      else current = names.get(fn[2]!) ?? fn[2]!;
+      continue;
+    }
+    const calls = /^calls=(\d+)/.exec(line);
+    if (calls) {
+      pending = Number(calls[1]);
+      continue;
+    }
+    if (pending >= 0) {
+      const e = byCallee.get(callee) ?? { calls: 0, incl: 0 };
+      e.calls += pending;
+      e.incl += Number(line.split(' ')[1] ?? 0);
+      byCallee.set(callee, e);
+      pending = -1;
+      continue;
+    }
+    if (/^[-+*\d]/.test(line)) {
+      self.set(current, (self.get(current) ?? 0) + Number(line.split(' ')[1] ?? 0));
+      continue;
+    }
+    const totals = /^(?:totals|summary): (\d+)/.exec(line);
+    if (totals) total = Math.max(total, Number(totals[1]));
+  }
+  return { total, byCallee, self };
+}
+
+/** The per-packet table of a callgrind dump: instructions per `sendMessageBinary` call (= RTP packet sent). */
+function callgrindSummary(file: string): string[] {
+  const { total, byCallee, self } = callgrindCalls(file);
+  const find = (re: RegExp) => {
+    let calls = 0;
+    let incl = 0;
+    for (const [name, v] of byCallee) if (re.test(name)) ((calls += v.calls), (incl += v.incl));
+    return { calls, incl };
+  };
+  const sends = find(/^TrackWrapper::sendMessageBinary\(/).calls;
+  if (sends === 0) return ['  callgrind: no sendMessageBinary call in the window'];
+  const received = find(/^srtp_unprotect$/).calls;
+  const rows: Array<[string, RegExp, 'send' | 'call']> = [
+    ['sendMessageBinary (binding → sendto returns)', /^TrackWrapper::sendMessageBinary\(/, 'send'],
+    ['  rtc::Track::send (libdatachannel and libjuice, SRTP included)', /^rtc::Track::send\(std::byte const\*/, 'send'],
+    ['  srtp_protect', /^srtp_protect$/, 'send'],
+    ['  rtc::make_message: wraps the copied vector in a Message', /^rtc::make_message\(std::variant/, 'send'],
+    ['  rtc::make_message: the copy grown by the SRTP trailer', /^rtc::make_message\(unsigned long, std::shared_ptr/, 'send'],
+    ['  juice_send_diffserv (user side of sendto)', /^juice_send_diffserv$/, 'send'],
+    ['N-API method wrapper around every Track call', /^Napi::InstanceWrap<TrackWrapper>::InstanceMethodCallbackWrapper/, 'send'],
+    ['  napi_unwrap (per Track call)', /^napi_unwrap$/, 'call'],
+    ['  TrackWrapper::isOpen (calls per send)', /^TrackWrapper::isOpen\(/, 'send'],
+    ['uv__async_io (per loop wake-up, incl. the callbacks it runs)', /^uv__async_io$/, 'call'],
+    ['JS callback of a received packet/RTCP (incl. its fan-out)', /^ThreadSafeCallback::callbackFunc\(/, 'call'],
+    ['  napi_create_buffer_copy (per received message)', /^napi_create_buffer_copy$/, 'call'],
+    ['srtp_unprotect (per received packet)', /^srtp_unprotect$/, 'call'],
+    ['malloc (all threads, ÷ sends)', /^malloc$/, 'send'],
+    ['free (all threads, ÷ sends)', /^free$/, 'send'],
+  ];
+  const lines = [
+    `  callgrind (user space, all threads): ${sends} packets sent, ${received} received; ${Math.round(total / sends).toLocaleString('en-US')} instructions per packet sent in all`,
+  ];
+  for (const [label, re, per] of rows) {
+    const { calls, incl } = find(re);
+    const perSend = per === 'send';
+    const value = perSend ? incl / sends : incl / Math.max(1, calls);
+    const callsNote = perSend ? `${(calls / sends).toFixed(2)} calls per send` : `${calls} calls`;
+    lines.push(`    ${label.padEnd(58)} ${Math.round(value).toLocaleString('en-US').padStart(8)} instr ${perSend ? 'per send' : 'per call'}  (${callsNote})`);
+  }
+  // The scan of every async handle: uv__async_io's own instructions (the callbacks excluded).
+  const scanSelf = [...self].filter(([n]) => /^uv__async_io/.test(n)).reduce((a, [, v]) => a + v, 0);
+  const wakeups = find(/^uv__async_io$/).calls;
+  lines.push(`    ${'uv__async_io itself: the scan of all async handles'.padEnd(58)} ${Math.round(scanSelf / Math.max(1, wakeups)).toLocaleString('en-US').padStart(8)} instr per call  (${Math.round(scanSelf / sends)} per send)`);
+  return lines;
 }
 
 /** A UDP port free right now on 127.0.0.1 (for `--mux`: ice.udpMux needs one fixed port). */
@@ -187,7 +278,10 @@ async function run(opts: { subscribers: number; seconds: number; rounds: number;
           if (m) process.stdout.write(`    ${m[3]!.padEnd(18)} ${m[1]!.padStart(9)} calls  ${(Number(m[1]) / Math.max(1, out)).toFixed(3)} per packet out\n`);
         }
       }
-      if (opts.mode === 'callgrind') process.stdout.write(`  callgrind dump: ${outFile}* (packets out in the window: ${out})\n`);
+      if (opts.mode === 'callgrind') {
+        process.stdout.write(`  callgrind dump: ${outFile}.${round + 1} (packets out in the window: ${out})\n`);
+        process.stdout.write(`${callgrindSummary(`${outFile}.${round + 1}`).join('\n')}\n`);
+      }
     }
   } finally {
     await load?.stop();
