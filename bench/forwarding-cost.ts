@@ -6,6 +6,8 @@
  * number of subscribers, then measures one window.
  *
  *   npx tsx bench/forwarding-cost.ts [--subscribers=50] [--seconds=10] [--rounds=3]
+ *       (CPU mode also measures the bare relay of forwarding.bench.ts at the same output rate,
+ *       before and after the SFU, and prints the ratio; --no-relay skips it)
  *   npx tsx bench/forwarding-cost.ts --mux                  (the SFU with ice.udpMux: one socket)
  *   npx tsx bench/forwarding-cost.ts --strace --subscribers=10      (syscalls per packet)
  *   npx tsx bench/forwarding-cost.ts --perf --out-dir=/tmp        (kernel + native samples,
@@ -23,7 +25,7 @@ import { spawn } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
-import { Role, benchNodeTarget, hasTaskset, sfuLoadArgs, sleep } from './forwarding.bench.js';
+import { Role, benchNodeTarget, hasTaskset, measureRelay, sfuLoadArgs, sleep, type RelayStep } from './forwarding.bench.js';
 
 interface ThreadCpu {
   tid: number;
@@ -201,8 +203,26 @@ async function counters(sfu: Role): Promise<{ packetsIn: number; packetsOut: num
   return { packetsIn: m.packetsIn as number, packetsOut: m.packetsOut as number };
 }
 
-async function run(opts: { subscribers: number; seconds: number; rounds: number; mode: 'cpu' | 'strace' | 'callgrind' | 'perf'; outDir: string; muxPort: number }): Promise<void> {
+/** The bare relay's CPU per packet out, median of its rounds (cores × 1e6 ÷ packets/s). */
+function relayUsPerPacket(step: RelayStep | undefined): number[] {
+  return step ? step.rounds.map((r) => (r.relayCpu * 1e6) / Math.max(1, r.outputPps)) : [];
+}
+
+function medianOf(xs: number[]): number {
+  const v = xs.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
+  if (v.length === 0) return Number.NaN;
+  return v.length % 2 ? v[(v.length - 1) / 2]! : (v[v.length / 2 - 1]! + v[v.length / 2]!) / 2;
+}
+
+async function run(opts: { subscribers: number; seconds: number; rounds: number; mode: 'cpu' | 'strace' | 'callgrind' | 'perf'; outDir: string; muxPort: number; relay: boolean }): Promise<void> {
   const pin = hasTaskset();
+  // CPU mode: the bare relay (bench/forwarding.bench.ts) at the same output rate, fan-out 10,
+  // before and after the SFU, so that the SFU's µs per packet comes with a baseline of the same
+  // run (CPU time per packet moves with the machine's load; the ratio moves less).
+  const relayRate = Math.round((opts.subscribers * 400) / 10);
+  const relayAt = async () => (await measureRelay(pin, 10, [relayRate], opts.seconds * 1000, opts.rounds))[0];
+  const relayBefore = opts.mode === 'cpu' && opts.relay ? await relayAt() : undefined;
+  const sfuUs: number[] = [];
   const key = randomBytes(32).toString('base64url');
   const outFile = `${opts.outDir}/callgrind.out.sfu.${process.pid}`;
   const wrap =
@@ -270,6 +290,7 @@ async function run(opts: { subscribers: number; seconds: number; rounds: number;
               `  ${g.padEnd(44)} ${String(v.threads).padStart(3)} thr  ${(v.ns / 1e3 / Math.max(1, out)).toFixed(2).padStart(6)} µs/pkt  ${((100 * v.ns) / Math.max(1, total)).toFixed(1).padStart(5)}%  user/sys ticks ${v.user}/${v.sys}  wakeups/pkt ${(v.switches / Math.max(1, out)).toFixed(3)}`,
           ),
       ];
+      sfuUs.push(total / 1e3 / Math.max(1, out));
       process.stdout.write(`${lines.join('\n')}\n`);
       if (traceOut && opts.mode === 'strace') {
         process.stdout.write(`  strace -c -f (whole window incl. attach; divide by ${out} packets out):\n`);
@@ -287,6 +308,17 @@ async function run(opts: { subscribers: number; seconds: number; rounds: number;
     await load?.stop();
     await sfu.stop();
   }
+  if (relayBefore) {
+    const relayAfter = await relayAt();
+    const relayUs = [...relayUsPerPacket(relayBefore), ...relayUsPerPacket(relayAfter)];
+    const f = (xs: number[]) => xs.map((x) => x.toFixed(2)).join(', ');
+    process.stdout.write(
+      [
+        `bare relay, fan-out 10, ${relayRate * 10} packets/s out: ${f(relayUsPerPacket(relayBefore))} µs per packet out before the SFU, ${f(relayUsPerPacket(relayAfter))} after (loss ${((relayBefore.loss + (relayAfter?.loss ?? 0)) * 50).toFixed(2)} %)`,
+        `SFU ÷ relay, medians of this run: ${medianOf(sfuUs).toFixed(2)} ÷ ${medianOf(relayUs).toFixed(2)} µs = ${(medianOf(sfuUs) / medianOf(relayUs)).toFixed(2)}×`,
+      ].join('\n') + '\n',
+    );
+  }
 }
 
 const arg = (name: string): string | undefined =>
@@ -299,6 +331,7 @@ run({
   mode,
   outDir: arg('out-dir') || '.',
   muxPort: arg('mux') !== undefined ? await freeUdpPort() : 0,
+  relay: arg('no-relay') === undefined,
 }).catch((err: unknown) => {
   process.stderr.write(`${(err as Error).stack ?? String(err)}\n`);
   process.exitCode = 1;

@@ -312,7 +312,7 @@ async function relayLoadRole(fanout: number): Promise<void> {
 }
 
 /** One measured window of the relay at one offered rate. */
-interface RelayRound {
+export interface RelayRound {
   inputPps: number;
   outputPps: number;
   loss: number;
@@ -323,7 +323,7 @@ interface RelayRound {
 }
 
 /** One offered rate, measured `rounds.length` times back to back; the summary fields are medians. */
-interface RelayStep extends RelayRound {
+export interface RelayStep extends RelayRound {
   /** The rate the load generator was asked for (`inputPps` is what it achieved). */
   offered: number;
   rounds: RelayRound[];
@@ -332,7 +332,7 @@ interface RelayStep extends RelayRound {
   socketErrors: Record<string, number>;
 }
 
-async function measureRelay(pin: boolean, fanout: number, rates: number[], stepMs: number, repeats: number): Promise<RelayStep[]> {
+export async function measureRelay(pin: boolean, fanout: number, rates: number[], stepMs: number, repeats: number): Promise<RelayStep[]> {
   const relay = new Role('relay', pin ? 0 : undefined);
   const load = new Role('relayload', pin ? 1 : undefined, { fanout: String(fanout) });
   const steps: RelayStep[] = [];
