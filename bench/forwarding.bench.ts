@@ -19,6 +19,10 @@
  *   libdatachannel's threads without handing packets to JavaScript, so the generator core
  *   is not the first to saturate.
  *
+ * The relay is measured before and after the SFU (the baseline brackets it in time; both
+ * passes are reported and their rounds pooled per rate). Steps whose load generator reached
+ * 0.9 core are marked: they measured the generator.
+ *
  * Latency is end to end inside the load process (send call → receive callback), so it
  * includes the generator's own queueing; both sides are measured the same way.
  * A benchmark, not a test: nothing here asserts a target. With
@@ -308,7 +312,7 @@ async function relayLoadRole(fanout: number): Promise<void> {
 }
 
 /** One measured window of the relay at one offered rate. */
-interface RelayRound {
+export interface RelayRound {
   inputPps: number;
   outputPps: number;
   loss: number;
@@ -319,14 +323,16 @@ interface RelayRound {
 }
 
 /** One offered rate, measured `rounds.length` times back to back; the summary fields are medians. */
-interface RelayStep extends RelayRound {
+export interface RelayStep extends RelayRound {
+  /** The rate the load generator was asked for (`inputPps` is what it achieved). */
+  offered: number;
   rounds: RelayRound[];
   ok: boolean;
   /** Socket errors handled by the relay and its load process so far, by code. */
   socketErrors: Record<string, number>;
 }
 
-async function measureRelay(pin: boolean, fanout: number, rates: number[], stepMs: number, repeats: number): Promise<RelayStep[]> {
+export async function measureRelay(pin: boolean, fanout: number, rates: number[], stepMs: number, repeats: number): Promise<RelayStep[]> {
   const relay = new Role('relay', pin ? 0 : undefined);
   const load = new Role('relayload', pin ? 1 : undefined, { fanout: String(fanout) });
   const steps: RelayStep[] = [];
@@ -355,7 +361,7 @@ async function measureRelay(pin: boolean, fanout: number, rates: number[], stepM
         socketErrors = mergeCounts(r.socketErrors as Record<string, number>, (stats.at(-1)?.socketErrors ?? {}) as Record<string, number>);
       }
       const med = medianOf(rounds);
-      const step: RelayStep = { ...med, rounds, ok: med.loss < LOSS_LIMIT && med.p99Ms < P99_LIMIT_MS, socketErrors };
+      const step: RelayStep = { ...med, offered: rate, rounds, ok: med.loss < LOSS_LIMIT && med.p99Ms < P99_LIMIT_MS, socketErrors };
       steps.push(step);
       // Keep stepping while nothing is lost: on a shared machine p99 can fail on its own.
       if (step.loss >= LOSS_LIMIT) break;
@@ -383,6 +389,25 @@ function medianOf<T extends object>(rounds: T[]): T {
   const out = { ...rounds.at(-1)! } as Record<string, unknown>;
   for (const [k, v] of Object.entries(out)) if (typeof v === 'number') out[k] = median(rounds.map((r) => (r as Record<string, number>)[k]!));
   return out as T;
+}
+
+/** Load-generator CPU (cores) from which a step measured the generator rather than the forwarder. */
+const GENERATOR_BOUND = 0.9;
+
+/** True when the load generator was saturated in any round of the step. */
+function genBound(step: { rounds: Array<{ loadCpu: number }> }): boolean {
+  return step.rounds.some((r) => r.loadCpu >= GENERATOR_BOUND);
+}
+
+/** One step per rate measured in either pass, with the rounds of both passes pooled. */
+function poolRelaySteps(a: RelayStep[], b: RelayStep[]): RelayStep[] {
+  const rates = [...new Set([...a, ...b].map((s) => s.offered))].sort((x, y) => x - y);
+  return rates.map((offered) => {
+    const parts = [...a, ...b].filter((s) => s.offered === offered);
+    const rounds = parts.flatMap((s) => s.rounds);
+    const med = medianOf(rounds);
+    return { ...med, offered, rounds, ok: med.loss < LOSS_LIMIT && med.p99Ms < P99_LIMIT_MS, socketErrors: mergeCounts(...parts.map((s) => s.socketErrors)) };
+  });
 }
 
 /** "median (min–max)" of one field over the rounds. */
@@ -822,7 +847,7 @@ async function measureSfu(pin: boolean, steps: number[], stepMs: number, budgetM
 /** Figures of one run. */
 export interface ForwardingBenchResult {
   pinned: boolean;
-  relay: { fanout: number; steps: RelayStep[]; maxOutputPps: number; maxOutputPpsLossOnly: number };
+  relay: { fanout: number; steps: RelayStep[]; maxOutputPps: number; maxOutputPpsLossOnly: number; maxOutputPpsBefore: number; maxOutputPpsAfter: number };
   sfu: { steps: SfuStep[]; maxVideoStreams: number; maxSubscribers: number; outputPpsAtMax: number; maxVideoStreamsLossOnly: number; outputPpsAtMaxLossOnly: number };
   /** SFU forwarded packets/s at its largest passing step ÷ the relay's largest passing rate. */
   ratioToRelay: number;
@@ -848,13 +873,20 @@ export async function benchForwarding(
   const pinned = hasTaskset();
   const loadBefore = loadavg()[0]!;
   const fanout = opts.relayFanout ?? 10;
-  const relaySteps = await measureRelay(pinned, fanout, opts.relayRates ?? [2_000, 5_000, 10_000, 15_000, 20_000, 30_000, 40_000], opts.stepMs ?? 2_000, repeats);
+  const relayRates = opts.relayRates ?? [2_000, 5_000, 10_000, 15_000, 20_000, 30_000, 40_000];
+  const relayBefore = await measureRelay(pinned, fanout, relayRates, opts.stepMs ?? 2_000, repeats);
+  const sfuSteps = await measureSfu(pinned, opts.sfuSteps ?? [10, 25, 50, 100, 150, 200, 300, 400, 500], opts.stepMs ?? 3_000, opts.sfuBudgetMs ?? 300_000, repeats);
+  // The relay again after the SFU: the baseline brackets the SFU in time, so a machine that
+  // got busier or quieter meanwhile shows as a difference between the two passes instead of
+  // as a ratio. A rate's rounds from both passes are pooled (its spread includes the drift).
+  const relayAfter = await measureRelay(pinned, fanout, relayRates, opts.stepMs ?? 2_000, repeats);
+  const relaySteps = poolRelaySteps(relayBefore, relayAfter);
+  const maxPassing = (steps: RelayStep[]) => Math.max(0, ...steps.filter((s) => s.ok).map((s) => s.outputPps));
   const relayOk = relaySteps.filter((s) => s.ok);
   const maxRelay = relayOk.length ? Math.max(...relayOk.map((s) => s.outputPps)) : 0;
   const relayLossOk = relaySteps.filter((s) => s.loss < LOSS_LIMIT);
   const maxRelayLossOnly = relayLossOk.length ? Math.max(...relayLossOk.map((s) => s.outputPps)) : 0;
 
-  const sfuSteps = await measureSfu(pinned, opts.sfuSteps ?? [10, 25, 50, 100, 150, 200, 300, 400, 500], opts.stepMs ?? 3_000, opts.sfuBudgetMs ?? 300_000, repeats);
   const sfuOk = sfuSteps.filter((s) => s.ok);
   const best = sfuOk.at(-1);
   // Output packets/s of the SFU = subscribers × (2 × 150 video + 2 × 50 audio).
@@ -877,17 +909,18 @@ export async function benchForwarding(
   const costLine = costPairs.length
     ? `CPU per packet out (medians), SFU vs the relay at the nearest output rate: ${costPairs.map((c) => `${c.subscribers} subscribers ${c.sfuUs.toFixed(1)} µs vs ${c.relayUs.toFixed(1)} µs (relay at ${Math.round(c.relayOut).toLocaleString('en-US')}/s) = ${(c.sfuUs / c.relayUs).toFixed(2)}×`).join('; ')}.`
     : 'CPU per packet out: no SFU step of ≥ 10,000 packets/s without loss to compare.';
+  const fmt = (n: number) => (Number.isFinite(n) ? n.toLocaleString('en-US', { maximumFractionDigits: 2 }) : 'n/a');
   const notes = [
     pinned ? 'Forwarders pinned to CPU 0, load generators to CPU 1 (taskset).' : 'taskset unavailable: processes not pinned.',
+    `Bare relay measured before and after the SFU (${repeats} rounds each, pooled per rate): largest passing rate ${fmt(maxPassing(relayBefore))} packets/s out before, ${fmt(maxPassing(relayAfter))} after.`,
     `Load average before/after: ${loadBefore.toFixed(1)} / ${loadavg()[0]!.toFixed(1)} on ${cpus().length} cores; other work on the machine shares the pinned cores and lowers every figure (a forwarder at low CPU with loss was starved, not saturated), so compare the ratio, not absolutes.`,
     lastFail
       ? `The first SFU step over a limit had ${lastFail.subscribers} subscribers (medians of ${lastFail.rounds.length} rounds): loss ${(lastFail.probeLoss * 100).toFixed(2)}%, p99 ${lastFail.p99Ms} ms, SFU CPU ${lastFail.sfuCpu.toFixed(2)}, load-generator CPU ${lastFail.loadCpu}${lastFail.joinFailures ? `, ${lastFail.joinFailures} join failures` : ''}${lastFail.sfuOverloaded ? '; the SFU was shedding video (overload) in at least one round' : ''}.`
       : 'No SFU step failed within the time budget: the capacity is at least the last step.',
     `Publish retries (libdatachannel offerer race, worked around): ${sfuSteps.at(-1)?.publishRetries ?? 0}.`,
-    'CPU figures are per process, every thread, from process.cpuUsage() over the measured window (the SFU from its heartbeats); µs/packet = CPU time ÷ packets sent to receivers. A load generator near 1.0 means the step measured the generator, not the forwarder.',
+    `CPU figures are per process, every thread, from process.cpuUsage() over the measured window (the SFU from its heartbeats); µs/packet = CPU time ÷ packets sent to receivers. A load generator at ≥ ${GENERATOR_BOUND} core measured the generator, not the forwarder: such steps are marked "gen" in the tables.`,
     `Socket errors handled (counted, not fatal): relay side ${JSON.stringify(relaySteps.at(-1)?.socketErrors ?? {})}, SFU load side ${JSON.stringify(sfuSteps.at(-1)?.socketErrors ?? {})}.`,
   ].join(' ');
-  const fmt = (n: number) => (Number.isFinite(n) ? n.toLocaleString('en-US', { maximumFractionDigits: 2 }) : 'n/a');
   const pct = (n: number) => `${(n * 100).toFixed(2)}%`;
   const f1 = (n: number) => n.toFixed(1);
   const f2 = (n: number) => n.toFixed(2);
@@ -900,7 +933,7 @@ export async function benchForwarding(
     '| --- | --- | --- | --- | --- | --- | --- |',
     ...relaySteps.map(
       (s) =>
-        `| ${fmt(s.inputPps)} | ${spread(s.rounds, (r) => r.outputPps, fmt)} | ${spread(s.rounds, (r) => r.loss, pct)} | ${spread(s.rounds, (r) => r.p99Ms, f1)} | ${spread(s.rounds, (r) => r.relayCpu, f2)} | ${spread(s.rounds, (r) => (r.relayCpu * 1e6) / Math.max(1, r.outputPps), f1)} | ${spread(s.rounds, (r) => r.loadCpu, f2)} |`,
+        `| ${fmt(s.offered)} | ${spread(s.rounds, (r) => r.outputPps, fmt)} | ${spread(s.rounds, (r) => r.loss, pct)} | ${spread(s.rounds, (r) => r.p99Ms, f1)} | ${spread(s.rounds, (r) => r.relayCpu, f2)} | ${spread(s.rounds, (r) => (r.relayCpu * 1e6) / Math.max(1, r.outputPps), f1)} | ${spread(s.rounds, (r) => r.loadCpu, f2)}${genBound(s) ? ' gen' : ''} |`,
     ),
     '',
     'SFU (node-datachannel, DTLS-SRTP both legs), 2 publishers × (video 150 pkt/s + audio 50 pkt/s), every subscriber receives both:',
@@ -909,7 +942,7 @@ export async function benchForwarding(
     '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
     ...sfuSteps.map(
       (s) =>
-        `| ${s.subscribers} | ${s.videoStreams} | ${fmt(s.subscribers * 400)} | ${spread(s.rounds, (r) => r.probeLoss, pct)} | ${spread(s.rounds, (r) => r.p50Ms, f1)} | ${spread(s.rounds, (r) => r.p99Ms, f1)} | ${spread(s.rounds, (r) => r.sfuCpu, f2)} | ${spread(s.rounds, (r) => r.sfuUsPerPacket, f1)} | ${spread(s.rounds, (r) => r.loadCpu, f2)} | ${s.sfuOverloaded ? 'yes' : 'no'} |`,
+        `| ${s.subscribers} | ${s.videoStreams} | ${fmt(s.subscribers * 400)} | ${spread(s.rounds, (r) => r.probeLoss, pct)} | ${spread(s.rounds, (r) => r.p50Ms, f1)} | ${spread(s.rounds, (r) => r.p99Ms, f1)} | ${spread(s.rounds, (r) => r.sfuCpu, f2)} | ${spread(s.rounds, (r) => r.sfuUsPerPacket, f1)} | ${spread(s.rounds, (r) => r.loadCpu, f2)}${genBound(s) ? ' gen' : ''} | ${s.sfuOverloaded ? 'yes' : 'no'} |`,
     ),
     '',
     `Largest passing step (< 1% loss, p99 < 20 ms): **${best ? best.videoStreams : 0} subscriber video streams** (${best?.subscribers ?? 0} subscribers), ${fmt(outputPpsAtMax)} packets/s out = ${maxRelay > 0 ? `**${fmt(ratio)}× the bare relay's ${fmt(maxRelay)} packets/s**` : 'no ratio: the bare relay passed no step in this run (its p99 or loss was over the limit at every rate: the machine was busy)'}.`,
@@ -920,7 +953,14 @@ export async function benchForwarding(
   ].join('\n');
   return {
     pinned,
-    relay: { fanout, steps: relaySteps, maxOutputPps: maxRelay, maxOutputPpsLossOnly: maxRelayLossOnly },
+    relay: {
+      fanout,
+      steps: relaySteps,
+      maxOutputPps: maxRelay,
+      maxOutputPpsLossOnly: maxRelayLossOnly,
+      maxOutputPpsBefore: maxPassing(relayBefore),
+      maxOutputPpsAfter: maxPassing(relayAfter),
+    },
     sfu: {
       steps: sfuSteps,
       maxVideoStreams: best?.videoStreams ?? 0,
