@@ -47,6 +47,11 @@ export interface BenchJoinOptions {
   joinersPerMeeting?: number;
   /** Burst size and the window it is offered in. */
   burst?: { joins: number; withinMs: number };
+  /**
+   * The embedded platform's `cascade.enabled` (default: on, as `meridian start`). With it on,
+   * joins from all over the world grow each meeting onto a node of each of their regions.
+   */
+  cascade?: boolean;
 }
 
 /** One autocannon phase, summarised. */
@@ -61,6 +66,12 @@ export interface PhaseResult {
   non2xx: number;
   /** autocannon's duration: it stops at its first 1 s sample tick after the last answer. */
   durationSec: number;
+  /**
+   * CPU time (user + system, µs) this process spent per answer during the phase: the server's
+   * cost of a request, which the machine's other load does not change as much as the rate.
+   * Only when the platform runs in this process.
+   */
+  cpuUsPerAnswer?: number;
 }
 
 /** A phase with the time from starting the load generator (connections included) to its last answer. */
@@ -80,6 +91,10 @@ export interface JoinBenchResult extends BenchResult {
   spread: {
     /** join / bare requests per second, per round. */
     ratio: Spread;
+    /** bare / join server CPU per answer, per round (what the throughput ratio would be on an otherwise idle core). */
+    cpuRatio?: Spread;
+    joinCpuUsPerAnswer?: Spread;
+    bareCpuUsPerAnswer?: Spread;
     joinReqPerSec: Spread;
     bareReqPerSec: Spread;
     joinP99Ms: Spread;
@@ -228,7 +243,7 @@ interface Target {
 }
 
 /** An embedded platform in this process: in-memory PGlite, every AWS region with one node. */
-async function startPlatform(): Promise<Target> {
+async function startPlatform(cascade: boolean): Promise<Target> {
   const { loadConfig } = await import('../src/config/index.js');
   const { createPlatform } = await import('../src/apps/wire.js');
   const { EMBEDDED_ROLES } = await import('../src/apps/roles.js');
@@ -249,6 +264,7 @@ async function startPlatform(): Promise<Target> {
       trustedProxies: ['127.0.0.1'],
       // No heartbeats during the run: nodes stay healthy for the whole benchmark.
       nodes: { heartbeatTimeoutMs: 3_600_000 },
+      cascade: { enabled: cascade },
     },
   });
   const p = await createPlatform({ config, roles: [...EMBEDDED_ROLES], logger: createLogger('silent'), listen: true, bootstrap: true });
@@ -345,7 +361,7 @@ export async function benchJoin(opts: BenchJoinOptions = {}): Promise<JoinBenchR
   const seed = prngUint32(0x6d65726964)();
 
   if (opts.url && !opts.appKey) throw new Error('benchJoin: appKey is required with url');
-  const target: Target = opts.url ? { url: opts.url.replace(/\/+$/, ''), appKey: opts.appKey!, close: async () => {} } : await startPlatform();
+  const target: Target = opts.url ? { url: opts.url.replace(/\/+$/, ''), appKey: opts.appKey!, close: async () => {} } : await startPlatform(opts.cascade ?? true);
   const bare = await startBare();
   try {
     const steadyPrefix = `bench-${run}-`;
@@ -361,7 +377,12 @@ export async function benchJoin(opts: BenchJoinOptions = {}): Promise<JoinBenchR
 
     const out: JoinBenchResult['rounds'] = [];
     for (let r = 0; r < rounds; r++) {
-      const phase = (url: string) => runLoad({ ...common, url, prefix: steadyPrefix, meetings, durationSec, seed: seed + 1 + r });
+      const phase = async (url: string): Promise<PhaseResult> => {
+        const cpu0 = process.cpuUsage();
+        const res = await runLoad({ ...common, url, prefix: steadyPrefix, meetings, durationSec, seed: seed + 1 + r });
+        const cpu = process.cpuUsage(cpu0);
+        return opts.url ? res : { ...res, cpuUsPerAnswer: Math.round((cpu.user + cpu.system) / Math.max(1, res.requests)) };
+      };
       let join: PhaseResult;
       let bareRes: PhaseResult;
       if (r % 2 === 0) {
@@ -390,6 +411,13 @@ export async function benchJoin(opts: BenchJoinOptions = {}): Promise<JoinBenchR
     const ratios = out.map((x) => x.join.reqPerSec / x.bare.reqPerSec);
     const sp: JoinBenchResult['spread'] = {
       ratio: spread(ratios),
+      ...(opts.url
+        ? {}
+        : {
+            cpuRatio: spread(out.map((x) => x.bare.cpuUsPerAnswer! / Math.max(1, x.join.cpuUsPerAnswer!))),
+            joinCpuUsPerAnswer: spread(out.map((x) => x.join.cpuUsPerAnswer!)),
+            bareCpuUsPerAnswer: spread(out.map((x) => x.bare.cpuUsPerAnswer!)),
+          }),
       joinReqPerSec: spread(out.map((x) => x.join.reqPerSec)),
       bareReqPerSec: spread(out.map((x) => x.bare.reqPerSec)),
       joinP99Ms: spread(out.map((x) => x.join.p99Ms)),
@@ -412,7 +440,7 @@ export async function benchJoin(opts: BenchJoinOptions = {}): Promise<JoinBenchR
         `${connections} connections; ${rounds} rounds, each a ${durationSec} s join phase and a ${durationSec} s bare phase (order alternating from round to round) after a 2 s warm-up of each, then a burst; ` +
         `${meetings} meetings × ${joiners} joiners, random public IPv4 per request via X-Forwarded-For from trusted 127.0.0.1; ` +
         `bare = same requests to a Fastify route returning {ok:true}. Burst: ${burst.joins} joins offered at ${Math.ceil(burst.joins / (burst.withinMs / 1000))}/s to ${burstMeetings} fresh unplaced meetings × ${burstJoiners} joiners per round (autocannon paces each connection per second: half the joins are offered at the start, half 1 s later; the first joins of all meetings come first), timed from starting the load generator to the last answer ` +
-        `(placed per round: ${out.map((x) => x.burst.placements).join(', ')}). Platform: ${opts.url ? opts.url : 'embedded, in-process (PGlite in memory), one node in each of the AWS regions'}; load generator in a child process. Node ${process.version}.`,
+        `(placed per round: ${out.map((x) => x.burst.placements).join(', ')}). Platform: ${opts.url ? opts.url : `embedded, in-process (PGlite in memory), one node in each of the AWS regions, cascading ${opts.cascade ?? true ? 'on' : 'off'}`}; load generator in a child process. Node ${process.version}.`,
       variants: [
         { name: 'steady joins', opsPerSec: sp.joinReqPerSec.median, ratio },
         { name: `burst (${burst.joins} in ${burst.withinMs / 1000} s)`, opsPerSec: byBurst.burst.reqPerSec, ratio: Math.round((byBurst.burst.reqPerSec / sp.bareReqPerSec.median) * 100) / 100 },

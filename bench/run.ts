@@ -44,7 +44,11 @@ const benches: Bench[] = [
       const { benchJoin } = await import('./join.bench.js');
       const { fmtSpread } = await import('./spread.js');
       const r = await benchJoin();
+      // The same with every meeting on one node: what cascading adds to the join path when
+      // joiners come from every region (each meeting grows a node per region they come from).
+      const single = await benchJoin({ cascade: false, rounds: 3 });
       const sp = r.spread;
+      const sp1 = single.spread;
       const b = r.burst;
       const allPlaced = r.rounds.every((x) => x.burst.placements === Math.ceil(x.burst.offered / 5));
       const inTime = r.rounds.filter((x) => x.burst.answeredInTime).length;
@@ -65,6 +69,22 @@ const benches: Bench[] = [
           `| burst: ${fmt(b.offered)} joins offered within ${b.withinMs} ms (${fmt(Math.ceil(b.offered / 5))} new meetings), s from first request to last answer | ${fmtSpread(sp.burstSec, 2)} |`,
           `| burst p99 ms | ${fmtSpread(sp.burstP99Ms)} |`,
           `| burst errors + non-2xx + timeouts | ${fmtSpread(sp.burstErrors)} |`,
+          `| server CPU per answer, join µs | ${fmtSpread(sp.joinCpuUsPerAnswer!)} |`,
+          `| server CPU per answer, bare µs | ${fmtSpread(sp.bareCpuUsPerAnswer!)} |`,
+          `| bare CPU / join CPU per answer, same round | ${fmtSpread(sp.cpuRatio!, 2)} |`,
+          '',
+          `The same with cascading off (\`cascade.enabled: false\`: every meeting on one node), ${sp1.ratio.n} rounds, same load:`,
+          '',
+          '| measure | min / **median** / max |',
+          '| --- | --- |',
+          `| join / bare throughput, same round | ${fmtSpread(sp1.ratio, 2)} |`,
+          `| join p99 / bare p99, same round | ${fmtSpread(sp1.p99Ratio, 2)} |`,
+          `| server CPU per answer, join µs | ${fmtSpread(sp1.joinCpuUsPerAnswer!)} |`,
+          `| bare CPU / join CPU per answer, same round | ${fmtSpread(sp1.cpuRatio!, 2)} |`,
+          `| burst, s from first request to last answer | ${fmtSpread(sp1.burstSec, 2)} |`,
+          `| burst p99 ms | ${fmtSpread(sp1.burstP99Ms)} |`,
+          '',
+          'CPU per answer is this process\'s user + system time over the phase divided by the answers: the server\'s cost of a request, which the machine\'s other load moves less than the rate (the load generator runs in a child process and is not counted).',
           '',
           `Join throughput ≥ 0.5× the bare route: ${verdict(sp.ratio.median >= 0.5)} (median ${fmt(sp.ratio.median, 2)}); join p99 ≤ 1.5× the bare route's: ${verdict(sp.p99Ratio.median <= 1.5)} (median ${fmt(sp.p99Ratio.median, 2)}×); zero errors: ${verdict(sp.joinErrors.max === 0)}.`,
           `Burst all answered within ${fmt(b.answerWithinMs)} ms of the first request: ${verdict(sp.burstSec.median * 1000 <= b.answerWithinMs && sp.burstErrors.median === 0)} (median ${fmt(sp.burstSec.median, 2)} s; ${inTime} of ${r.rounds.length} rounds in time); burst p99 ≤ 250 ms: ${verdict(sp.burstP99Ms.median <= 250)}; 0 errors: ${verdict(sp.burstErrors.max === 0)}; every new meeting placed exactly once in every round: ${allPlaced ? 'yes' : 'no'}.`,
