@@ -232,7 +232,9 @@ export const RelayPeer = Type.Object(
      * A relay token for connecting to that peer: signed with the peer's node key, `aud` the
      * peer, `sub` `node:<this node>`, `knd` `relay` (JoinTokenIssuer.issueRelay). Travels only
      * over the broker or a parent's IPC, never to a client. Only for a peer this node dials
-     * ({@link relayDialer}); the other side of the pair accepts and needs none.
+     * ({@link relayDialer}; the other side of the pair accepts and needs none), and only when
+     * the pair is new to the meeting or on the periodic refresh: a peer listed without one
+     * keeps the token the node holds.
      */
     token: Type.Optional(Type.String({ minLength: 1, maxLength: 4096 })),
   },

@@ -228,7 +228,10 @@ export class MeetingNodes {
     const after = m.status === 'live' ? m.nodes : [];
     if (!commands || (before.length <= 1 && after.length <= 1)) return;
     const key = roomKey(m.appId, m.id);
-    this.relays(m);
+    // Only pairs with a node new to the set need a token now: the others hold theirs, and the
+    // periodic refresh brings every dialer a fresh one.
+    const known = new Set(before.map((n) => n.nodeId));
+    this.relays(m, (nodeId) => !known.has(nodeId));
     for (const n of before) {
       if (!after.some((a) => a.nodeId === n.nodeId) && this.#d.isAlive(n.nodeId)) commands.relayPeers(n.nodeId, key, []);
     }
@@ -237,9 +240,11 @@ export class MeetingNodes {
   /**
    * Sends each live node of the meeting its live peers, with relay tokens minted now for the
    * peers it dials (of each pair, the node with the smaller id dials: RelayManager); the other
-   * side only accepts and gets no token. Returns the commands sent.
+   * side only accepts and gets no token. With `isNew`, only pairs with a node it names get a
+   * token: a peer listed without one keeps the token the node holds (RelayManager.apply).
+   * Returns the commands sent.
    */
-  relays(m: MeetingRecord): number {
+  relays(m: MeetingRecord, isNew?: (nodeId: string) => boolean): number {
     const commands = this.#d.commands;
     if (!commands || m.status !== 'live') return 0;
     const key = roomKey(m.appId, m.id);
@@ -251,7 +256,7 @@ export class MeetingNodes {
           nodeId: p.nodeId,
           regionId: p.regionId,
           url: this.#d.directory.node(p.nodeId)!.url,
-          ...(relayDialer(self.nodeId, p.nodeId)
+          ...(relayDialer(self.nodeId, p.nodeId) && (!isNew || isNew(self.nodeId) || isNew(p.nodeId))
             ? { token: this.#d.tokens.issueRelay({ appId: m.appId, meetingId: m.id, fromNodeId: self.nodeId, fromRegionId: self.regionId, toNodeId: p.nodeId }).token }
             : {}),
         }));

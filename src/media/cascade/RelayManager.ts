@@ -124,8 +124,13 @@ export class RelayManager {
     for (const peer of peers) {
       const entry = listed.get(peer.nodeId);
       if (entry) {
-        if (entry.peer.token !== peer.token) entry.tokenSpent = false;
-        entry.peer = peer;
+        // Listed without a token: the control plane minted none for this pair this time
+        // (only changed pairs get one); the token held stays.
+        if (peer.token === undefined) entry.peer = { ...peer, ...(entry.peer.token !== undefined ? { token: entry.peer.token } : {}) };
+        else {
+          if (entry.peer.token !== peer.token) entry.tokenSpent = false;
+          entry.peer = peer;
+        }
       } else {
         listed.set(peer.nodeId, { peer, tokenSpent: false, dialing: undefined, retryTimer: undefined, failures: 0 });
       }

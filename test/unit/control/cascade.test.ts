@@ -270,6 +270,9 @@ describe('relay commands', () => {
       assert.ok(!c.peers.some((x) => x.nodeId === c.nodeId), 'never itself');
     }
     assert.deepEqual(new Set(round.map((c) => c.nodeId)), new Set(['ap-south-1-n1', 'us-east-1-n1', 'eu-central-1-n1']));
+    // Tokens only where a relay is new, to its dialer: ap→eu and eu→us; ap→us holds its token already.
+    const tokens = round.flatMap((c) => c.peers.filter((x) => x.token !== undefined).map((x) => `${c.nodeId}→${x.nodeId}`));
+    assert.deepEqual(tokens.sort(), ['ap-south-1-n1→eu-central-1-n1', 'eu-central-1-n1→us-east-1-n1']);
   });
 });
 
