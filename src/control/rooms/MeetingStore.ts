@@ -155,13 +155,18 @@ export class MeetingStore {
   async #records(db: Db, rows: readonly Row[]): Promise<MeetingRecord[]> {
     const live = rows.filter((r) => r.status === 'live');
     const byMeeting = new Map<string, NodeRow[]>();
-    // 500 meetings (1,000 bind parameters) per statement: far below PostgreSQL's limit.
+    // 500 meetings (1,000 bind parameters) per statement: far below PostgreSQL's limit. Joined
+    // with a VALUES list rather than 500 OR-ed conditions, which the planner cannot look up by
+    // key (170 ms per statement on PGlite at 2,000 meetings, against a few ms).
     for (let i = 0; i < live.length; i += 500) {
       const chunk = live.slice(i, i + 500);
+      const keys = sql.join(chunk.map((r) => sql`(${r.app_id}, ${r.id})`));
       const nodes = await db
-        .selectFrom('meeting_nodes')
-        .selectAll()
-        .where((eb) => eb.or(chunk.map((r) => eb.and([eb('app_id', '=', r.app_id), eb('meeting_id', '=', r.id)]))))
+        .selectFrom('meeting_nodes as n')
+        .innerJoin(sql<{ app_id: string; meeting_id: string }>`(values ${keys})`.as(sql`k(app_id, meeting_id)`), (j) =>
+          j.onRef('n.app_id', '=', 'k.app_id').onRef('n.meeting_id', '=', 'k.meeting_id'),
+        )
+        .selectAll('n')
         .execute();
       for (const n of nodes) {
         const k = `${n.app_id}\0${n.meeting_id}`;
