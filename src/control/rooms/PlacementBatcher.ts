@@ -1,8 +1,8 @@
 /**
  * Writes concurrent placements together: one statement for many meetings instead of one
- * UPDATE per meeting (placements of meetings, {@link MeetingStore.placeMany}, and nodes added
- * to meetings, {@link MeetingStore.addNodes}), so a burst of new meetings (thousands of first joins within seconds)
- * costs the database a few round trips, not thousands. Each meeting in a batch still wins or
+ * UPDATE per meeting (placements of meetings, {@link MeetingStore.placeMany}, and nodes
+ * added to meetings, {@link MeetingStore.addNodes}), so a burst of new meetings (thousands
+ * of first joins within seconds) costs the database a few round trips, not thousands. Each meeting in a batch still wins or
  * loses on its own epoch (the statement is {@link MeetingStore.placeMany}'s conditional
  * UPDATE), so the guarantee of the single UPDATE holds: of two writers that read the same
  * epoch, in one batch, in two batches or in two processes, exactly one succeeds.
