@@ -97,6 +97,11 @@ test('a batch that PostgreSQL aborts to break a deadlock is written again, and b
   const handle = await createDatabase({ url: db.url, dataDir: '', queryTimeoutMs: 30_000 });
   const other = new pg.Client({ connectionString: db.url });
   await other.connect();
+  // Watches pg_stat_activity from outside `other`'s transaction: inside one, PostgreSQL keeps
+  // the first snapshot of it until the transaction ends, so a poll made before the batch began
+  // waiting would never see it wait.
+  const watcher = new pg.Client({ connectionString: db.url });
+  await watcher.connect();
   try {
     const store = new MeetingStore(handle.db);
     const a = await store.create('deadlock', 'dl-a', undefined);
@@ -109,7 +114,7 @@ test('a batch that PostgreSQL aborts to break a deadlock is written again, and b
       { appId: b.appId, id: b.id, expectedEpoch: b.epoch, regionId: 'eu-central-1', nodeId: 'n1' },
     ]);
     await waitFor('the batch waiting for row b', async () => {
-      const r = await other.query(`select count(*)::int as n from pg_stat_activity where wait_event_type = 'Lock' and query like '%update meetings as m%'`);
+      const r = await watcher.query(`select count(*)::int as n from pg_stat_activity where wait_event_type = 'Lock' and query like '%update meetings as m%'`);
       return r.rows[0].n > 0;
     });
     // Either this statement or the batch is the deadlock victim; the batch is retried, this one may fail.
@@ -125,6 +130,7 @@ test('a batch that PostgreSQL aborts to break a deadlock is written again, and b
     assert.deepEqual(placed.map((m) => m.id).sort(), ['dl-a', 'dl-b']);
     for (const id of ['dl-a', 'dl-b']) assert.equal((await store.get('deadlock', id))!.nodeId, 'n1');
   } finally {
+    await watcher.end();
     await other.end();
     await handle.close();
   }
