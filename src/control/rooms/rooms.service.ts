@@ -60,6 +60,20 @@ export interface RoomsServiceDeps {
 }
 
 /** Builds the `rooms` service schema. One schema per broker. */
+/** Runs `job` every `ms` (an unref'd timer), skipping a tick while the previous run is still going. */
+function everyInTurn(ms: number, job: () => Promise<unknown>, onError: (err: unknown) => void): NodeJS.Timeout {
+  let running = false;
+  const timer = setInterval(() => {
+    if (running) return;
+    running = true;
+    job()
+      .catch(onError)
+      .finally(() => (running = false));
+  }, ms);
+  timer.unref();
+  return timer;
+}
+
 export function createRoomsService(deps: RoomsServiceDeps): ServiceSchema {
   const directory = new RegionDirectory({ heartbeatTimeoutMs: deps.heartbeatTimeoutMs, clock: deps.clock ?? systemClock });
   let manager: RoomManager;
@@ -162,31 +176,9 @@ export function createRoomsService(deps: RoomsServiceDeps): ServiceSchema {
     async started(this: { broker: ServiceBroker }) {
       await this.broker.waitForServices([Services.regions]);
       await sync.start();
-      if (deps.sweepIntervalMs) {
-        let sweeping = false;
-        sweepTimer = setInterval(() => {
-          if (sweeping) return;
-          sweeping = true;
-          manager
-            .sweep()
-            .catch((err: unknown) => log.warn({ err }, 'meeting sweep failed'))
-            .finally(() => (sweeping = false));
-        }, deps.sweepIntervalMs);
-        sweepTimer.unref();
-      }
+      if (deps.sweepIntervalMs) sweepTimer = everyInTurn(deps.sweepIntervalMs, () => manager.sweep(), (err) => log.warn({ err }, 'meeting sweep failed'));
       // Multi-node meetings exist only while cascading (or soon after it was turned off): refresh while any may.
-      if (deps.cascade) {
-        let refreshing = false;
-        relayTimer = setInterval(() => {
-          if (refreshing) return;
-          refreshing = true;
-          manager
-            .refreshRelays()
-            .catch((err: unknown) => log.warn({ err }, 'relay refresh failed'))
-            .finally(() => (refreshing = false));
-        }, deps.cascade.relayRefreshMs);
-        relayTimer.unref();
-      }
+      if (deps.cascade) relayTimer = everyInTurn(deps.cascade.relayRefreshMs, () => manager.refreshRelays(), (err) => log.warn({ err }, 'relay refresh failed'));
     },
     stopped() {
       if (sweepTimer) clearInterval(sweepTimer);
