@@ -129,10 +129,7 @@ export class RoomManager {
       pickNode: (regionId, exclude) => this.#pickNode(regionId, exclude),
       participants: (n) => n.load.participants + this.#expected.pending(n.id),
       reload: (m) => this.#load(m.appId, m.id, true),
-      changed: (m) => {
-        this.#cache.set(keyOf(m), m);
-        this.#d.onMeetingChanged(publicMeeting(m));
-      },
+      changed: (m) => this.#changed(m),
     });
     this.#unconnected = new UnconnectedPlacements({
       store: deps.store,
@@ -143,10 +140,15 @@ export class RoomManager {
       isAlive: (id) => this.#nodeAlive(id),
       released: (idle, before) => {
         this.#nodes.setChanged(idle, before);
-        this.#cache.set(keyOf(idle), idle);
-        this.#d.onMeetingChanged(publicMeeting(idle));
+        this.#changed(idle);
       },
     });
+  }
+
+  /** This copy wrote `m`: it becomes the cached record, and the other copies are told to drop theirs. */
+  #changed(m: MeetingRecord): void {
+    this.#cache.set(keyOf(m), m);
+    this.#d.onMeetingChanged(publicMeeting(m));
   }
 
   /** Cascading on: joins of live meetings go through the placement rule. */
@@ -578,10 +580,9 @@ export class RoomManager {
       }
       const won = await this.#d.store.place(m.appId, m.id, m.epoch, region.id, node.id);
       if (won) {
-        this.#cache.set(keyOf(won), won);
         this.#expected.placed(keyOf(won), node.id);
         this.#log.info({ meetingId: m.id, region: region.id, nodeId: node.id, previousNodeId: m.nodeId, client: ranked ? (ranked.location.city ?? ranked.location.source) : undefined }, 'meeting placed');
-        this.#d.onMeetingChanged(publicMeeting(won));
+        this.#changed(won);
         return { meeting: won, placed: true };
       }
       // Lost the race (or our copy was stale): use the winner's placement if it is hosted,
