@@ -4,6 +4,13 @@
  * queues every received packet for the main thread without bound, so when JavaScript falls
  * behind, lag grows and memory with it. While lagging, video is shed (see PublishedTrack)
  * so that the queue drains.
+ *
+ * Only lag that lasts counts: a process that is merely stopped for a while (a GC pause, the
+ * kernel giving its core to another process, a SIGSTOP) drains what queued meanwhile within
+ * the next probe interval, and shedding then would only turn late packets into lost ones
+ * that every subscriber needs a key frame to get over. So it takes `sustainedProbes`
+ * consecutive late probes to start shedding; a backlog the thread cannot work off keeps every
+ * probe late.
  */
 import type { OverloadSignal, PacketCounters } from './sfu/PublishedTrack.js';
 
@@ -19,6 +26,8 @@ export interface LoadMonitorOptions {
   /** Event-loop lag at which video is shed. */
   readonly overloadLagMs: number;
   readonly probeIntervalMs?: number;
+  /** Consecutive probes later than `overloadLagMs` that start shedding (default 2). */
+  readonly sustainedProbes?: number;
   /**
    * Told when the node enters overload (`lagMs`: the lag that tripped it) and when it leaves
    * it (`lagMs`: how long the episode lasted).
@@ -34,6 +43,9 @@ export class LoadMonitor implements OverloadSignal {
   overloadEpisodes = 0;
   readonly #lagMs: number;
   readonly #probeMs: number;
+  readonly #sustained: number;
+  /** Consecutive late probes so far. */
+  #late = 0;
   #probe: NodeJS.Timeout | undefined;
   #expected = 0;
   #lastAt = performance.now();
@@ -45,6 +57,7 @@ export class LoadMonitor implements OverloadSignal {
   constructor(options: LoadMonitorOptions) {
     this.#lagMs = options.overloadLagMs;
     this.#probeMs = options.probeIntervalMs ?? 100;
+    this.#sustained = Math.max(1, options.sustainedProbes ?? 2);
     this.#onChange = options.onChange;
   }
 
@@ -56,7 +69,8 @@ export class LoadMonitor implements OverloadSignal {
       const now = performance.now();
       const lag = now - this.#expected;
       this.#expected = now + this.#probeMs;
-      if (!this.overloaded && lag > this.#lagMs) {
+      this.#late = lag > this.#lagMs ? this.#late + 1 : 0;
+      if (!this.overloaded && this.#late >= this.#sustained) {
         this.overloaded = true;
         this.overloadEpisodes++;
         this.#since = now;
@@ -87,6 +101,7 @@ export class LoadMonitor implements OverloadSignal {
   close(): void {
     if (this.#probe) clearInterval(this.#probe);
     this.#probe = undefined;
+    this.#late = 0;
     this.overloaded = false;
   }
 }
