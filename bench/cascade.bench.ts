@@ -321,6 +321,8 @@ export interface CascadeBenchResult {
   readonly gainSweep: readonly SweepRow[];
   /** Other forwarding times per node passed, spanning meetings. */
   readonly hopSweep: readonly SweepRow[];
+  /** Other caps on a meeting's nodes (`cascade.maxNodesPerMeeting`), spanning meetings. */
+  readonly maxNodesSweep: readonly SweepRow[];
   /** One node process against two relaying ones (undefined when skipped). */
   readonly capacity: CascadeCapacityResult | undefined;
   readonly markdown: string;
@@ -358,6 +360,9 @@ export async function benchCascade(
     });
   const gainSweep = [0, 20, 40, 80, 160].flatMap((gainMs) =>
     sweep(`${gainMs}${gainMs === model.placement.gainMs ? ' (default)' : ''}`, { ...model, placement: { ...model.placement, gainMs } }),
+  );
+  const maxNodesSweep = [4, 8, 12].flatMap((maxNodes) =>
+    sweep(`${maxNodes}${maxNodes === model.placement.maxNodes ? ' (default)' : ''}`, { ...model, placement: { ...model.placement, maxNodes } }),
   );
   const hopSweep = [1, 5, 10].flatMap((nodeHopMs) => sweep(`${nodeHopMs}${nodeHopMs === model.nodeHopMs ? ' (default)' : ''}`, { ...model, nodeHopMs }));
 
@@ -435,9 +440,15 @@ export async function benchCascade(
     sweepHead[1],
     ...sweepRows(hopSweep),
     '',
+    `The cap on a meeting's nodes (\`cascade.maxNodesPerMeeting\`; with ${model.nodeCapacity} participants per node a big meeting's home fills, and once the cap is reached its later joiners from the home's region go to another region's node), same meetings:`,
+    '',
+    `| maxNodes ${sweepHead[0]}`,
+    sweepHead[1],
+    ...sweepRows(maxNodesSweep),
+    '',
     capacity ? capacity.markdown : '### Capacity\n\nNot measured in this run (`CASCADE_BENCH_CAPACITY=0`).',
   ].join('\n');
-  return { seeds, meetingsPerSeed, model, latency, gainSweep, hopSweep, capacity, markdown };
+  return { seeds, meetingsPerSeed, model, latency, gainSweep, hopSweep, maxNodesSweep, capacity, markdown };
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
