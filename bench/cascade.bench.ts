@@ -13,7 +13,8 @@
  * baseline is the one-node placement of the same meetings in the same run, and several seeds
  * give min / median / max. Bounds on the same meetings say what any placement could do (every
  * participant on a node of their own region; the pair-by-pair floor), a breakdown says why
- * some meetings' median rises, and sweeps of `gainMs` and of the forwarding time per node follow.
+ * some meetings' median rises, and sweeps of `gainMs`, of the forwarding time per node and of
+ * the cap on a meeting's nodes follow.
  *
  * **Capacity** (bench/cascade-capacity.ts states the method): the forwarding section's
  * meeting on one node process against the same meeting over two relaying node processes,
