@@ -6,9 +6,10 @@
  * Geography: participants sit in the cities of the regions that the measured inter-region
  * RTT matrix covers (`aws-inter-region-rtt-ms.csv`: 9 of the 11 cities of
  * `aws-regions.csv`; Cape Town and Abu Dhabi have no measured RTTs and are left out).
- * `aws-regions.csv` has no population column, so cities are drawn uniformly, in two stated
- * mixes ({@link MeetingPopulation}): participants scattered with a pull towards the first
- * joiner's continent, or gathered at 1–3 sites.
+ * `aws-regions.csv` has no population column, so cities are drawn uniformly, in three stated
+ * mixes ({@link MeetingPopulation}): every participant from any city (the issue's words taken
+ * literally), participants scattered with a pull towards the first joiner's continent, or
+ * gathered at 1–3 sites.
  *
  * Network: a client in city X reaches a node in region R in `rtt(X, R) + lastMile` ms RTT
  * (the matrix; 1 ms within a region), where `lastMile` is the client's own access network,
@@ -27,6 +28,11 @@
  * meeting; the client's ranking and RTT estimates are the true ones (the region provider's
  * first choice agrees with the measured best region 97–99 % of the time once it has learned,
  * docs/benchmarks.md `precall`).
+ *
+ * Bounds: the ideal placement puts every participant on a node of their own best region
+ * (one node per region, no capacity limit), priced with the relay's extra node free or at
+ * `nodeHopMs`; and a pair-by-pair floor that no placement of nodes in these regions can beat
+ * (each pair on its best path through one node or two, the relay's node free).
  */
 import { placeParticipant, type MeetingNodeRole, type MeetingNodeState, type ParticipantPlacementSettings } from '../src/control/rooms/ParticipantPlacement.js';
 import type { RttMatrix } from '../test/helpers/awsReference.js';
@@ -146,12 +152,41 @@ export function placeCascaded(matrix: RttMatrix, participants: readonly ModelPar
 }
 
 /**
+ * The ideal placement: every participant on a node of their own best region, one node per
+ * region, whatever the meeting's size, node count and join order.
+ */
+export function placeInOwnRegions(matrix: RttMatrix, participants: readonly ModelParticipant[]): MeetingPlacement {
+  const nodes: ModelNode[] = [];
+  const byRegion = new Map<string, number>();
+  const nodeOf = participants.map((p) => {
+    const regionId = rankedFor(matrix, p.city)[0]!;
+    let at = byRegion.get(regionId);
+    if (at === undefined) {
+      at = nodes.length;
+      byRegion.set(regionId, at);
+      nodes.push({ nodeId: `n${at}`, regionId, role: at === 0 ? 'home' : 'regional', members: 0 });
+    }
+    nodes[at]!.members++;
+    return at;
+  });
+  return { nodes, nodeOf };
+}
+
+/**
  * One-way delay (ms) from every participant to every other one (ordered pairs, refused
  * participants left out), written into `out` from index 0; returns how many were written.
  * `out` must hold n × (n − 1) values. Two placements of the same meeting with nobody
- * refused write their pairs in the same order.
+ * refused write their pairs in the same order. `relayHopMs` is what the second node of a
+ * pair on two nodes adds (the relay's node; `nodeHopMs` unless told).
  */
-export function pairDelays(matrix: RttMatrix, participants: readonly ModelParticipant[], placement: MeetingPlacement, nodeHopMs: number, out: Float64Array): number {
+export function pairDelays(
+  matrix: RttMatrix,
+  participants: readonly ModelParticipant[],
+  placement: MeetingPlacement,
+  nodeHopMs: number,
+  out: Float64Array,
+  relayHopMs = nodeHopMs,
+): number {
   const n = participants.length;
   const access = new Float64Array(n);
   for (let i = 0; i < n; i++) {
@@ -162,7 +197,7 @@ export function pairDelays(matrix: RttMatrix, participants: readonly ModelPartic
   const k = placement.nodes.length;
   const between = new Float64Array(k * k);
   for (let x = 0; x < k; x++) {
-    for (let y = 0; y < k; y++) if (x !== y) between[x * k + y] = matrix.rtt(placement.nodes[x]!.regionId, placement.nodes[y]!.regionId) / 2 + nodeHopMs;
+    for (let y = 0; y < k; y++) if (x !== y) between[x * k + y] = matrix.rtt(placement.nodes[x]!.regionId, placement.nodes[y]!.regionId) / 2 + relayHopMs;
   }
   let w = 0;
   for (let a = 0; a < n; a++) {
@@ -173,6 +208,52 @@ export function pairDelays(matrix: RttMatrix, participants: readonly ModelPartic
       const nb = placement.nodeOf[b]!;
       if (a === b || nb < 0) continue;
       out[w++] = fromA + between[na * k + nb]! + access[b]!;
+    }
+  }
+  return w;
+}
+
+const FLOORS = new WeakMap<RttMatrix, Map<string, number>>();
+
+/**
+ * The shortest RTT (ms) from a client in city `a` to one in city `b` through the nodes of
+ * any one region or any two (client → node, node → node, node → client), memoised per matrix.
+ * Usually one node in either city; shorter through a third region where the measured matrix
+ * breaks the triangle inequality (São Paulo to Mumbai via Dublin: 302 ms against 321 ms).
+ */
+function floorRtt(matrix: RttMatrix, a: string, b: string): number {
+  let byPair = FLOORS.get(matrix);
+  if (!byPair) FLOORS.set(matrix, (byPair = new Map()));
+  const key = `${a}|${b}`;
+  let best = byPair.get(key);
+  if (best === undefined) {
+    best = Number.POSITIVE_INFINITY;
+    for (const x of matrix.regions) {
+      for (const y of matrix.regions) {
+        const path = matrix.rtt(a, x) + (x === y ? 0 : matrix.rtt(x, y)) + matrix.rtt(y, b);
+        if (path < best) best = path;
+      }
+    }
+    byPair.set(key, best);
+  }
+  return best;
+}
+
+/**
+ * The pair-by-pair floor: for every ordered pair (in {@link pairDelays}' order), the delay on
+ * its best path through one node or two, paying `nodeHopMs` once (a relay's second node
+ * free). No placement on nodes of the matrix's regions gives any pair less, so no placement's
+ * median or p95 over the pairs is below this one's.
+ */
+export function pairFloors(matrix: RttMatrix, participants: readonly ModelParticipant[], nodeHopMs: number, out: Float64Array): number {
+  const n = participants.length;
+  let w = 0;
+  for (let a = 0; a < n; a++) {
+    const pa = participants[a]!;
+    for (let b = 0; b < n; b++) {
+      if (a === b) continue;
+      const pb = participants[b]!;
+      out[w++] = (floorRtt(matrix, pa.city, pb.city) + pa.lastMileMs + pb.lastMileMs) / 2 + nodeHopMs;
     }
   }
   return w;
@@ -197,12 +278,14 @@ export function drawMeetingSize(rnd: () => number): number {
 
 /**
  * How the participants of a meeting are spread over the cities:
+ * - `uniform`: every participant from any city (uniform), no pull towards anyone: the
+ *   issue's "drawn from the world population" taken literally, as the csv has no population;
  * - `scattered`: each participant after the first from the first joiner's continent with
  *   probability `localShare`, else from any city (uniform);
  * - `sites`: the meeting gathers 1–3 sites (offices, classrooms) drawn uniformly, the first
  *   joiner's city being one; each participant comes from one of them (uniform).
  */
-export type MeetingPopulation = 'scattered' | 'sites';
+export type MeetingPopulation = 'uniform' | 'scattered' | 'sites';
 
 /** The participants of one meeting in join order (see the header and {@link MeetingPopulation}). */
 export function drawMeeting(
@@ -225,6 +308,10 @@ export function drawMeeting(
       if (!sites.includes(c)) sites.push(c);
     }
     for (let i = 1; i < size; i++) out.push({ city: pick(sites), lastMileMs: lastMile() });
+    return out;
+  }
+  if (population === 'uniform') {
+    for (let i = 1; i < size; i++) out.push({ city: pick(cities), lastMileMs: lastMile() });
     return out;
   }
   const local = cities.filter((c) => CONTINENT[c] === CONTINENT[first]);

@@ -6,13 +6,27 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { awsRttMatrix } from '../../helpers/awsReference.js';
 import { prngUnit } from '../../helpers/prng.js';
-import { DEFAULT_MODEL, drawMeeting, pairDelays, placeCascaded, placeOnOneNode, spansContinents, type ModelParticipant } from '../../../bench/cascade-latency.js';
+import {
+  DEFAULT_MODEL,
+  drawMeeting,
+  pairDelays,
+  pairFloors,
+  placeCascaded,
+  placeInOwnRegions,
+  placeOnOneNode,
+  spansContinents,
+  type ModelParticipant,
+} from '../../../bench/cascade-latency.js';
 
 const matrix = awsRttMatrix(1);
 const at = (city: string, lastMileMs = 0): ModelParticipant => ({ city, lastMileMs });
-const delays = (ps: ModelParticipant[], placement: ReturnType<typeof placeOnOneNode>, hop = 5) => {
+const delays = (ps: ModelParticipant[], placement: ReturnType<typeof placeOnOneNode>, hop = 5, relayHop = hop) => {
   const out = new Float64Array(ps.length * (ps.length - 1));
-  return [...out.subarray(0, pairDelays(matrix, ps, placement, hop, out))];
+  return [...out.subarray(0, pairDelays(matrix, ps, placement, hop, out, relayHop))];
+};
+const floors = (ps: ModelParticipant[], hop = 5) => {
+  const out = new Float64Array(ps.length * (ps.length - 1));
+  return [...out.subarray(0, pairFloors(matrix, ps, hop, out))];
 };
 
 describe('cascade latency model', () => {
@@ -66,6 +80,50 @@ describe('cascade latency model', () => {
     const cities = new Set(a.map((p) => p.city));
     assert.ok(cities.size >= 1 && cities.size <= 3);
     assert.ok(a.every((p) => p.lastMileMs >= 2 && p.lastMileMs <= 20));
+  });
+
+  it('puts every participant on a node of their own region for the ideal bound', () => {
+    const p = placeInOwnRegions(matrix, [at('ap-south-1'), at('us-east-1'), at('ap-south-1'), at('us-east-1')]);
+    assert.deepEqual(p.nodes.map((n) => [n.regionId, n.members]), [['ap-south-1', 2], ['us-east-1', 2]]);
+    assert.deepEqual(p.nodeOf, [0, 1, 0, 1]);
+  });
+
+  it('prices the relay\'s node free when told, and only for pairs on two nodes', () => {
+    const ps = [at('ap-south-1'), at('us-east-1'), at('us-east-1')];
+    const free = delays(ps, placeInOwnRegions(matrix, ps), 5, 0);
+    const cross = 0.5 + 5 + 181.9 / 2 + 0.5;
+    assert.deepEqual(free, [cross, cross, cross, 0.5 + 5 + 0.5, cross, 0.5 + 5 + 0.5]);
+  });
+
+  it('floors São Paulo to Mumbai at the detour through Dublin, shorter than the direct path', () => {
+    const [floor] = floors([at('sa-east-1'), at('ap-south-1')]);
+    assert.equal(floor, (179.9 + 122.2) / 2 + 5);
+    const [direct] = delays([at('sa-east-1'), at('ap-south-1')], placeInOwnRegions(matrix, [at('sa-east-1'), at('ap-south-1')]), 5, 0);
+    assert.ok(floor! < direct!);
+  });
+
+  it('never puts a pair above the floor, whatever the placement', () => {
+    const rnd = prngUnit(3);
+    for (const population of ['uniform', 'scattered', 'sites'] as const) {
+      for (let k = 0; k < 20; k++) {
+        const ps = drawMeeting(matrix, rnd, 2 + Math.floor(rnd() * 60), population);
+        const floor = floors(ps);
+        for (const placement of [placeOnOneNode(matrix, ps), placeCascaded(matrix, ps), placeInOwnRegions(matrix, ps)]) {
+          for (const relayHop of [0, 5]) {
+            delays(ps, placement, 5, relayHop).forEach((d, i) => assert.ok(d >= floor[i]! - 1e-9, `${population}: pair ${i} ${d} < ${floor[i]}`));
+          }
+        }
+      }
+    }
+  });
+
+  it('draws the uniform mix from every city with no pull to the first joiner\'s continent', () => {
+    const ps = drawMeeting(matrix, prngUnit(11), 2_000, 'uniform');
+    const counts = new Map<string, number>();
+    for (const p of ps) counts.set(p.city, (counts.get(p.city) ?? 0) + 1);
+    assert.equal(counts.size, matrix.regions.length);
+    // Uniform over 9 cities: about 222 each; the first joiner's city gets no extra share.
+    for (const n of counts.values()) assert.ok(n > 150 && n < 300, `${n}`);
   });
 
   it('tells meetings that span continents from those that do not', () => {
