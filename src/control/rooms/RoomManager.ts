@@ -431,8 +431,8 @@ export class RoomManager {
     return this.#nodes.dropNode(nodeId);
   }
 
-  /** Sends every node of every multi-node meeting its peers again, with fresh relay tokens (every `cascade.relayRefreshMs`). */
-  refreshRelays(): Promise<{ meetings: number; commands: number }> {
+  /** Sends every node of every multi-node meeting its peers again, with fresh relay tokens (every `cascade.relayRefreshMs`), in slices that give the event loop back (MeetingNodes.refresh). */
+  refreshRelays(): Promise<{ meetings: number; commands: number; slices: number }> {
     return this.#nodes.refresh();
   }
 

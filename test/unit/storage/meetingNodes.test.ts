@@ -52,6 +52,9 @@ async function exercise(db: Kysely<Database>): Promise<void> {
   assert.deepEqual((await store.countLiveByNode('eu-central-1')).map((r) => [r.nodeId, r.meetings]), [['eu-1', 1]]);
   assert.deepEqual((await store.liveOn({ nodeId: 'eu-1' })).map((r) => r.id), ['m']);
   assert.deepEqual((await store.liveOnSeveralNodes()).map((r) => r.id), ['m']);
+  // Walked in pages (the relay refresh): a page of 2 node rows cannot hold m's 3, which comes whole.
+  const firstPage = await store.liveOnSeveralNodesPage(undefined, 2);
+  assert.deepEqual(firstPage.meetings.map((r) => [r.id, r.nodes.length]), [['m', 3]]);
 
   // The home goes: the oldest remaining node (the first one added) becomes home, and the row follows.
   const usNode = m.nodes[1]!.nodeId;
@@ -95,6 +98,33 @@ async function exercise(db: Kysely<Database>): Promise<void> {
     assert.deepEqual(first.nodes.map((n) => [n.nodeId, n.role]), [['ap-1', 'home'], ['us-1', 'regional']]);
     assert.deepEqual((await store.get('app', g.id))!.nodes.map((n) => n.nodeId), ['ap-1', 'us-1']);
   }
+
+  // The pages of multi-node meetings, whatever their size, list each one once, whole, in key
+  // order, and no meeting on one node (120 on two nodes; old-live on one; m ended).
+  for (const rows of [2, 3, 7, 400]) {
+    const seen: string[] = [];
+    let after: { appId: string; id: string } | undefined;
+    let pages = 0;
+    do {
+      const page = await store.liveOnSeveralNodesPage(after, rows);
+      for (const r of page.meetings) {
+        assert.equal(r.status, 'live');
+        assert.deepEqual(r.nodes.map((n) => n.nodeId), ['ap-1', 'us-1'], `${r.id}: its whole set (pages of ${rows} rows)`);
+        seen.push(r.id);
+      }
+      after = page.next;
+      pages++;
+    } while (after);
+    assert.deepEqual(seen, grown.map((g) => g.id).sort(), `pages of ${rows} rows`);
+    assert.ok(rows >= 400 || pages > 1);
+  }
+
+  // Placing a meeting again (its nodes died) leaves it its new home only, and touches no other meeting's set.
+  const g0 = (await store.get('app', 'g0'))!;
+  const replaced = (await store.place('app', 'g0', g0.epoch, 'eu-central-1', 'eu-9'))!;
+  assert.deepEqual(replaced.nodes.map((n) => [n.nodeId, n.role]), [['eu-9', 'home']]);
+  assert.deepEqual((await store.get('app', 'g0'))!.nodes.map((n) => n.nodeId), ['eu-9']);
+  assert.deepEqual((await store.get('app', 'g1'))!.nodes.map((n) => n.nodeId), ['ap-1', 'us-1']);
 }
 
 test('meeting node sets on PGlite', async () => {
