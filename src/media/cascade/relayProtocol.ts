@@ -16,6 +16,7 @@
  * | `subscribe`          | `trackIds` | the sender has local subscribers for these tracks of the receiver's node: send them |
  * | `unsubscribe`        | `trackIds` | it has none any more: stop |
  * | `offer`              | `sdp`, `tracks` [{mid, trackId}], `mac` | the sender's media connection towards the receiver (re-offered when a track is added) |
+ * | `rebind`             | `n`, `mid`, `trackId`, `fromSeq`?, `mac` | the sender's m-line `mid` (offered before) now carries its track `trackId`, the relay sequence numbers from `fromSeq` on (a reused send slot: no renegotiation). `n` counts the sender's rebinds from 1 up; `mac` binds role, `n`, `mid`, `trackId` and `fromSeq` |
  * | `answer`             | `sdp`, `mac` | answer to the receiver's last `offer` |
  *
  * `mac` binds the SDP (and its DTLS fingerprint) to the relay's session key, which only the
@@ -71,6 +72,17 @@ export const RelayMessageSchemas = {
       type: Type.Literal('offer'),
       sdp: Type.String({ minLength: 1, maxLength: MAX_SDP_BYTES }),
       tracks: Type.Array(Type.Object({ mid: Type.String({ pattern: '^[A-Za-z0-9]{1,16}$' }), trackId: TrackId }, { additionalProperties: false }), { maxItems: MAX_TRACKS }),
+      mac: Mac,
+    },
+    { additionalProperties: false },
+  ),
+  rebind: Type.Object(
+    {
+      type: Type.Literal('rebind'),
+      n: Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER }),
+      mid: Type.String({ pattern: '^[A-Za-z0-9]{1,16}$' }),
+      trackId: TrackId,
+      fromSeq: Type.Optional(Type.Integer({ minimum: 0, maximum: 65535 })),
       mac: Mac,
     },
     { additionalProperties: false },

@@ -6,8 +6,9 @@
 import { test, describe, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { JoinTokenIssuer, relayHelloFor } from '../../../../src/tokens/index.js';
-import { WebSocketServer } from 'ws';
+import { JoinTokenIssuer, relayHelloFor, relayMac, relaySessionKey } from '../../../../src/tokens/index.js';
+import WebSocket, { WebSocketServer } from 'ws';
+import { relayUrlOf } from '../../../../src/media/cascade/relayProtocol.js';
 import type { SfuNode } from '../../../../src/media/index.js';
 import { CloseCode } from '../../../../src/contracts/signaling.js';
 import { TestClient, waitUntil } from '../support/TestClient.js';
@@ -89,6 +90,30 @@ describe('relay tokens and bad relay input', { timeout: 120_000 }, () => {
     assert.equal(r.messages[0]?.type, 'welcome');
     assert.equal(r.messages.at(-1)?.code, 'VALIDATION_FAILED');
     assert.match(String(r.messages.at(-1)?.message), /not authenticated/);
+  });
+
+  test('a rebind (a reused send slot) must carry the session key\'s MAC and name an m-line offered before', async () => {
+    const unauthenticated = await attemptRelay(b.url, [hello(relayToken('node-b')), JSON.stringify({ type: 'rebind', n: 1, mid: 'a0', trackId: 'TA_x', mac: 'C'.repeat(43) })]);
+    assert.equal(unauthenticated.messages.at(-1)?.code, 'VALIDATION_FAILED');
+    assert.match(String(unauthenticated.messages.at(-1)?.message), /not authenticated/);
+    // Properly MAC'd (this test holds the dialer's secret), but for an m-line never offered.
+    const h = relayHelloFor(relayToken('node-b'));
+    const ws = new WebSocket(relayUrlOf(b.url));
+    const messages: Array<Record<string, unknown>> = [];
+    const closed = new Promise<number>((resolve) => ws.once('close', resolve));
+    ws.on('message', (data) => {
+      const m = JSON.parse(String(data)) as Record<string, unknown>;
+      messages.push(m);
+      if (m.type !== 'welcome') return;
+      const key = relaySessionKey(h.secret, h.nonce, m.nonce as string);
+      ws.send(JSON.stringify({ type: 'rebind', n: 1, mid: 'a0', trackId: 'TA_x', fromSeq: 7, mac: relayMac(key, 'dialer', 'rebind', '1', 'a0', 'TA_x', '7') }));
+    });
+    await new Promise((resolve) => ws.once('open', resolve));
+    ws.send(JSON.stringify({ type: 'hello', token: h.token, nonce: h.nonce, proof: h.proof }));
+    await closed;
+    assert.equal(messages[0]?.type, 'welcome');
+    assert.equal(messages.at(-1)?.code, 'VALIDATION_FAILED');
+    assert.match(String(messages.at(-1)?.message), /never offered/);
   });
 
   test('a dialing node does not open a relay to something that cannot prove it holds the peer\'s key', async () => {
