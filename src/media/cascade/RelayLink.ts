@@ -75,9 +75,27 @@ export interface RelayLinkOptions {
   readonly onClosed: (link: RelayLink) => void;
 }
 
+/**
+ * m-lines per send connection. An offer of 48 m-lines is about 16 KiB, half the 32 KiB SDP
+ * limit; more tracks sent at once go on another connection pair (a shard).
+ */
+export const RELAY_MLINES_PER_CONNECTION = 48;
+/** Most connection pairs per direction of one relay (the protocol's `shard` is below this). */
+export const RELAY_MAX_SHARDS = 32;
+
+/** One send connection of a relay and its offer/answer state. */
+interface SendShard {
+  readonly index: number;
+  readonly peer: PeerSession;
+  readonly slots: OutSlot[];
+  offering: boolean;
+  offerAgain: boolean;
+}
+
 /** A send slot: one m-line of the send connection, carrying one local track at a time. */
 interface OutSlot {
   readonly mid: string;
+  readonly shard: SendShard;
   readonly kind: 'audio' | 'video';
   readonly outbound: OutboundTrack;
   readonly forwarder: Forwarder;
@@ -129,11 +147,11 @@ export class RelayLink {
   readonly #outByTrack = new Map<string, OutSlot>();
   #room: Room | undefined;
   #roomOffs: Array<() => void> = [];
-  #recv: PeerSession | undefined;
-  #sendPeer: PeerSession | undefined;
+  /** Receive connections by shard index. */
+  readonly #recvPeers = new Map<number, PeerSession>();
+  /** Send connections, shard 0 first. */
+  readonly #sendShards: SendShard[] = [];
   #nextMid = 0;
-  #offering = false;
-  #offerAgain = false;
   #flushQueued = false;
   #queue: Promise<void> = Promise.resolve();
   #pingTimer: NodeJS.Timeout | undefined;
@@ -187,6 +205,11 @@ export class RelayLink {
   /** m-lines of the send connection (one per send slot, idle or not). */
   sendMLinesForTesting(): number {
     return this.#outSlots.size;
+  }
+
+  /** Send connections (shards) of this relay. */
+  sendShardsForTesting(): number {
+    return this.#sendShards.length;
   }
 
   /** Forwarders of the send connection, by local track id (tests count packets through them). */
@@ -247,8 +270,8 @@ export class RelayLink {
     this.#outSlots.clear();
     this.#outByTrack.clear();
     this.#recvNatives.clear();
-    this.#sendPeer?.close();
-    this.#recv?.close();
+    for (const shard of this.#sendShards) shard.peer.close();
+    for (const peer of this.#recvPeers.values()) peer.close();
     if (this.#ws.readyState === this.#ws.OPEN || this.#ws.readyState === this.#ws.CONNECTING) {
       try {
         this.#ws.close(code, reason.slice(0, 100));
@@ -336,10 +359,12 @@ export class RelayLink {
           this.#freeSlot(id);
         }
         return;
-      case 'offer':
-        if (!relayMacMatches(m.mac, this.#sessionKey, this.#peerRole, 'offer', m.sdp, JSON.stringify(m.tracks))) throw unauthenticated();
-        await this.#acceptOffer(m.sdp, m.tracks);
+      case 'offer': {
+        const shard = m.shard ?? 0;
+        if (!relayMacMatches(m.mac, this.#sessionKey, this.#peerRole, 'offer', m.sdp, JSON.stringify(m.tracks), ...(shard === 0 ? [] : [String(shard)]))) throw unauthenticated();
+        await this.#acceptOffer(m.sdp, m.tracks, shard);
         return;
+      }
       case 'rebind':
         if (!relayMacMatches(m.mac, this.#sessionKey, this.#peerRole, 'rebind', String(m.n), m.mid, m.trackId, String(m.fromSeq ?? ''))) throw unauthenticated();
         if (m.n <= this.#lastRebindIn) throw new MeridianError('VALIDATION_FAILED', 'A relay rebind must be numbered above the last one (replayed?)');
@@ -347,8 +372,8 @@ export class RelayLink {
         this.#rebindMid(m.mid, m.trackId, m.fromSeq, true);
         return;
       case 'answer':
-        if (!relayMacMatches(m.mac, this.#sessionKey, this.#peerRole, 'answer', m.sdp)) throw unauthenticated();
-        this.#acceptAnswer(m.sdp);
+        if (!relayMacMatches(m.mac, this.#sessionKey, this.#peerRole, 'answer', m.sdp, ...((m.shard ?? 0) === 0 ? [] : [String(m.shard)]))) throw unauthenticated();
+        this.#acceptAnswer(m.sdp, m.shard ?? 0);
         return;
       case 'nack': {
         const slot = this.#outByTrack.get(m.trackId);
@@ -402,6 +427,7 @@ export class RelayLink {
     let slot = this.#outByTrack.get(trackId);
     if (!slot) {
       slot = this.#freeSlotFor(track) ?? this.#addSlot(track);
+      if (!slot) return;
       slot.trackId = trackId;
       this.#outByTrack.set(trackId, slot);
       // A slot already offered is known to the other node under its last track: tell it the
@@ -448,15 +474,21 @@ export class RelayLink {
     slot.toldTrackId = trackId;
   }
 
-  #addSlot(track: PublishedTrack): OutSlot {
-    const send = this.#ensureSend();
+  #addSlot(track: PublishedTrack): OutSlot | undefined {
+    const shard = this.#shardWithRoom();
+    if (!shard) {
+      this.#logger.warn({ trackId: track.id, max: RELAY_MAX_SHARDS * RELAY_MLINES_PER_CONNECTION }, 'relay has no room for another track');
+      return undefined;
+    }
+    const send = shard.peer;
     const codec = RELAY_CODECS[track.kind];
     const mid = `${track.kind === 'video' ? 'v' : 'a'}${this.#nextMid++}`;
     const ssrc = randomInt(1, 0xffffffff);
     const outbound = send.addOutboundTrack({ mid, kind: track.kind, ssrc, payloadType: codec.payloadType, codec: codec.codec, streamId: `relay-${mid}`, trackId: `relay-${mid}` });
     const forwarder = new Forwarder({ ssrc, payloadType: codec.payloadType, clockRate: codec.clockRate, waitForKeyFrame: track.kind === 'video', sink: outbound });
-    const slot: OutSlot = { mid, kind: track.kind, outbound, forwarder, trackId: undefined, toldTrackId: undefined, track: undefined, negotiated: false };
+    const slot: OutSlot = { mid, shard, kind: track.kind, outbound, forwarder, trackId: undefined, toldTrackId: undefined, track: undefined, negotiated: false };
     this.#outSlots.set(mid, slot);
+    shard.slots.push(slot);
     // The other node's key-frame requests for this track (its subscribers', or its own).
     outbound.onRtcp((packet) => {
       const source = slot.track;
@@ -469,14 +501,19 @@ export class RelayLink {
     return slot;
   }
 
-  #ensureSend(): PeerSession {
-    if (this.#sendPeer) return this.#sendPeer;
-    const peer = this.#engine.createPeer({ label: `${this.meetingId}/relay-${this.peerNodeId}/send` });
+  /** The first send connection with fewer than RELAY_MLINES_PER_CONNECTION m-lines (a new one if none). */
+  #shardWithRoom(): SendShard | undefined {
+    const free = this.#sendShards.find((x) => x.slots.length < RELAY_MLINES_PER_CONNECTION);
+    if (free) return free;
+    const index = this.#sendShards.length;
+    if (index >= RELAY_MAX_SHARDS) return undefined;
+    const peer = this.#engine.createPeer({ label: `${this.meetingId}/relay-${this.peerNodeId}/send${index === 0 ? '' : `-${index}`}` });
     peer.onStateChange((state) => {
       if (state === 'failed' || (state === 'closed' && !this.#closed)) this.close(`relay send connection ${state}`, CloseCode.transportLost);
     });
-    this.#sendPeer = peer;
-    return peer;
+    const shard: SendShard = { index, peer, slots: [], offering: false, offerAgain: false };
+    this.#sendShards.push(shard);
+    return shard;
   }
 
   #queueFlush(): void {
@@ -485,24 +522,23 @@ export class RelayLink {
     // One offer for every track asked for in this loop turn.
     setImmediate(() => {
       this.#flushQueued = false;
-      void this.#flush();
+      for (const shard of this.#sendShards) void this.#flush(shard);
     });
   }
 
-  async #flush(): Promise<void> {
-    const send = this.#sendPeer;
-    if (this.#closed || !send) return;
-    const slots = [...this.#outSlots.values()];
+  async #flush(shard: SendShard): Promise<void> {
+    if (this.#closed) return;
+    const slots = [...shard.slots];
     if (!slots.some((s) => !s.negotiated)) return;
-    if (this.#offering) {
-      this.#offerAgain = true;
+    if (shard.offering) {
+      shard.offerAgain = true;
       return;
     }
-    this.#offering = true;
+    shard.offering = true;
     for (const s of slots) s.negotiated = true;
     try {
-      const sdp = await send.createOffer();
-      if (this.#closed || this.#sendPeer !== send) return;
+      const sdp = await shard.peer.createOffer();
+      if (this.#closed) return;
       // The slots' tracks as of now (a rebind told while the offer was made is included; free
       // slots are left out: the other node keeps their last track, which has ended there).
       const tracks: Array<{ mid: string; trackId: string }> = [];
@@ -511,28 +547,34 @@ export class RelayLink {
         tracks.push({ mid: s.mid, trackId: s.trackId });
         s.toldTrackId = s.trackId;
       }
-      this.#post({ type: 'offer', sdp, tracks, mac: relayMac(this.#sessionKey, this.#role, 'offer', sdp, JSON.stringify(tracks)) });
+      // Shard 0 is sent and MAC'd as before shards existed; another shard's index is bound into the MAC.
+      const index = shard.index === 0 ? [] : [String(shard.index)];
+      const mac = relayMac(this.#sessionKey, this.#role, 'offer', sdp, JSON.stringify(tracks), ...index);
+      this.#post({ type: 'offer', sdp, tracks, ...(shard.index === 0 ? {} : { shard: shard.index }), mac });
     } catch (err) {
-      this.#offering = false;
+      shard.offering = false;
       if (!this.#closed) this.#fail(err);
     }
   }
 
-  #acceptAnswer(sdp: string): void {
-    const send = this.#sendPeer;
-    if (!send || !this.#offering) throw new MeridianError('VALIDATION_FAILED', 'No relay offer is waiting for an answer');
-    send.acceptAnswer(sdp);
-    this.#offering = false;
-    if (this.#offerAgain) {
-      this.#offerAgain = false;
+  #acceptAnswer(sdp: string, index: number): void {
+    const shard = this.#sendShards[index];
+    if (!shard || !shard.offering) throw new MeridianError('VALIDATION_FAILED', 'No relay offer is waiting for an answer');
+    shard.peer.acceptAnswer(sdp);
+    shard.offering = false;
+    if (shard.offerAgain) {
+      shard.offerAgain = false;
       this.#queueFlush();
     }
   }
 
-  async #acceptOffer(sdp: string, tracks: ReadonlyArray<{ mid: string; trackId: string }>): Promise<void> {
+  async #acceptOffer(sdp: string, tracks: ReadonlyArray<{ mid: string; trackId: string }>, index: number): Promise<void> {
+    // Shards come in order: the other node opens one only when the last is full.
+    if (!this.#recvPeers.has(index) && index !== this.#recvPeers.size) throw new MeridianError('VALIDATION_FAILED', `A relay offer for shard ${index} before shard ${this.#recvPeers.size}`);
     for (const { mid, trackId } of tracks) this.#rebindMid(mid, trackId, undefined, false);
-    if (!this.#recv) {
-      const peer = this.#engine.createPeer({ label: `${this.meetingId}/relay-${this.peerNodeId}/recv` });
+    let recv = this.#recvPeers.get(index);
+    if (!recv) {
+      const peer = this.#engine.createPeer({ label: `${this.meetingId}/relay-${this.peerNodeId}/recv${index === 0 ? '' : `-${index}`}` });
       peer.onTrack((native) => {
         this.#recvNatives.set(native.info.mid, native);
         const trackId = this.#recvMids.get(native.info.mid);
@@ -542,10 +584,13 @@ export class RelayLink {
       peer.onStateChange((state) => {
         if (state === 'failed' || (state === 'closed' && !this.#closed)) this.close(`relay receive connection ${state}`, CloseCode.transportLost);
       });
-      this.#recv = peer;
+      this.#recvPeers.set(index, peer);
+      recv = peer;
     }
-    const answer = await this.#recv.acceptOffer(sdp);
-    if (!this.#closed) this.#post({ type: 'answer', sdp: answer, mac: relayMac(this.#sessionKey, this.#role, 'answer', answer) });
+    const answer = await recv.acceptOffer(sdp);
+    if (this.#closed) return;
+    const mac = relayMac(this.#sessionKey, this.#role, 'answer', answer, ...(index === 0 ? [] : [String(index)]));
+    this.#post({ type: 'answer', sdp: answer, ...(index === 0 ? {} : { shard: index }), mac });
   }
 
   /**

@@ -4,10 +4,11 @@
  */
 import { test, describe, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
-import type { SfuNode } from '../../../../src/media/index.js';
+import { SFU_NODE_DEFAULTS, type SfuNode } from '../../../../src/media/index.js';
 import { TestClient, nonLoopbackSdps, waitUntil } from '../support/TestClient.js';
 import { MediaPump } from '../support/MediaPump.js';
-import { joinOn, publishersReceived, relayCommands, slotsOf, startCascadeNode } from '../support/cascade.js';
+import { RELAY_MLINES_PER_CONNECTION } from '../../../../src/media/cascade/RelayLink.js';
+import { issuer, joinOn, publishersReceived, relayCommands, slotsOf, startCascadeNode } from '../support/cascade.js';
 
 const MEETING = 'app1/churn';
 const cleanups: Array<() => unknown> = [];
@@ -17,7 +18,8 @@ afterEach(async () => {
 });
 
 async function node(id: string): Promise<SfuNode> {
-  const n = await startCascadeNode(id, 'eu-central-1', { capacity: 200 });
+  // Every test client connects from 127.0.0.1: room for 120 of them.
+  const n = await startCascadeNode(id, 'eu-central-1', { capacity: 200, signaling: { ...SFU_NODE_DEFAULTS.signaling, maxConnectionsPerAddress: 200 } });
   cleanups.push(() => n.close());
   return n;
 }
@@ -25,6 +27,17 @@ async function node(id: string): Promise<SfuNode> {
 async function join(n: SfuNode, who: string): Promise<TestClient> {
   const c = await joinOn(n, who, MEETING);
   cleanups.push(() => c.close());
+  return c;
+}
+
+/** Joins `who` to node `n` receiving nobody (sent with the join: a client's own subscribe SDP has the 32 KiB limit too). */
+async function joinReceivingNobody(n: SfuNode, who: string): Promise<TestClient> {
+  const { token } = issuer.issue({ appId: 'app1', meetingId: 'churn', participantId: who, participantName: who, regionId: n.settings.regionId, nodeId: n.settings.nodeId });
+  const c = await TestClient.connect(n.url);
+  cleanups.push(() => c.close());
+  c.send({ type: 'join', token });
+  c.send({ type: 'subscribe', publisherIds: [] });
+  await c.next((m) => m.type === 'joined');
   return c;
 }
 
@@ -74,6 +87,43 @@ describe('relay churn', { timeout: 600_000 }, () => {
     assert.equal(a.relaysForTesting.linkForTesting(MEETING, 'node-b'), link);
     assert.ok(link.sendMLinesForTesting() <= BATCH + 2, `m-lines follow the peak of concurrent tracks: ${link.sendMLinesForTesting()} (peak while churning ${peak})`);
     void alice;
+  });
+
+  test('120 tracks sent at once over one relay go on three connection pairs, and each one arrives', { timeout: 300_000 }, async () => {
+    const a = await node('node-a');
+    const b = await node('node-b');
+    const N = 120;
+    const names = [...Array(N).keys()].map((i) => `p${i}`);
+    // Three receivers on node-b share the publishers (a client's own subscribe offer has the
+    // same SDP limit); the relay carries all 120.
+    const receivers: TestClient[] = [];
+    for (let k = 0; k < 3; k++) {
+      const r = await join(b, `r${k}`);
+      r.send({ type: 'subscribe', publisherIds: names.filter((_, i) => i % 3 === k) });
+      receivers.push(r);
+    }
+    relayCommands([a, b], MEETING);
+    // Everyone joins before anyone publishes: a client joining a room of 100 tracks would be
+    // offered all of them at once (its own SDP limit, not the relay's).
+    const publishers: TestClient[] = [];
+    for (let i = 0; i < N; i += 10) publishers.push(...(await Promise.all(names.slice(i, i + 10).map((who) => joinReceivingNobody(a, who)))));
+    for (let i = 0; i < N; i += 10) {
+      await Promise.all(
+        publishers.slice(i, i + 10).map(async (c, k) => {
+          await c.publish({ audioSsrc: 20_000 + i + k });
+          const p = new MediaPump(c, { audioSsrc: 20_000 + i + k, intervalMs: 100 }).start();
+          cleanups.push(() => p.stop());
+        }),
+      );
+    }
+    const missing = (): string[] => names.filter((who, i) => !publishersReceived(receivers[i % 3]!, 'audio').has(who));
+    await waitUntil(() => missing().length === 0, 60_000, `every publisher heard (missing ${missing().length})`);
+    const link = a.relaysForTesting.linkForTesting(MEETING, 'node-b')!;
+    assert.equal(link.closed, false);
+    assert.equal(link.sentTrackIdsForTesting().length, N);
+    assert.equal(link.sendMLinesForTesting(), N);
+    assert.equal(link.sendShardsForTesting(), Math.ceil(N / RELAY_MLINES_PER_CONNECTION));
+    assert.equal(b.stats().relays, 1);
   });
 
   test('a track the other node unsubscribed frees its slot for another track, and gets a slot again when subscribed again', { timeout: 60_000 }, async () => {

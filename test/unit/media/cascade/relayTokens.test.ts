@@ -23,6 +23,27 @@ const hello = (token: string): string => {
   return JSON.stringify({ type: 'hello', token: h.token, nonce: h.nonce, proof: h.proof });
 };
 
+/**
+ * Opens a relay to `signalingUrl` as node-a (this test holds the dialer's secret), sends the
+ * message `next` builds with the session key, and resolves with what the node sent until it closed.
+ */
+async function afterHandshake(signalingUrl: string, next: (key: Buffer) => Record<string, unknown>): Promise<Array<Record<string, unknown>>> {
+  const h = relayHelloFor(relayToken('node-b'));
+  const ws = new WebSocket(relayUrlOf(signalingUrl));
+  const messages: Array<Record<string, unknown>> = [];
+  const closed = new Promise<number>((resolve) => ws.once('close', resolve));
+  ws.on('message', (data) => {
+    const m = JSON.parse(String(data)) as Record<string, unknown>;
+    messages.push(m);
+    if (m.type === 'welcome') ws.send(JSON.stringify(next(relaySessionKey(h.secret, h.nonce, m.nonce as string))));
+  });
+  await new Promise((resolve) => ws.once('open', resolve));
+  ws.send(JSON.stringify({ type: 'hello', token: h.token, nonce: h.nonce, proof: h.proof }));
+  await closed;
+  assert.equal(messages[0]?.type, 'welcome');
+  return messages;
+}
+
 describe('relay tokens and bad relay input', { timeout: 120_000 }, () => {
   let b: SfuNode;
   let bob: TestClient;
@@ -97,23 +118,17 @@ describe('relay tokens and bad relay input', { timeout: 120_000 }, () => {
     assert.equal(unauthenticated.messages.at(-1)?.code, 'VALIDATION_FAILED');
     assert.match(String(unauthenticated.messages.at(-1)?.message), /not authenticated/);
     // Properly MAC'd (this test holds the dialer's secret), but for an m-line never offered.
-    const h = relayHelloFor(relayToken('node-b'));
-    const ws = new WebSocket(relayUrlOf(b.url));
-    const messages: Array<Record<string, unknown>> = [];
-    const closed = new Promise<number>((resolve) => ws.once('close', resolve));
-    ws.on('message', (data) => {
-      const m = JSON.parse(String(data)) as Record<string, unknown>;
-      messages.push(m);
-      if (m.type !== 'welcome') return;
-      const key = relaySessionKey(h.secret, h.nonce, m.nonce as string);
-      ws.send(JSON.stringify({ type: 'rebind', n: 1, mid: 'a0', trackId: 'TA_x', fromSeq: 7, mac: relayMac(key, 'dialer', 'rebind', '1', 'a0', 'TA_x', '7') }));
-    });
-    await new Promise((resolve) => ws.once('open', resolve));
-    ws.send(JSON.stringify({ type: 'hello', token: h.token, nonce: h.nonce, proof: h.proof }));
-    await closed;
-    assert.equal(messages[0]?.type, 'welcome');
-    assert.equal(messages.at(-1)?.code, 'VALIDATION_FAILED');
-    assert.match(String(messages.at(-1)?.message), /never offered/);
+    const unknownMid = await afterHandshake(b.url, (key) => ({ type: 'rebind', n: 1, mid: 'a0', trackId: 'TA_x', fromSeq: 7, mac: relayMac(key, 'dialer', 'rebind', '1', 'a0', 'TA_x', '7') }));
+    assert.equal(unknownMid.at(-1)?.code, 'VALIDATION_FAILED');
+    assert.match(String(unknownMid.at(-1)?.message), /never offered/);
+  });
+
+  test('a shard index is bound into the offer MAC, and shards open in order', async () => {
+    const moved = await afterHandshake(b.url, (key) => ({ type: 'offer', sdp: 'v=0', tracks: [], shard: 1, mac: relayMac(key, 'dialer', 'offer', 'v=0', '[]') }));
+    assert.match(String(moved.at(-1)?.message), /not authenticated/, 'shard 0\'s MAC does not cover shard 1');
+    const early = await afterHandshake(b.url, (key) => ({ type: 'offer', sdp: 'v=0', tracks: [], shard: 1, mac: relayMac(key, 'dialer', 'offer', 'v=0', '[]', '1') }));
+    assert.equal(early.at(-1)?.code, 'VALIDATION_FAILED');
+    assert.match(String(early.at(-1)?.message), /before shard 0/);
   });
 
   test('a dialing node does not open a relay to something that cannot prove it holds the peer\'s key', async () => {
