@@ -2,7 +2,7 @@
  * One relay: this node and one other node of the same meeting, after the handshake
  * (RelayManager does `hello` / `welcome`). It owns the WebSocket for control messages
  * (relayProtocol.ts) and two PeerConnections through the node's media engine, one per
- * direction, each DTLS-SRTP:
+ * direction, each DTLS-SRTP (and two more per further shard, below):
  *
  * - the **send** connection: this node offers, the other answers. One m-line per local track
  *   the other node has subscribed to, fed by a Forwarder attached to the local
@@ -27,6 +27,10 @@
  * meeting's history (a relay used to fail after ~100 tracks had come and gone, its offers
  * past the 32 KiB SDP limit). A track subscribed again takes back its own slot if that is
  * still free (no message).
+ *
+ * A send connection holds RELAY_MLINES_PER_CONNECTION m-lines; past that, slots go on another
+ * send connection (shard 1, 2, ...), each with its own offer/answer (a `shard` index, bound
+ * into the MAC) and its own receive connection on the other node.
  *
  * The room is bound while it exists (a relay may come up before the first local client
  * joins, and outlive the room): remote participants and tracks are kept here and put into
