@@ -109,8 +109,10 @@ interface OutSlot {
   toldTrackId: string | undefined;
   /** The local track attached to the forwarder. */
   track: PublishedTrack | undefined;
-  /** In an offer already sent (the other node knows the mid). */
+  /** In an offer being made or sent. */
   negotiated: boolean;
+  /** In an offer sent: the other node knows the mid (a rebind may name it). */
+  offered: boolean;
 }
 
 /** A track of the other node, as known here. */
@@ -435,8 +437,9 @@ export class RelayLink {
       slot.trackId = trackId;
       this.#outByTrack.set(trackId, slot);
       // A slot already offered is known to the other node under its last track: tell it the
-      // new one before any of its packets (an m-line not offered yet goes in the next offer).
-      if (slot.negotiated && slot.toldTrackId !== trackId) this.#tellRebind(slot);
+      // new one before any of its packets. An m-line whose offer is not sent yet (maybe being
+      // made) gets its track in that offer's `tracks`, read when it is sent.
+      if (slot.offered && slot.toldTrackId !== trackId) this.#tellRebind(slot);
     }
     if (slot.track !== track) {
       slot.track?.detach(slot.forwarder);
@@ -490,7 +493,7 @@ export class RelayLink {
     const ssrc = randomInt(1, 0xffffffff);
     const outbound = send.addOutboundTrack({ mid, kind: track.kind, ssrc, payloadType: codec.payloadType, codec: codec.codec, streamId: `relay-${mid}`, trackId: `relay-${mid}` });
     const forwarder = new Forwarder({ ssrc, payloadType: codec.payloadType, clockRate: codec.clockRate, waitForKeyFrame: track.kind === 'video', sink: outbound });
-    const slot: OutSlot = { mid, shard, kind: track.kind, outbound, forwarder, trackId: undefined, toldTrackId: undefined, track: undefined, negotiated: false };
+    const slot: OutSlot = { mid, shard, kind: track.kind, outbound, forwarder, trackId: undefined, toldTrackId: undefined, track: undefined, negotiated: false, offered: false };
     this.#outSlots.set(mid, slot);
     shard.slots.push(slot);
     // The other node's key-frame requests for this track (its subscribers', or its own).
@@ -547,6 +550,7 @@ export class RelayLink {
       // slots are left out: the other node keeps their last track, which has ended there).
       const tracks: Array<{ mid: string; trackId: string }> = [];
       for (const s of slots) {
+        s.offered = true;
         if (s.trackId === undefined) continue;
         tracks.push({ mid: s.mid, trackId: s.trackId });
         s.toldTrackId = s.trackId;
