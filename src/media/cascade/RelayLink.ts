@@ -2,7 +2,7 @@
  * One relay: this node and one other node of the same meeting, after the handshake
  * (RelayManager does `hello` / `welcome`). It owns the WebSocket for control messages
  * (relayProtocol.ts) and two PeerConnections through the node's media engine, one per
- * direction, each DTLS-SRTP:
+ * direction, each DTLS-SRTP (and two more per further shard, below):
  *
  * - the **send** connection: this node offers, the other answers. One m-line per local track
  *   the other node has subscribed to, fed by a Forwarder attached to the local
@@ -14,8 +14,23 @@
  * Two connections rather than one: each direction then renegotiates on its own, offered by
  * the side that adds tracks, with exactly the shapes the node already negotiates with
  * clients (publisher offer filter, subscribe offers and the offerer-race workaround), and
- * no glare. An m-line of the send connection serves one track for the relay's lifetime
- * (a track subscribed again reuses it); the m-lines of tracks that ended stay idle.
+ * no glare.
+ *
+ * An m-line of the send connection is a *send slot*: it carries one local track at a time.
+ * When that track ends, or the other node unsubscribes it, the slot is free, and the next
+ * track of the same kind to be sent takes it without renegotiation: this node tells the
+ * other the slot's new track in a `rebind` message (MAC'd with the session key, numbered
+ * against replay, with the first relay sequence number of the new track), and the
+ * Forwarder of the slot keeps its SSRC, sequence and timestamp space continuous (waiting
+ * for a key frame on video), as a subscriber slot does when another publisher is switched
+ * in. The m-lines of a relay therefore follow the peak of tracks sent at once, not the
+ * meeting's history (a relay used to fail after ~100 tracks had come and gone, its offers
+ * past the 32 KiB SDP limit). A track subscribed again takes back its own slot if that is
+ * still free (no message).
+ *
+ * A send connection holds RELAY_MLINES_PER_CONNECTION m-lines; past that, slots go on another
+ * send connection (shard 1, 2, ...), each with its own offer/answer (a `shard` index, bound
+ * into the MAC) and its own receive connection on the other node.
  *
  * The room is bound while it exists (a relay may come up before the first local client
  * joins, and outlive the room): remote participants and tracks are kept here and put into
@@ -27,7 +42,7 @@ import type { RawData, WebSocket } from 'ws';
 import type { Logger } from '../../lib/logger.js';
 import { MeridianError, isMeridianError } from '../../contracts/errors.js';
 import { CloseCode } from '../../contracts/signaling.js';
-import type { MediaEngine, OutboundTrack, PeerSession } from '../engine/MediaEngine.js';
+import type { InboundTrack, MediaEngine, OutboundTrack, PeerSession } from '../engine/MediaEngine.js';
 import { Forwarder } from '../sfu/Forwarder.js';
 import type { PublishedTrack } from '../sfu/PublishedTrack.js';
 import type { ParticipantDescriptor, Room } from '../sfu/Room.js';
@@ -64,13 +79,41 @@ export interface RelayLinkOptions {
   readonly onClosed: (link: RelayLink) => void;
 }
 
-/** A local track the other node receives over this relay. */
+/**
+ * m-lines per send connection. An offer of 48 m-lines is 17–18 KB (measured: 48 audio
+ * 18,316 bytes, 48 video 17,068; 100 audio 37,972, over the limit), about half the 32 KiB SDP
+ * limit; more tracks sent at once go on another connection pair (a shard).
+ */
+export const RELAY_MLINES_PER_CONNECTION = 48;
+/** Most connection pairs per direction of one relay (the protocol's `shard` is below this). */
+export const RELAY_MAX_SHARDS = 32;
+
+/** One send connection of a relay and its offer/answer state. */
+interface SendShard {
+  readonly index: number;
+  readonly peer: PeerSession;
+  readonly slots: OutSlot[];
+  offering: boolean;
+  offerAgain: boolean;
+}
+
+/** A send slot: one m-line of the send connection, carrying one local track at a time. */
 interface OutSlot {
   readonly mid: string;
+  readonly shard: SendShard;
+  readonly kind: 'audio' | 'video';
   readonly outbound: OutboundTrack;
   readonly forwarder: Forwarder;
+  /** The local track the slot is for; undefined while free. */
+  trackId: string | undefined;
+  /** The track the other node last learnt for this mid (offer `tracks` or `rebind`). */
+  toldTrackId: string | undefined;
+  /** The local track attached to the forwarder. */
   track: PublishedTrack | undefined;
+  /** In an offer being made or sent. */
   negotiated: boolean;
+  /** In an offer sent: the other node knows the mid (a rebind may name it). */
+  offered: boolean;
 }
 
 /** A track of the other node, as known here. */
@@ -96,18 +139,26 @@ export class RelayLink {
   readonly #onClosed: (link: RelayLink) => void;
   readonly #remoteParticipants = new Map<string, ParticipantDescriptor>();
   readonly #remoteTracks = new Map<string, RemoteTrack>();
-  /** mid of the receive connection → track id (from the other node's offers). */
+  /** mid of the receive connection → track id (from the other node's offers and rebinds). */
   readonly #recvMids = new Map<string, string>();
+  /** Native tracks of the receive connection, by mid. */
+  readonly #recvNatives = new Map<string, InboundTrack>();
+  /** Number of the last `rebind` accepted from the other node (replay guard). */
+  #lastRebindIn = 0;
+  #lastRebindOut = 0;
   /** Local tracks the other node asked for. */
   readonly #wanted = new Set<string>();
+  /** Send slots by mid, in m-line order. */
   readonly #outSlots = new Map<string, OutSlot>();
+  /** Send slots by the local track they are for. */
+  readonly #outByTrack = new Map<string, OutSlot>();
   #room: Room | undefined;
   #roomOffs: Array<() => void> = [];
-  #recv: PeerSession | undefined;
-  #sendPeer: PeerSession | undefined;
+  /** Receive connections by shard index. */
+  readonly #recvPeers = new Map<number, PeerSession>();
+  /** Send connections, shard 0 first. */
+  readonly #sendShards: SendShard[] = [];
   #nextMid = 0;
-  #offering = false;
-  #offerAgain = false;
   #flushQueued = false;
   #queue: Promise<void> = Promise.resolve();
   #pingTimer: NodeJS.Timeout | undefined;
@@ -155,12 +206,22 @@ export class RelayLink {
 
   /** Ids of the local tracks currently sent to the other node (with a forwarder attached). */
   sentTrackIdsForTesting(): string[] {
-    return [...this.#outSlots.entries()].filter(([, s]) => s.track !== undefined && s.forwarder.sourceId !== undefined).map(([id]) => id);
+    return [...this.#outByTrack.entries()].filter(([, s]) => s.track !== undefined && s.forwarder.sourceId !== undefined).map(([id]) => id);
+  }
+
+  /** m-lines of the send connection (one per send slot, idle or not). */
+  sendMLinesForTesting(): number {
+    return this.#outSlots.size;
+  }
+
+  /** Send connections (shards) of this relay. */
+  sendShardsForTesting(): number {
+    return this.#sendShards.length;
   }
 
   /** Forwarders of the send connection, by local track id (tests count packets through them). */
   forwarderForTesting(trackId: string): Forwarder | undefined {
-    return this.#outSlots.get(trackId)?.forwarder;
+    return this.#outByTrack.get(trackId)?.forwarder;
   }
 
   /**
@@ -183,8 +244,7 @@ export class RelayLink {
       }),
       room.on('trackUnpublished', (t) => {
         if (t.relayedFrom !== undefined) return;
-        const slot = this.#outSlots.get(t.id);
-        if (slot) slot.track = undefined;
+        this.#freeSlot(t.id);
         this.#wanted.delete(t.id);
         this.#post({ type: 'track-unpublished', trackId: t.id });
       }),
@@ -215,8 +275,10 @@ export class RelayLink {
     this.#remoteParticipants.clear();
     for (const slot of this.#outSlots.values()) slot.track?.detach(slot.forwarder);
     this.#outSlots.clear();
-    this.#sendPeer?.close();
-    this.#recv?.close();
+    this.#outByTrack.clear();
+    this.#recvNatives.clear();
+    for (const shard of this.#sendShards) shard.peer.close();
+    for (const peer of this.#recvPeers.values()) peer.close();
     if (this.#ws.readyState === this.#ws.OPEN || this.#ws.readyState === this.#ws.CONNECTING) {
       try {
         this.#ws.close(code, reason.slice(0, 100));
@@ -239,10 +301,8 @@ export class RelayLink {
       t.subscribed = false;
       this.#post({ type: 'unsubscribe', trackIds: [trackId] });
     }
-    for (const slot of this.#outSlots.values()) {
-      slot.track?.detach(slot.forwarder);
-      slot.track = undefined;
-    }
+    // The room's local tracks are gone with it: every send slot is free.
+    for (const trackId of [...this.#outByTrack.keys()]) this.#freeSlot(trackId);
   }
 
   #onFrame(data: RawData, isBinary: boolean): void {
@@ -299,22 +359,31 @@ export class RelayLink {
         }
         return;
       case 'unsubscribe':
+        // The slot is free at once: its track may come back (it then takes the slot back if
+        // still free), and a busy meeting's m-lines stay bounded by what is sent at once.
         for (const id of m.trackIds) {
           this.#wanted.delete(id);
-          const slot = this.#outSlots.get(id);
-          slot?.track?.detach(slot.forwarder);
+          this.#freeSlot(id);
         }
         return;
-      case 'offer':
-        if (!relayMacMatches(m.mac, this.#sessionKey, this.#peerRole, 'offer', m.sdp, JSON.stringify(m.tracks))) throw unauthenticated();
-        await this.#acceptOffer(m.sdp, m.tracks);
+      case 'offer': {
+        const shard = m.shard ?? 0;
+        if (!relayMacMatches(m.mac, this.#sessionKey, this.#peerRole, 'offer', m.sdp, JSON.stringify(m.tracks), ...(shard === 0 ? [] : [String(shard)]))) throw unauthenticated();
+        await this.#acceptOffer(m.sdp, m.tracks, shard);
+        return;
+      }
+      case 'rebind':
+        if (!relayMacMatches(m.mac, this.#sessionKey, this.#peerRole, 'rebind', String(m.n), m.mid, m.trackId, String(m.fromSeq ?? ''))) throw unauthenticated();
+        if (m.n <= this.#lastRebindIn) throw new MeridianError('VALIDATION_FAILED', 'A relay rebind must be numbered above the last one (replayed?)');
+        this.#lastRebindIn = m.n;
+        this.#rebindMid(m.mid, m.trackId, m.fromSeq, true);
         return;
       case 'answer':
-        if (!relayMacMatches(m.mac, this.#sessionKey, this.#peerRole, 'answer', m.sdp)) throw unauthenticated();
-        this.#acceptAnswer(m.sdp);
+        if (!relayMacMatches(m.mac, this.#sessionKey, this.#peerRole, 'answer', m.sdp, ...((m.shard ?? 0) === 0 ? [] : [String(m.shard)]))) throw unauthenticated();
+        this.#acceptAnswer(m.sdp, m.shard ?? 0);
         return;
       case 'nack': {
-        const slot = this.#outSlots.get(m.trackId);
+        const slot = this.#outByTrack.get(m.trackId);
         if (slot?.track) slot.track.answerNack(slot.forwarder, m.seqs);
         return;
       }
@@ -354,27 +423,80 @@ export class RelayLink {
     }
   }
 
-  /** Starts sending local track `trackId` to the other node (it asked for it). */
+  /**
+   * Starts sending local track `trackId` to the other node (it asked for it): on its own send
+   * slot if it has one, else on a free slot of its kind (its own former one first), else on
+   * a new m-line.
+   */
   #attachOut(trackId: string): void {
     const track = this.#room?.localTrack(trackId);
     if (!track || this.#closed) return;
-    let slot = this.#outSlots.get(trackId);
+    let slot = this.#outByTrack.get(trackId);
     if (!slot) {
-      slot = this.#addSlot(track);
-      this.#outSlots.set(trackId, slot);
+      slot = this.#freeSlotFor(track) ?? this.#addSlot(track);
+      if (!slot) return;
+      slot.trackId = trackId;
+      this.#outByTrack.set(trackId, slot);
+      // A slot already offered is known to the other node under its last track: tell it the
+      // new one before any of its packets. An m-line whose offer is not sent yet (maybe being
+      // made) gets its track in that offer's `tracks`, read when it is sent.
+      if (slot.offered && slot.toldTrackId !== trackId) this.#tellRebind(slot);
     }
-    slot.track = track;
+    if (slot.track !== track) {
+      slot.track?.detach(slot.forwarder);
+      slot.track = track;
+    }
     track.attach(slot.forwarder);
   }
 
-  #addSlot(track: PublishedTrack): OutSlot {
-    const send = this.#ensureSend();
+  /** A free send slot of `track`'s kind: the one it last had if free, else the first. */
+  #freeSlotFor(track: PublishedTrack): OutSlot | undefined {
+    let any: OutSlot | undefined;
+    for (const slot of this.#outSlots.values()) {
+      if (slot.trackId !== undefined || slot.kind !== track.kind) continue;
+      if (slot.toldTrackId === track.id) return slot;
+      any ??= slot;
+    }
+    return any;
+  }
+
+  /** Local track `trackId` is no longer sent (ended, or unsubscribed): its slot is free. */
+  #freeSlot(trackId: string): void {
+    const slot = this.#outByTrack.get(trackId);
+    if (!slot) return;
+    this.#outByTrack.delete(trackId);
+    slot.track?.detach(slot.forwarder);
+    slot.track = undefined;
+    slot.trackId = undefined;
+  }
+
+  /** Sends the other node the new track of an offered slot. */
+  #tellRebind(slot: OutSlot): void {
+    const trackId = slot.trackId!;
+    const n = ++this.#lastRebindOut;
+    // The new track's first packet continues the forwarder's numbering: the other node drops
+    // older packets on that mid (the last track's, still on the way) until it sees it.
+    const fromSeq = slot.forwarder.packetsSent > 0 ? (slot.forwarder.lastOutSeq + 1) & 0xffff : undefined;
+    const mac = relayMac(this.#sessionKey, this.#role, 'rebind', String(n), slot.mid, trackId, String(fromSeq ?? ''));
+    this.#post({ type: 'rebind', n, mid: slot.mid, trackId, ...(fromSeq === undefined ? {} : { fromSeq }), mac });
+    slot.toldTrackId = trackId;
+  }
+
+  #addSlot(track: PublishedTrack): OutSlot | undefined {
+    const shard = this.#shardWithRoom();
+    if (!shard) {
+      this.#logger.warn({ trackId: track.id, max: RELAY_MAX_SHARDS * RELAY_MLINES_PER_CONNECTION }, 'relay has no room for another track');
+      return undefined;
+    }
+    const send = shard.peer;
     const codec = RELAY_CODECS[track.kind];
     const mid = `${track.kind === 'video' ? 'v' : 'a'}${this.#nextMid++}`;
     const ssrc = randomInt(1, 0xffffffff);
     const outbound = send.addOutboundTrack({ mid, kind: track.kind, ssrc, payloadType: codec.payloadType, codec: codec.codec, streamId: `relay-${mid}`, trackId: `relay-${mid}` });
     const forwarder = new Forwarder({ ssrc, payloadType: codec.payloadType, clockRate: codec.clockRate, waitForKeyFrame: track.kind === 'video', sink: outbound });
-    const slot: OutSlot = { mid, outbound, forwarder, track, negotiated: false };
+    const slot: OutSlot = { mid, shard, kind: track.kind, outbound, forwarder, trackId: undefined, toldTrackId: undefined, track: undefined, negotiated: false, offered: false };
+    this.#outSlots.set(mid, slot);
+    shard.slots.push(slot);
     // The other node's key-frame requests for this track (its subscribers', or its own).
     outbound.onRtcp((packet) => {
       const source = slot.track;
@@ -387,14 +509,19 @@ export class RelayLink {
     return slot;
   }
 
-  #ensureSend(): PeerSession {
-    if (this.#sendPeer) return this.#sendPeer;
-    const peer = this.#engine.createPeer({ label: `${this.meetingId}/relay-${this.peerNodeId}/send` });
+  /** The first send connection with fewer than RELAY_MLINES_PER_CONNECTION m-lines (a new one if none). */
+  #shardWithRoom(): SendShard | undefined {
+    const free = this.#sendShards.find((x) => x.slots.length < RELAY_MLINES_PER_CONNECTION);
+    if (free) return free;
+    const index = this.#sendShards.length;
+    if (index >= RELAY_MAX_SHARDS) return undefined;
+    const peer = this.#engine.createPeer({ label: `${this.meetingId}/relay-${this.peerNodeId}/send${index === 0 ? '' : `-${index}`}` });
     peer.onStateChange((state) => {
       if (state === 'failed' || (state === 'closed' && !this.#closed)) this.close(`relay send connection ${state}`, CloseCode.transportLost);
     });
-    this.#sendPeer = peer;
-    return peer;
+    const shard: SendShard = { index, peer, slots: [], offering: false, offerAgain: false };
+    this.#sendShards.push(shard);
+    return shard;
   }
 
   #queueFlush(): void {
@@ -403,59 +530,94 @@ export class RelayLink {
     // One offer for every track asked for in this loop turn.
     setImmediate(() => {
       this.#flushQueued = false;
-      void this.#flush();
+      for (const shard of this.#sendShards) void this.#flush(shard);
     });
   }
 
-  async #flush(): Promise<void> {
-    const send = this.#sendPeer;
-    if (this.#closed || !send) return;
-    const slots = [...this.#outSlots.entries()];
-    if (!slots.some(([, s]) => !s.negotiated)) return;
-    if (this.#offering) {
-      this.#offerAgain = true;
+  async #flush(shard: SendShard): Promise<void> {
+    if (this.#closed) return;
+    const slots = [...shard.slots];
+    if (!slots.some((s) => !s.negotiated)) return;
+    if (shard.offering) {
+      shard.offerAgain = true;
       return;
     }
-    this.#offering = true;
-    for (const [, s] of slots) s.negotiated = true;
+    shard.offering = true;
+    for (const s of slots) s.negotiated = true;
     try {
-      const sdp = await send.createOffer();
-      if (this.#closed || this.#sendPeer !== send) return;
-      const tracks = slots.map(([trackId, s]) => ({ mid: s.mid, trackId }));
-      this.#post({ type: 'offer', sdp, tracks, mac: relayMac(this.#sessionKey, this.#role, 'offer', sdp, JSON.stringify(tracks)) });
+      const sdp = await shard.peer.createOffer();
+      if (this.#closed) return;
+      // The slots' tracks as of now (a rebind told while the offer was made is included; free
+      // slots are left out: the other node keeps their last track, which has ended there).
+      const tracks: Array<{ mid: string; trackId: string }> = [];
+      for (const s of slots) {
+        s.offered = true;
+        if (s.trackId === undefined) continue;
+        tracks.push({ mid: s.mid, trackId: s.trackId });
+        s.toldTrackId = s.trackId;
+      }
+      // Shard 0 is sent and MAC'd as before shards existed; another shard's index is bound into the MAC.
+      const index = shard.index === 0 ? [] : [String(shard.index)];
+      const mac = relayMac(this.#sessionKey, this.#role, 'offer', sdp, JSON.stringify(tracks), ...index);
+      this.#post({ type: 'offer', sdp, tracks, ...(shard.index === 0 ? {} : { shard: shard.index }), mac });
     } catch (err) {
-      this.#offering = false;
+      shard.offering = false;
       if (!this.#closed) this.#fail(err);
     }
   }
 
-  #acceptAnswer(sdp: string): void {
-    const send = this.#sendPeer;
-    if (!send || !this.#offering) throw new MeridianError('VALIDATION_FAILED', 'No relay offer is waiting for an answer');
-    send.acceptAnswer(sdp);
-    this.#offering = false;
-    if (this.#offerAgain) {
-      this.#offerAgain = false;
+  #acceptAnswer(sdp: string, index: number): void {
+    const shard = this.#sendShards[index];
+    if (!shard || !shard.offering) throw new MeridianError('VALIDATION_FAILED', 'No relay offer is waiting for an answer');
+    shard.peer.acceptAnswer(sdp);
+    shard.offering = false;
+    if (shard.offerAgain) {
+      shard.offerAgain = false;
       this.#queueFlush();
     }
   }
 
-  async #acceptOffer(sdp: string, tracks: ReadonlyArray<{ mid: string; trackId: string }>): Promise<void> {
-    for (const { mid, trackId } of tracks) this.#recvMids.set(mid, trackId);
-    if (!this.#recv) {
-      const peer = this.#engine.createPeer({ label: `${this.meetingId}/relay-${this.peerNodeId}/recv` });
+  async #acceptOffer(sdp: string, tracks: ReadonlyArray<{ mid: string; trackId: string }>, index: number): Promise<void> {
+    // Shards come in order: the other node opens one only when the last is full.
+    if (!this.#recvPeers.has(index) && index !== this.#recvPeers.size) throw new MeridianError('VALIDATION_FAILED', `A relay offer for shard ${index} before shard ${this.#recvPeers.size}`);
+    for (const { mid, trackId } of tracks) this.#rebindMid(mid, trackId, undefined, false);
+    let recv = this.#recvPeers.get(index);
+    if (!recv) {
+      const peer = this.#engine.createPeer({ label: `${this.meetingId}/relay-${this.peerNodeId}/recv${index === 0 ? '' : `-${index}`}` });
       peer.onTrack((native) => {
+        this.#recvNatives.set(native.info.mid, native);
         const trackId = this.#recvMids.get(native.info.mid);
         const t = trackId === undefined ? undefined : this.#remoteTracks.get(trackId);
-        if (t) t.source.bind(native);
+        if (t && t.spec.kind === native.info.kind) t.source.bind(native);
       });
       peer.onStateChange((state) => {
         if (state === 'failed' || (state === 'closed' && !this.#closed)) this.close(`relay receive connection ${state}`, CloseCode.transportLost);
       });
-      this.#recv = peer;
+      this.#recvPeers.set(index, peer);
+      recv = peer;
     }
-    const answer = await this.#recv.acceptOffer(sdp);
-    if (!this.#closed) this.#post({ type: 'answer', sdp: answer, mac: relayMac(this.#sessionKey, this.#role, 'answer', answer) });
+    const answer = await recv.acceptOffer(sdp);
+    if (this.#closed) return;
+    const mac = relayMac(this.#sessionKey, this.#role, 'answer', answer, ...(index === 0 ? [] : [String(index)]));
+    this.#post({ type: 'answer', sdp: answer, ...(index === 0 ? {} : { shard: index }), mac });
+  }
+
+  /**
+   * Receive side: m-line `mid` now carries the other node's track `trackId`. Its native
+   * track leaves the source of the last track and feeds the new one (from `fromSeq` on).
+   */
+  #rebindMid(mid: string, trackId: string, fromSeq: number | undefined, mustExist: boolean): void {
+    const before = this.#recvMids.get(mid);
+    if (before === undefined && mustExist) throw new MeridianError('VALIDATION_FAILED', `A relay rebind names an m-line never offered (${mid})`);
+    if (before === trackId) return;
+    const native = this.#recvNatives.get(mid);
+    const t = this.#remoteTracks.get(trackId);
+    // A slot carries one kind for good (its m-line's).
+    if (t && native && t.spec.kind !== native.info.kind) throw new MeridianError('VALIDATION_FAILED', `A relay rebind puts a ${t.spec.kind} track on a ${native.info.kind} m-line`);
+    this.#recvMids.set(mid, trackId);
+    if (!native) return;
+    if (before !== undefined) this.#remoteTracks.get(before)?.source.unbind(native);
+    t?.source.bind(native, fromSeq);
   }
 
   #post(message: OutgoingRelayMessage): void {

@@ -8,6 +8,7 @@
  */
 import type { InboundTrack, InboundTrackInfo } from '../engine/MediaEngine.js';
 import type { RelayTrack } from './relayProtocol.js';
+import { seqDelta } from '../sfu/RtpPacket.js';
 
 /** Codec facts of relayed media: relays carry what subscribers receive (VP8 PT 96, Opus PT 111). */
 export const RELAY_CODECS = {
@@ -49,13 +50,29 @@ export class RelayedTrackSource implements InboundTrack {
     return this.#native !== undefined && !this.#native.closed;
   }
 
-  /** Takes packets from `native`, the relay connection's track of this m-line. */
-  bind(native: InboundTrack): void {
+  /**
+   * Takes packets from `native`, the relay connection's track of this m-line. When the
+   * m-line carried another track before (a reused send slot), `fromSeq` is the relay
+   * sequence number of this track's first packet: older packets, the last track's still on
+   * the way, are dropped until it arrives.
+   */
+  bind(native: InboundTrack, fromSeq?: number): void {
     if (this.#closed) return;
     this.#native = native;
+    let guard = fromSeq;
     native.onPacket((packet) => {
-      if (this.#native === native) this.#listener?.(packet);
+      if (this.#native !== native || packet.length < 12) return;
+      if (guard !== undefined) {
+        if (seqDelta(guard, (packet[2]! << 8) | packet[3]!) < 0) return;
+        guard = undefined;
+      }
+      this.#listener?.(packet);
     });
+  }
+
+  /** The m-line of `native` now carries another track: stop using it (key-frame requests too). */
+  unbind(native: InboundTrack): void {
+    if (this.#native === native) this.#native = undefined;
   }
 
   onPacket(listener: (packet: Buffer) => void): void {

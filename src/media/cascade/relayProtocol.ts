@@ -15,11 +15,13 @@
  * | `track-unpublished`  | `trackId` | |
  * | `subscribe`          | `trackIds` | the sender has local subscribers for these tracks of the receiver's node: send them |
  * | `unsubscribe`        | `trackIds` | it has none any more: stop |
- * | `offer`              | `sdp`, `tracks` [{mid, trackId}], `mac` | the sender's media connection towards the receiver (re-offered when a track is added) |
- * | `answer`             | `sdp`, `mac` | answer to the receiver's last `offer` |
+ * | `offer`              | `sdp`, `tracks` [{mid, trackId}], `shard`?, `mac` | the sender's media connection `shard` (default 0) towards the receiver (re-offered when a track is added). A connection holds 48 m-lines; the sender opens shard n+1 when shards 0..n are full |
+ * | `rebind`             | `n`, `mid`, `trackId`, `fromSeq`?, `mac` | the sender's m-line `mid` (offered before) now carries its track `trackId`, the relay sequence numbers from `fromSeq` on (a reused send slot: no renegotiation). `n` counts the sender's rebinds from 1 up; `mac` binds role, `n`, `mid`, `trackId` and `fromSeq` |
+ * | `answer`             | `sdp`, `shard`?, `mac` | answer to the receiver's last `offer` of that shard |
  *
  * `mac` binds the SDP (and its DTLS fingerprint) to the relay's session key, which only the
- * two nodes hold: a relay is authenticated end to end even over plain `ws://`.
+ * two nodes hold: a relay is authenticated end to end even over plain `ws://`. For a shard
+ * above 0 the MAC covers its index too (shard 0's MAC is the same as before shards).
  * | `nack`               | `trackId`, `seqs` | resend these packets of a relayed track (sequence numbers as received over the relay) |
  * | `error`              | `code`, `message` | followed by a close |
  *
@@ -41,6 +43,8 @@ const Kind = Type.Union([Type.Literal('audio'), Type.Literal('video')]);
 const B64 = Type.String({ pattern: '^[A-Za-z0-9_-]{16,64}$' });
 /** An HMAC-SHA256 (base64url). */
 const Mac = Type.String({ pattern: '^[A-Za-z0-9_-]{43}$' });
+/** Index of a relay's connection pair (RelayLink.ts: RELAY_MAX_SHARDS); absent means 0. */
+const Shard = Type.Integer({ minimum: 0, maximum: 31 });
 /** Most track ids in one `subscribe`/`unsubscribe`. */
 const MAX_TRACKS = 1024;
 
@@ -71,11 +75,26 @@ export const RelayMessageSchemas = {
       type: Type.Literal('offer'),
       sdp: Type.String({ minLength: 1, maxLength: MAX_SDP_BYTES }),
       tracks: Type.Array(Type.Object({ mid: Type.String({ pattern: '^[A-Za-z0-9]{1,16}$' }), trackId: TrackId }, { additionalProperties: false }), { maxItems: MAX_TRACKS }),
+      shard: Type.Optional(Shard),
       mac: Mac,
     },
     { additionalProperties: false },
   ),
-  answer: Type.Object({ type: Type.Literal('answer'), sdp: Type.String({ minLength: 1, maxLength: MAX_SDP_BYTES }), mac: Mac }, { additionalProperties: false }),
+  rebind: Type.Object(
+    {
+      type: Type.Literal('rebind'),
+      n: Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER }),
+      mid: Type.String({ pattern: '^[A-Za-z0-9]{1,16}$' }),
+      trackId: TrackId,
+      fromSeq: Type.Optional(Type.Integer({ minimum: 0, maximum: 65535 })),
+      mac: Mac,
+    },
+    { additionalProperties: false },
+  ),
+  answer: Type.Object(
+    { type: Type.Literal('answer'), sdp: Type.String({ minLength: 1, maxLength: MAX_SDP_BYTES }), shard: Type.Optional(Shard), mac: Mac },
+    { additionalProperties: false },
+  ),
   nack: Type.Object(
     { type: Type.Literal('nack'), trackId: TrackId, seqs: Type.Array(Type.Integer({ minimum: 0, maximum: 65535 }), { minItems: 1, maxItems: 1024 }) },
     { additionalProperties: false },

@@ -6,8 +6,9 @@
 import { test, describe, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { JoinTokenIssuer, relayHelloFor } from '../../../../src/tokens/index.js';
-import { WebSocketServer } from 'ws';
+import { JoinTokenIssuer, relayHelloFor, relayMac, relaySessionKey } from '../../../../src/tokens/index.js';
+import WebSocket, { WebSocketServer } from 'ws';
+import { relayUrlOf } from '../../../../src/media/cascade/relayProtocol.js';
 import type { SfuNode } from '../../../../src/media/index.js';
 import { CloseCode } from '../../../../src/contracts/signaling.js';
 import { TestClient, waitUntil } from '../support/TestClient.js';
@@ -21,6 +22,27 @@ const hello = (token: string): string => {
   const h = relayHelloFor(token);
   return JSON.stringify({ type: 'hello', token: h.token, nonce: h.nonce, proof: h.proof });
 };
+
+/**
+ * Opens a relay to `signalingUrl` as node-a (this test holds the dialer's secret), sends the
+ * message `next` builds with the session key, and resolves with what the node sent until it closed.
+ */
+async function afterHandshake(signalingUrl: string, next: (key: Buffer) => Record<string, unknown>): Promise<Array<Record<string, unknown>>> {
+  const h = relayHelloFor(relayToken('node-b'));
+  const ws = new WebSocket(relayUrlOf(signalingUrl));
+  const messages: Array<Record<string, unknown>> = [];
+  const closed = new Promise<number>((resolve) => ws.once('close', resolve));
+  ws.on('message', (data) => {
+    const m = JSON.parse(String(data)) as Record<string, unknown>;
+    messages.push(m);
+    if (m.type === 'welcome') ws.send(JSON.stringify(next(relaySessionKey(h.secret, h.nonce, m.nonce as string))));
+  });
+  await new Promise((resolve) => ws.once('open', resolve));
+  ws.send(JSON.stringify({ type: 'hello', token: h.token, nonce: h.nonce, proof: h.proof }));
+  await closed;
+  assert.equal(messages[0]?.type, 'welcome');
+  return messages;
+}
 
 describe('relay tokens and bad relay input', { timeout: 120_000 }, () => {
   let b: SfuNode;
@@ -89,6 +111,24 @@ describe('relay tokens and bad relay input', { timeout: 120_000 }, () => {
     assert.equal(r.messages[0]?.type, 'welcome');
     assert.equal(r.messages.at(-1)?.code, 'VALIDATION_FAILED');
     assert.match(String(r.messages.at(-1)?.message), /not authenticated/);
+  });
+
+  test('a rebind (a reused send slot) must carry the session key\'s MAC and name an m-line offered before', async () => {
+    const unauthenticated = await attemptRelay(b.url, [hello(relayToken('node-b')), JSON.stringify({ type: 'rebind', n: 1, mid: 'a0', trackId: 'TA_x', mac: 'C'.repeat(43) })]);
+    assert.equal(unauthenticated.messages.at(-1)?.code, 'VALIDATION_FAILED');
+    assert.match(String(unauthenticated.messages.at(-1)?.message), /not authenticated/);
+    // Properly MAC'd (this test holds the dialer's secret), but for an m-line never offered.
+    const unknownMid = await afterHandshake(b.url, (key) => ({ type: 'rebind', n: 1, mid: 'a0', trackId: 'TA_x', fromSeq: 7, mac: relayMac(key, 'dialer', 'rebind', '1', 'a0', 'TA_x', '7') }));
+    assert.equal(unknownMid.at(-1)?.code, 'VALIDATION_FAILED');
+    assert.match(String(unknownMid.at(-1)?.message), /never offered/);
+  });
+
+  test('a shard index is bound into the offer MAC, and shards open in order', async () => {
+    const moved = await afterHandshake(b.url, (key) => ({ type: 'offer', sdp: 'v=0', tracks: [], shard: 1, mac: relayMac(key, 'dialer', 'offer', 'v=0', '[]') }));
+    assert.match(String(moved.at(-1)?.message), /not authenticated/, 'shard 0\'s MAC does not cover shard 1');
+    const early = await afterHandshake(b.url, (key) => ({ type: 'offer', sdp: 'v=0', tracks: [], shard: 1, mac: relayMac(key, 'dialer', 'offer', 'v=0', '[]', '1') }));
+    assert.equal(early.at(-1)?.code, 'VALIDATION_FAILED');
+    assert.match(String(early.at(-1)?.message), /before shard 0/);
   });
 
   test('a dialing node does not open a relay to something that cannot prove it holds the peer\'s key', async () => {
