@@ -68,6 +68,11 @@ export function createBroker(s: BrokerSettings): ServiceBroker {
     tracing: false,
     contextParamsCloning: false,
     transit: { maxQueueSize: 50_000, disableReconnect: false },
+    // Signals belong to the process's owner (the CLI's stopOnSignals), which closes the whole
+    // platform, database last. Moleculer's own SIGINT/SIGTERM handler stopped the broker and
+    // called process.exit(0) first, so `meridian start` exited before PGlite's shutdown
+    // checkpoint and every restart replayed the WAL of an unclean stop.
+    skipProcessEventRegistration: true,
   };
   return new ServiceBroker(opts);
 }

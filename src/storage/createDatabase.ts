@@ -12,7 +12,7 @@ import { MeridianError } from '../contracts/index.js';
 import type { Database } from './schema.js';
 import { withStorageErrors } from './errors.js';
 import { MIGRATIONS } from './migrations/index.js';
-import { EMBEDDED_POSTGRES_SETTINGS, initPgliteDataDirInChild } from './pgliteSettings.js';
+import { EMBEDDED_POSTGRES_SETTINGS, initPgliteDataDirInChild, useEmbeddedWasmTiering } from './pgliteSettings.js';
 
 /** An open database and how to close it. */
 export interface DatabaseHandle {
@@ -82,6 +82,9 @@ export async function createDatabase(opts: DatabaseOptions): Promise<DatabaseHan
         throw new MeridianError('STORAGE_UNAVAILABLE', err.message);
       });
     }
+    // Before PGlite compiles its engine: only what runs again and again is recompiled by the
+    // optimizing compiler, whose freed memory this long-lived process keeps (pgliteSettings.ts).
+    useEmbeddedWasmTiering();
     const pglite = dir === 'memory://' ? new PGlite({ startParams }) : new PGlite(dir, { startParams });
     db = new Kysely<Database>({ dialect: withStorageErrors(new PGliteDialect(pglite)) });
     kind = 'pglite';

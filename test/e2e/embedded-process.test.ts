@@ -1,7 +1,7 @@
 /**
  * `meridian start` as a real process: the operator contract (env vars, readyz, admin and
- * rank routes, credentials in the data directory), clean exit on SIGTERM, and data kept
- * across restarts.
+ * rank routes, credentials in the data directory), clean exit on SIGTERM and SIGINT with the
+ * database shut down, and data kept across restarts.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -21,6 +21,15 @@ function readableByOthers(dir: string): string[] {
   };
   visit(dir);
   return out;
+}
+
+/**
+ * The state PostgreSQL keeps in the embedded cluster's `global/pg_control` (`DBState` after
+ * the system identifier and two version words; WebAssembly is little-endian): 1 shut down,
+ * 6 in production (what a process that exits without closing the database leaves).
+ */
+function clusterState(dataDir: string): number {
+  return readFileSync(join(dataDir, 'pglite', 'global', 'pg_control')).readUInt32LE(16);
 }
 
 /** Files below `dir` whose bytes contain `needle`. */
@@ -83,6 +92,7 @@ test('meridian start serves the API from one data directory and keeps it across 
 
     first.child.kill('SIGTERM');
     assert.equal(await first.exited, 0, 'exits cleanly on SIGTERM');
+    assert.equal(clusterState(dataDir), 1, 'the database was shut down before the exit, so the restart replays no WAL');
   } finally {
     first.child.kill('SIGKILL');
   }
@@ -94,8 +104,10 @@ test('meridian start serves the API from one data directory and keeps it across 
     const regions = (await (await fetch(`${base}/v1/admin/regions`, { headers: { authorization: `Bearer ${creds.adminKey}` } })).json()) as { regions: Array<{ id: string }> };
     assert.ok(regions.regions.some((r) => r.id === 'ap-southeast-1'), 'a region added at runtime survives a restart');
     assert.ok(!second.output().includes(creds.adminKey), 'keys are printed only when created');
-    second.child.kill('SIGTERM');
+    // Ctrl-C at a terminal.
+    second.child.kill('SIGINT');
     assert.equal(await second.exited, 0);
+    assert.equal(clusterState(dataDir), 1, 'the database was shut down on SIGINT too');
   } finally {
     second.child.kill('SIGKILL');
   }

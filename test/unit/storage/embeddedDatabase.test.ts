@@ -1,10 +1,11 @@
 /**
  * The embedded engine (PGlite) is sized for Meridian's small tables, not for a server, and a
- * data directory survives a restart, including the first one, whose cluster a child creates.
+ * data directory survives a restart, including the first one, whose cluster a child creates,
+ * and closing it leaves the cluster shut down cleanly.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sql } from 'kysely';
@@ -40,6 +41,27 @@ test('a new data directory is created on first start and what was written is the
     } finally {
       await second.close();
     }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+/**
+ * The cluster state PostgreSQL keeps in `global/pg_control` (`DBState` after the system
+ * identifier and two version words; WebAssembly is little-endian): 1 shut down, 6 in production.
+ */
+function clusterState(dir: string): number {
+  return readFileSync(join(dir, 'pglite', 'global', 'pg_control')).readUInt32LE(16);
+}
+
+test('closing the embedded database shuts the cluster down cleanly, so a restart has no WAL to replay', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'meridian-embedded-'));
+  try {
+    const h = await createDatabase({ url: '', dataDir: dir });
+    await new RegionStore(h.db, 10_000).add({ id: 'written-before-close', name: 'Written', lat: 1, lon: 2 });
+    assert.equal(clusterState(dir), 6, 'an open cluster is in production');
+    await h.close();
+    assert.equal(clusterState(dir), 1, 'a closed cluster is shut down (checkpointed), not left for crash recovery');
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
