@@ -142,8 +142,13 @@ async function session(count: 1 | 2, round: number, opts: Required<CascadeCapaci
   let load: Role | undefined;
   try {
     const urls = await Promise.all(nodes.map(async (n) => (await n.next('sfu-ready')).url as string));
+    const targets: LoadTarget[] = ids.map((nodeId, i) => ({ url: urls[i]!, nodeId, key: keys[i]! }));
+    load = new Role('sfuload', undefined, sfuLoadArgs(targets, true));
+    await load.next('load-ready', 60_000);
     if (count === 2) {
       // The room manager's broadcast: each node told of the other, with a relay token for it.
+      // After the publishers are on node A: a node dials only once it has a participant of its
+      // own (RelayManager), and A (the lower id) is the dialer.
       nodes.forEach((n, i) => {
         const j = 1 - i;
         const { token } = issuer.issueRelay({ meetingId: MEETING, fromNodeId: ids[i]!, fromRegionId: 'bench-1', toNodeId: ids[j]! });
@@ -152,9 +157,6 @@ async function session(count: 1 | 2, round: number, opts: Required<CascadeCapaci
       const ok = await Promise.all(nodes.map((n) => n.next('relay-ok', 40_000)));
       if (ok.some((m) => (m.relays as number) < 1)) throw new Error('the two nodes did not set up their relay');
     }
-    const targets: LoadTarget[] = ids.map((nodeId, i) => ({ url: urls[i]!, nodeId, key: keys[i]! }));
-    load = new Role('sfuload', undefined, sfuLoadArgs(targets, true));
-    await load.next('load-ready', 60_000);
     const costs: [Window, Window] = [await step(nodes, load, opts.costSubscribers[0], opts.stepMs), await step(nodes, load, opts.costSubscribers[1], opts.stepMs)];
     const cost = costs[1];
     // Pin for the search: a node per core; with two nodes the load generator gets no core of its own.
