@@ -88,6 +88,16 @@ export const RELAY_MLINES_PER_CONNECTION = 48;
 /** Most connection pairs per direction of one relay (the protocol's `shard` is below this). */
 export const RELAY_MAX_SHARDS = 32;
 
+/**
+ * What a shard adds to the MAC of its offers and answers: nothing for shard 0, whose messages
+ * are MAC'd as before shards existed; the index for the others.
+ */
+const shardMacParts = (shard: number): string[] => (shard === 0 ? [] : [String(shard)]);
+/** The `shard` field of an offer or answer: absent for shard 0. */
+const shardField = (shard: number): { shard?: number } => (shard === 0 ? {} : { shard });
+/** Suffix of a shard's connection label: none for shard 0. */
+const shardSuffix = (shard: number): string => (shard === 0 ? '' : `-${shard}`);
+
 /** One send connection of a relay and its offer/answer state. */
 interface SendShard {
   readonly index: number;
@@ -368,7 +378,7 @@ export class RelayLink {
         return;
       case 'offer': {
         const shard = m.shard ?? 0;
-        if (!relayMacMatches(m.mac, this.#sessionKey, this.#peerRole, 'offer', m.sdp, JSON.stringify(m.tracks), ...(shard === 0 ? [] : [String(shard)]))) throw unauthenticated();
+        if (!relayMacMatches(m.mac, this.#sessionKey, this.#peerRole, 'offer', m.sdp, JSON.stringify(m.tracks), ...shardMacParts(shard))) throw unauthenticated();
         await this.#acceptOffer(m.sdp, m.tracks, shard);
         return;
       }
@@ -379,7 +389,7 @@ export class RelayLink {
         this.#rebindMid(m.mid, m.trackId, m.fromSeq, true);
         return;
       case 'answer':
-        if (!relayMacMatches(m.mac, this.#sessionKey, this.#peerRole, 'answer', m.sdp, ...((m.shard ?? 0) === 0 ? [] : [String(m.shard)]))) throw unauthenticated();
+        if (!relayMacMatches(m.mac, this.#sessionKey, this.#peerRole, 'answer', m.sdp, ...shardMacParts(m.shard ?? 0))) throw unauthenticated();
         this.#acceptAnswer(m.sdp, m.shard ?? 0);
         return;
       case 'nack': {
@@ -515,7 +525,7 @@ export class RelayLink {
     if (free) return free;
     const index = this.#sendShards.length;
     if (index >= RELAY_MAX_SHARDS) return undefined;
-    const peer = this.#engine.createPeer({ label: `${this.meetingId}/relay-${this.peerNodeId}/send${index === 0 ? '' : `-${index}`}` });
+    const peer = this.#engine.createPeer({ label: `${this.meetingId}/relay-${this.peerNodeId}/send${shardSuffix(index)}` });
     peer.onStateChange((state) => {
       if (state === 'failed' || (state === 'closed' && !this.#closed)) this.close(`relay send connection ${state}`, CloseCode.transportLost);
     });
@@ -556,10 +566,8 @@ export class RelayLink {
         tracks.push({ mid: s.mid, trackId: s.trackId });
         s.toldTrackId = s.trackId;
       }
-      // Shard 0 is sent and MAC'd as before shards existed; another shard's index is bound into the MAC.
-      const index = shard.index === 0 ? [] : [String(shard.index)];
-      const mac = relayMac(this.#sessionKey, this.#role, 'offer', sdp, JSON.stringify(tracks), ...index);
-      this.#post({ type: 'offer', sdp, tracks, ...(shard.index === 0 ? {} : { shard: shard.index }), mac });
+      const mac = relayMac(this.#sessionKey, this.#role, 'offer', sdp, JSON.stringify(tracks), ...shardMacParts(shard.index));
+      this.#post({ type: 'offer', sdp, tracks, ...shardField(shard.index), mac });
     } catch (err) {
       shard.offering = false;
       if (!this.#closed) this.#fail(err);
@@ -583,7 +591,7 @@ export class RelayLink {
     for (const { mid, trackId } of tracks) this.#rebindMid(mid, trackId, undefined, false);
     let recv = this.#recvPeers.get(index);
     if (!recv) {
-      const peer = this.#engine.createPeer({ label: `${this.meetingId}/relay-${this.peerNodeId}/recv${index === 0 ? '' : `-${index}`}` });
+      const peer = this.#engine.createPeer({ label: `${this.meetingId}/relay-${this.peerNodeId}/recv${shardSuffix(index)}` });
       peer.onTrack((native) => {
         this.#recvNatives.set(native.info.mid, native);
         const trackId = this.#recvMids.get(native.info.mid);
@@ -598,8 +606,8 @@ export class RelayLink {
     }
     const answer = await recv.acceptOffer(sdp);
     if (this.#closed) return;
-    const mac = relayMac(this.#sessionKey, this.#role, 'answer', answer, ...(index === 0 ? [] : [String(index)]));
-    this.#post({ type: 'answer', sdp: answer, ...(index === 0 ? {} : { shard: index }), mac });
+    const mac = relayMac(this.#sessionKey, this.#role, 'answer', answer, ...shardMacParts(index));
+    this.#post({ type: 'answer', sdp: answer, ...shardField(index), mac });
   }
 
   /**
