@@ -83,6 +83,9 @@ export interface MeetingKey {
   readonly id: string;
 }
 
+/** The rows `(app_id, id), …` of a VALUES list naming the meetings `keys`. */
+const keyRows = (keys: readonly MeetingKey[]) => sql.join(keys.map((k) => sql`(${k.appId}, ${k.id})`));
+
 /**
  * The node rows of the meetings `keys` (at most 500 a call), by a lookup per key: a LATERAL
  * subquery that OFFSET 0 keeps as a nested loop over the primary key. A plain join with the
@@ -92,9 +95,8 @@ export interface MeetingKey {
  */
 async function nodesOf(db: Db, keys: readonly MeetingKey[]): Promise<NodeRow[]> {
   if (keys.length === 0) return [];
-  const values = sql.join(keys.map((k) => sql`(${k.appId}, ${k.id})`));
   const { rows } = await sql<NodeRow>`
-    select n.* from (values ${values}) as k(app_id, meeting_id)
+    select n.* from (values ${keyRows(keys)}) as k(app_id, meeting_id)
     cross join lateral (select * from meeting_nodes as x where x.app_id = k.app_id and x.meeting_id = k.meeting_id offset 0) as n`.execute(db);
   return rows;
 }
@@ -278,7 +280,7 @@ export class MeetingStore {
         const keyOf = (appId: string, id: string) => `${appId}\u0000${id}`;
         // Joined with a VALUES list, looked up by key: 25 OR-ed key conditions were one scan of
         // every node row of the app (44 ms on PGlite at 25,000 rows; this: 0.3 ms).
-        const keys = sql.join(placed.map((r) => sql`(${r.app_id}, ${r.id})`));
+        const keys = keyRows(placed.map((r) => ({ appId: r.app_id, id: r.id })));
         await sql`delete from meeting_nodes as n using (values ${keys}) as k(app_id, meeting_id)
           where n.app_id = k.app_id and n.meeting_id = k.meeting_id`.execute(tx);
         const homes = await tx
@@ -459,20 +461,9 @@ export class MeetingStore {
     return this.#records(this.#db, rows);
   }
 
-  /** Live meetings on more than one node (their relays are refreshed periodically), at most `limit`. */
-  async liveOnSeveralNodes(limit = 10_000): Promise<MeetingRecord[]> {
-    const out: MeetingRecord[] = [];
-    let after: MeetingKey | undefined;
-    do {
-      const page = await this.liveOnSeveralNodesPage(after);
-      out.push(...page.meetings);
-      after = page.next;
-    } while (after && out.length < limit);
-    return out.slice(0, limit);
-  }
-
   /**
-   * One page of the live meetings on more than one node, in key order after `after`: about
+   * One page of the live meetings on more than one node (their relays are refreshed
+   * periodically), in key order after `after`: about
    * `rows` node rows read (a meeting is never split over two pages), then the live meetings
    * among them. `next` is where the next page starts; absent after the last page. The relay
    * refresh walks these so that no turn of the event loop reads every multi-node meeting at
@@ -498,7 +489,7 @@ export class MeetingStore {
     const next = full && last ? { appId: last.app_id, id: last.meeting_id } : undefined;
     const several = groups.filter((g) => g.length > 1);
     if (several.length === 0) return next ? { meetings: [], next } : { meetings: [] };
-    const keys = sql.join(several.map((g) => sql`(${g[0]!.app_id}, ${g[0]!.meeting_id})`));
+    const keys = keyRows(several.map((g) => ({ appId: g[0]!.app_id, id: g[0]!.meeting_id })));
     // A lateral lookup per key (OFFSET 0 keeps the planner from turning it into a hash join
     // over every meeting, which it does on PGlite without statistics).
     const { rows: live } = await sql<Row>`
