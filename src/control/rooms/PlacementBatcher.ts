@@ -2,10 +2,11 @@
  * Writes concurrent placements together: one statement for many meetings instead of one
  * UPDATE per meeting (placements of meetings, {@link MeetingStore.placeMany}, and nodes
  * added to meetings, {@link MeetingStore.addNodes}), so a burst of new meetings (thousands
- * of first joins within seconds) costs the database a few round trips, not thousands. Each meeting in a batch still wins or
- * loses on its own epoch (the statement is {@link MeetingStore.placeMany}'s conditional
- * UPDATE), so the guarantee of the single UPDATE holds: of two writers that read the same
- * epoch, in one batch, in two batches or in two processes, exactly one succeeds.
+ * of first joins within seconds) costs the database a few round trips, not thousands. Each
+ * meeting in a batch still wins or loses on its own epoch (the statement is
+ * {@link MeetingStore.placeMany}'s conditional UPDATE), so the guarantee of the single UPDATE
+ * holds: of two writers that read the same epoch, in one batch, in two batches or in two
+ * processes, exactly one succeeds.
  *
  * No timer and no added wait when idle: the first placement is written at the end of the
  * current turn of the event loop (`setImmediate`), with whatever else arrived in that turn;

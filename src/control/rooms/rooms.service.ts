@@ -59,7 +59,6 @@ export interface RoomsServiceDeps {
   latency?: LatencyModelOptions;
 }
 
-/** Builds the `rooms` service schema. One schema per broker. */
 /** Runs `job` every `ms` (an unref'd timer), skipping a tick while the previous run is still going. */
 function everyInTurn(ms: number, job: () => Promise<unknown>, onError: (err: unknown) => void): NodeJS.Timeout {
   let running = false;
@@ -74,6 +73,7 @@ function everyInTurn(ms: number, job: () => Promise<unknown>, onError: (err: unk
   return timer;
 }
 
+/** Builds the `rooms` service schema. One schema per broker. */
 export function createRoomsService(deps: RoomsServiceDeps): ServiceSchema {
   const directory = new RegionDirectory({ heartbeatTimeoutMs: deps.heartbeatTimeoutMs, clock: deps.clock ?? systemClock });
   let manager: RoomManager;
