@@ -19,8 +19,21 @@ export async function createTestDatabase(prefix = 'meridian_test'): Promise<{ ur
     drop: async () => {
       const c = new pg.Client({ connectionString: PG_ADMIN_URL });
       await c.connect();
-      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await c.end();
+      try {
+        // pg's Pool.end() resolves once it has asked its connections to close, not once they
+        // have. A forced drop terminates a backend still closing, and its client then reports
+        // "terminating connection due to administrator command" as an 'error' event, which
+        // fails whatever test is running. So wait for the sessions to go first (up to 5 s);
+        // FORCE is for the ones that do not (a killed process's backend).
+        for (let i = 0; i < 50; i++) {
+          const { rows } = await c.query<{ n: number }>('SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1', [name]);
+          if (rows[0]!.n === 0) break;
+          await new Promise((r) => setTimeout(r, 100));
+        }
+        await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      } finally {
+        await c.end();
+      }
     },
   };
 }
