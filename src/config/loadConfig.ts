@@ -184,11 +184,6 @@ export function loadConfig(opts: LoadConfigOptions = {}): Readonly<Config> {
     if (!given('http', 'demo') && isPlainObject(merged.http)) merged.http.demo = DEMO_BY_DEFAULT[mode];
     if (!given(undefined, 'host')) merged.host = HOST_BY_DEFAULT[mode];
     if (!given('sfu', 'iceAddress') && isPlainObject(merged.sfu) && typeof merged.host === 'string') merged.sfu.iceAddress = defaultIceAddress(mode, merged.host);
-    // Relay tokens live as long as join tokens: with short-lived tokens, the default refresh comes at half their lifetime.
-    const ttl = isPlainObject(merged.tokens) ? merged.tokens.ttlSeconds : undefined;
-    if (!given('cascade', 'relayRefreshMs') && isPlainObject(merged.cascade) && typeof ttl === 'number' && typeof merged.cascade.relayRefreshMs === 'number') {
-      merged.cascade.relayRefreshMs = Math.max(1_000, Math.min(merged.cascade.relayRefreshMs, Math.floor((ttl * 1000) / 2)));
-    }
   }
 
   const problem = firstSettingProblem(ConfigSchema, merged);
@@ -200,11 +195,6 @@ export function loadConfig(opts: LoadConfigOptions = {}): Readonly<Config> {
   const http = (merged as Config).http;
   if (http.headersTimeoutMs > http.requestTimeoutMs) {
     throw new ConfigError('http.headersTimeoutMs', `must not exceed http.requestTimeoutMs (got ${http.headersTimeoutMs} > ${http.requestTimeoutMs})`);
-  }
-  const { cascade, tokens } = merged as Config;
-  // A refresh must come before the relay tokens it sent last expire.
-  if (cascade.relayRefreshMs >= tokens.ttlSeconds * 1000) {
-    throw new ConfigError('cascade.relayRefreshMs', `must be shorter than tokens.ttlSeconds, the relay tokens' lifetime (got ${cascade.relayRefreshMs} ms >= ${tokens.ttlSeconds} s)`);
   }
   return deepFreeze(merged as Config);
 }

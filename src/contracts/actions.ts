@@ -136,8 +136,8 @@ export interface EventMap {
   'regions.changed': { regionId: string; change: 'added' | 'updated' | 'drained' | 'removed'; region: S.Region | null };
   'regions.nodeUpdated': { node: S.NodeInfo };
   'regions.nodeRemoved': { nodeId: string; regionId: string };
-  /** `at`: when the registry accepted the heartbeat (ms since epoch, its clock). */
-  'regions.nodeMeetings': { nodeId: string; meetings: string[]; at: number };
+  /** `at`: when the registry accepted the heartbeat (ms since epoch, its clock); the lists as the heartbeat had them. */
+  'regions.nodeMeetings': { nodeId: string; at: number; meetings?: string[]; relayTokensWanted?: string[] };
   'regions.nodeDown': { nodeId: string; regionId: string; reason: S.NodeDownReason };
   'nodes.command': S.NodeCommand;
   'rooms.meetingChanged': { meetingId: string; appId: string; status: S.MeetingStatus; regionId: string | null; nodeId: string | null };

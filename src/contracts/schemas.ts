@@ -138,6 +138,9 @@ export type RegionDrainResult = Static<typeof RegionDrainResult>;
 export const RegionList = Type.Object({ regions: Type.Array(Region) });
 export type RegionList = Static<typeof RegionList>;
 
+/** Most meetings one heartbeat asks relay tokens for; a node asks for the rest in its next. */
+export const RELAY_TOKENS_WANTED_MAX = 1_000;
+
 export const NodeHeartbeatParams = Type.Object(
   {
     nodeId: NodeId,
@@ -148,6 +151,13 @@ export const NodeHeartbeatParams = Type.Object(
     status: Type.Optional(NodeStatus),
     /** Room keys (`<appId>/<meetingId>`) of the meetings the node hosts right now. */
     meetings: Type.Optional(Type.Array(RoomKey, { maxItems: 100_000 })),
+    /**
+     * Room keys of meetings for which the node needs fresh relay tokens: it dials a peer
+     * there, has a participant of its own, and holds no token it can still present (none,
+     * spent on an earlier relay, or about to expire). The control plane answers each with a
+     * `relay` command for this node (cascading, docs/cascade.md).
+     */
+    relayTokensWanted: Type.Optional(Type.Array(RoomKey, { maxItems: RELAY_TOKENS_WANTED_MAX })),
   },
   { additionalProperties: false },
 );
@@ -233,8 +243,8 @@ export const RelayPeer = Type.Object(
      * peer, `sub` `node:<this node>`, `knd` `relay` (JoinTokenIssuer.issueRelay). Travels only
      * over the broker or a parent's IPC, never to a client. Only for a peer this node dials
      * ({@link relayDialer}; the other side of the pair accepts and needs none), and only when
-     * the pair is new to the meeting or on the periodic refresh: a peer listed without one
-     * keeps the token the node holds.
+     * the pair is new to the meeting or the node asked for one in its heartbeat
+     * (`relayTokensWanted`): a peer listed without one keeps the token the node holds.
      */
     token: Type.Optional(Type.String({ minLength: 1, maxLength: 4096 })),
   },

@@ -314,6 +314,7 @@ export class SfuNode {
   #heartbeatParams(): NodeHeartbeatParams {
     const s = this.settings;
     const { packetsPerSecond, cpu } = this.#load.sample();
+    const wanted = this.#relays.tokensWanted();
     return {
       nodeId: s.nodeId,
       regionId: s.regionId,
@@ -328,6 +329,7 @@ export class SfuNode {
         cpu,
       },
       meetings: this.#rooms.meetingIds(),
+      ...(wanted.length > 0 ? { relayTokensWanted: wanted } : {}),
     };
   }
 

@@ -11,6 +11,7 @@
  * `TOKEN_INVALID`: the two kinds are told apart by `knd`.
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createDecoder } from 'fast-jwt';
 import { MeridianError } from '../contracts/errors.js';
 import type { RelayTokenClaims } from '../contracts/schemas.js';
 import { isAppId, isMeetingId } from '../contracts/meetingKeys.js';
@@ -79,6 +80,22 @@ export function relayHelloFor(token: string): { token: string; nonce: string; pr
   const signature = Buffer.from(token.slice(dot + 1), 'base64url');
   const nonce = randomBytes(16).toString('base64url');
   return { token: token.slice(0, dot), nonce, proof: mac(signature, PROOF_LABEL, nonce), secret: signature };
+}
+
+const decodeClaims = createDecoder();
+
+/**
+ * When a relay token the control plane sent expires (ms since epoch), read without checking
+ * its signature: the node holding it cannot check it (it is signed with the peer's key) and
+ * only uses this to ask for a new one in time. Undefined when it cannot be read.
+ */
+export function relayTokenExpiresAt(token: string): number | undefined {
+  try {
+    const exp = (decodeClaims(token) as { exp?: unknown }).exp;
+    return typeof exp === 'number' ? exp * 1000 : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** The relay's session key, from the token's signature and both nonces (dialer's first). */

@@ -15,6 +15,7 @@ export {
   relayMac,
   relayMacMatches,
   relaySessionKey,
+  relayTokenExpiresAt,
   type RelayHelloVerifier,
   type RelayTokenVerifier,
   type RelayTokenVerifierOptions,

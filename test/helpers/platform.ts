@@ -55,13 +55,19 @@ export function stubNodePort(): Promise<number> {
 }
 
 /** Registers (or refreshes) a node through the real registry action. */
-export async function heartbeat(p: Platform, nodeId: string, regionId: string, extra: { capacity?: number; participants?: number; meetings?: number } = {}): Promise<NodeInfo> {
+export async function heartbeat(
+  p: Platform,
+  nodeId: string,
+  regionId: string,
+  extra: { capacity?: number; participants?: number; meetings?: number; relayTokensWanted?: string[] } = {},
+): Promise<NodeInfo> {
   return call(p.broker, Actions.regions.heartbeat, {
     nodeId,
     regionId,
     url: `ws://127.0.0.1:${await stubNodePort()}/rtc/${nodeId}`,
     capacity: extra.capacity ?? 10_000,
     load: { participants: extra.participants ?? 0, meetings: extra.meetings ?? 0, tracks: 0, packetsPerSecond: 0, cpu: 0 },
+    ...(extra.relayTokensWanted ? { relayTokensWanted: extra.relayTokensWanted } : {}),
   });
 }
 

@@ -147,8 +147,17 @@ export function createRegionsService({ store, logger, heartbeatTimeoutMs, sweepI
         async handler(ctx: Context<NodeHeartbeatParams>) {
           const node = await store.heartbeat(ctx.params);
           broadcast(ctx, Events.nodeUpdated, { node });
-          // The room manager releases placements nobody connected to (it alone listens).
-          if (ctx.params.meetings) broadcast(ctx, Events.nodeMeetings, { nodeId: node.id, meetings: ctx.params.meetings, at: node.lastHeartbeatAt });
+          // The room manager releases placements nobody connected to, and answers requests
+          // for relay tokens (it alone listens).
+          const wanted = ctx.params.relayTokensWanted;
+          if (ctx.params.meetings || wanted?.length) {
+            broadcast(ctx, Events.nodeMeetings, {
+              nodeId: node.id,
+              at: node.lastHeartbeatAt,
+              ...(ctx.params.meetings ? { meetings: ctx.params.meetings } : {}),
+              ...(wanted?.length ? { relayTokensWanted: wanted } : {}),
+            });
+          }
           return node;
         },
       },

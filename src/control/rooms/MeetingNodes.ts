@@ -228,41 +228,59 @@ export class MeetingNodes {
     const after = m.status === 'live' ? m.nodes : [];
     if (!commands || (before.length <= 1 && after.length <= 1)) return;
     const key = roomKey(m.appId, m.id);
-    // Only pairs with a node new to the set need a token now: the others hold theirs, and the
-    // periodic refresh brings every dialer a fresh one.
+    // Only pairs with a node new to the set get a token now: the others hold theirs, and a
+    // node that needs a fresh one asks in its heartbeat (tokensAsked).
     const known = new Set(before.map((n) => n.nodeId));
-    this.relays(m, (nodeId) => !known.has(nodeId));
+    this.relays(m, (self, peer) => !known.has(self) || !known.has(peer));
     for (const n of before) {
       if (!after.some((a) => a.nodeId === n.nodeId) && this.#d.isAlive(n.nodeId)) commands.relayPeers(n.nodeId, key, []);
     }
   }
 
   /**
-   * Sends each live node of the meeting its live peers, with relay tokens minted now for the
-   * peers it dials (of each pair, the node with the smaller id dials: RelayManager); the other
-   * side only accepts and gets no token. With `isNew`, only pairs with a node it names get a
-   * token: a peer listed without one keeps the token the node holds (RelayManager.apply).
-   * Returns the commands sent.
+   * Sends each live node of the meeting its live peers. Of each pair the node with the smaller
+   * id dials (RelayManager) and the other only accepts; the dialer gets a relay token minted
+   * now for the pairs `withToken` names. A peer listed without one keeps the token the node
+   * holds (RelayManager.apply). Returns the commands sent.
    */
-  relays(m: MeetingRecord, isNew?: (nodeId: string) => boolean): number {
-    const commands = this.#d.commands;
-    if (!commands || m.status !== 'live') return 0;
-    const key = roomKey(m.appId, m.id);
-    const live = m.nodes.filter((n) => this.#d.isAlive(n.nodeId) && this.#d.directory.node(n.nodeId) !== undefined);
-    for (const self of live) {
-      const peers: RelayPeer[] = live
-        .filter((p) => p.nodeId !== self.nodeId)
-        .map((p) => ({
-          nodeId: p.nodeId,
-          regionId: p.regionId,
-          url: this.#d.directory.node(p.nodeId)!.url,
-          ...(relayDialer(self.nodeId, p.nodeId) && (!isNew || isNew(self.nodeId) || isNew(p.nodeId))
-            ? { token: this.#d.tokens.issueRelay({ appId: m.appId, meetingId: m.id, fromNodeId: self.nodeId, fromRegionId: self.regionId, toNodeId: p.nodeId }).token }
-            : {}),
-        }));
-      commands.relayPeers(self.nodeId, key, peers);
-    }
+  relays(m: MeetingRecord, withToken: (self: string, peer: string) => boolean): number {
+    if (!this.#d.commands || m.status !== 'live') return 0;
+    const live = this.#liveNodes(m);
+    for (const self of live) this.#tell(m, self, live, withToken);
     return live.length;
+  }
+
+  /**
+   * A node asked for fresh relay tokens for meeting `m` (in its heartbeat: it dials a peer
+   * there, has a participant of its own, and holds no token it can still present). Sends it
+   * its peers with a token for each one it dials. False when it is not a live node of a live
+   * meeting with others, which a node asking late (the set changed meanwhile) can be.
+   */
+  tokensAsked(m: MeetingRecord, nodeId: string): boolean {
+    if (!this.#d.commands || m.status !== 'live') return false;
+    const live = this.#liveNodes(m);
+    const self = live.find((n) => n.nodeId === nodeId);
+    if (!self || live.length < 2) return false;
+    this.#tell(m, self, live, () => true);
+    return true;
+  }
+
+  #liveNodes(m: MeetingRecord): MeetingNodeRecord[] {
+    return m.nodes.filter((n) => this.#d.isAlive(n.nodeId) && this.#d.directory.node(n.nodeId) !== undefined);
+  }
+
+  #tell(m: MeetingRecord, self: MeetingNodeRecord, live: readonly MeetingNodeRecord[], withToken: (self: string, peer: string) => boolean): void {
+    const peers: RelayPeer[] = live
+      .filter((p) => p.nodeId !== self.nodeId)
+      .map((p) => ({
+        nodeId: p.nodeId,
+        regionId: p.regionId,
+        url: this.#d.directory.node(p.nodeId)!.url,
+        ...(relayDialer(self.nodeId, p.nodeId) && withToken(self.nodeId, p.nodeId)
+          ? { token: this.#d.tokens.issueRelay({ appId: m.appId, meetingId: m.id, fromNodeId: self.nodeId, fromRegionId: self.regionId, toNodeId: p.nodeId }).token }
+          : {}),
+      }));
+    this.#d.commands!.relayPeers(self.nodeId, roomKey(m.appId, m.id), peers);
   }
 
   /**
@@ -307,12 +325,13 @@ export class MeetingNodes {
   }
 
   /**
-   * Every node of every live meeting on several nodes gets its peers again, with fresh tokens.
-   * In slices: the meetings are read a page at a time ({@link MeetingStore.liveOnSeveralNodesPage}),
-   * and the pass gives the event loop back (`setImmediate`) between pages and whenever it has
-   * run `sliceMs` since it last did, so joins are answered in between. Read and minted in one
-   * go, 3,000-4,000 meetings held the loop for 0.8-1.8 s every `relayRefreshMs` under the join
-   * benchmark's load; a slice now holds it for a few ms.
+   * Every node of every live meeting on several nodes gets its peers again, so a command lost
+   * on the way is made good. No tokens: a node that needs one asks in its heartbeat
+   * ({@link MeetingNodes.tokensAsked}). In slices: the meetings are read a page at a time
+   * ({@link MeetingStore.liveOnSeveralNodesPage}), and the pass gives the event loop back
+   * (`setImmediate`) between pages and whenever it has run `sliceMs` since it last did, so
+   * joins are answered in between (3,000-4,000 meetings read and sent in one go held the loop
+   * for 0.8-1.8 s under the join benchmark's load).
    */
   async refresh(opts: { pageRows?: number; sliceMs?: number } = {}): Promise<{ meetings: number; commands: number; slices: number }> {
     const sliceMs = opts.sliceMs ?? REFRESH_SLICE_MS;
@@ -330,7 +349,7 @@ export class MeetingNodes {
       const page = await this.#d.store.liveOnSeveralNodesPage(after, opts.pageRows);
       for (const m of page.meetings) {
         if (performance.now() - since >= sliceMs) await yieldLoop();
-        sent += this.relays(m);
+        sent += this.relays(m, () => false);
         meetings++;
       }
       after = page.next;

@@ -177,9 +177,22 @@ export class RoomManager {
     this.#cache.delete(roomKey(appId, meetingId));
   }
 
-  /** A node's heartbeat listed the meetings (room keys) it hosts, at registry time `at`. */
-  nodeMeetingsReported(nodeId: string, keys: readonly string[], at: number): void {
-    this.#unconnected.reported(nodeId, keys, at);
+  /**
+   * A node's heartbeat listed the meetings (room keys) it hosts, at registry time `at`, or
+   * the ones it needs fresh relay tokens for (`tokensWanted`), or both: each of those gets a relay
+   * command for that node with a token per peer it dials (MeetingNodes.tokensAsked).
+   */
+  nodeMeetingsReported(nodeId: string, keys: readonly string[] | undefined, at: number, tokensWanted: readonly string[] = []): void {
+    if (keys) this.#unconnected.reported(nodeId, keys, at);
+    for (const key of tokensWanted) {
+      const { appId, meetingId } = parseRoomKey(key);
+      if (appId === undefined) continue;
+      // Read fresh: the command lists the whole set, and a stale one would close relays.
+      this.#load(appId, meetingId, true).then(
+        (m) => void this.#nodes.tokensAsked(m, nodeId),
+        (err: unknown) => this.#log.debug({ err, nodeId, meetingId }, 'relay tokens asked for a meeting that could not be read'),
+      );
+    }
   }
 
   /** A node is gone: forget its report. */
@@ -431,7 +444,7 @@ export class RoomManager {
     return this.#nodes.dropNode(nodeId);
   }
 
-  /** Sends every node of every multi-node meeting its peers again, with fresh relay tokens (every `cascade.relayRefreshMs`), in slices that give the event loop back (MeetingNodes.refresh). */
+  /** Sends every node of every multi-node meeting its peers again (every `cascade.relayRefreshMs`), in slices that give the event loop back (MeetingNodes.refresh). */
   refreshRelays(): Promise<{ meetings: number; commands: number; slices: number }> {
     return this.#nodes.refresh();
   }

@@ -133,7 +133,7 @@ export function createRoomsService(deps: RoomsServiceDeps): ServiceSchema {
       ...sync.eventHandlers({ onNodeUpdated: (node) => manager.nodeReported(node.id) }),
       [Events.nodeMeetings]: {
         handler(ctx: Context<EventMap['regions.nodeMeetings']>) {
-          manager.nodeMeetingsReported(ctx.params.nodeId, ctx.params.meetings, ctx.params.at);
+          manager.nodeMeetingsReported(ctx.params.nodeId, ctx.params.meetings, ctx.params.at, ctx.params.relayTokensWanted);
         },
       },
       [Events.nodeDown]: {

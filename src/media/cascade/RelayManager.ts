@@ -11,8 +11,10 @@
  * - a relay to a node no longer listed is closed (its participants leave for local clients);
  * - a dial that fails is retried with backoff while the peer is listed. Relay tokens are
  *   single-use, so a token that was presented once (the socket opened) is not presented
- *   again: that retry waits for the next command (the control plane refreshes every
- *   `cascade.relayRefreshMs`). A dial that never reached the peer retries with the same token.
+ *   again. A dialer with a participant that holds no token it can present (none, spent, or
+ *   expiring within {@link TOKEN_RENEW_MARGIN_MS}) asks for one in its next heartbeat
+ *   ({@link RelayManager.tokensWanted}); the control plane answers with a `relay` command.
+ *   A dial that never reached the peer retries with the same token.
  *
  * Accepting ({@link RelayManager.accept}, called by the signaling server for upgrades on the
  * relay path): the first message must be `hello` with a relay token this node verifies with
@@ -25,9 +27,9 @@ import type { Logger } from '../../lib/logger.js';
 import { MeridianError, isMeridianError } from '../../contracts/errors.js';
 import { roomKey } from '../../contracts/meetingKeys.js';
 import { CloseCode } from '../../contracts/signaling.js';
-import { relayDialer, type RelayPeer } from '../../contracts/schemas.js';
+import { RELAY_TOKENS_WANTED_MAX, relayDialer, type RelayPeer } from '../../contracts/schemas.js';
 import { randomBytes } from 'node:crypto';
-import { relayHelloFor, relayMac, relayMacMatches, relaySessionKey, type RelayHelloVerifier } from '../../tokens/index.js';
+import { relayHelloFor, relayMac, relayMacMatches, relaySessionKey, relayTokenExpiresAt, type RelayHelloVerifier } from '../../tokens/index.js';
 import type { MediaEngine } from '../engine/MediaEngine.js';
 import type { RoomManager } from '../sfu/RoomManager.js';
 import { RelayLink, type RelayLimits } from './RelayLink.js';
@@ -57,11 +59,16 @@ export interface RelayManagerOptions {
   readonly logger: Logger;
 }
 
+/** A token that expires sooner than this is asked to be replaced (a heartbeat or two ahead). */
+export const TOKEN_RENEW_MARGIN_MS = 10_000;
+
 /** What this node knows of one listed peer of one meeting. */
 interface Listed {
   peer: RelayPeer;
   /** The token was presented already (it is single-use). */
   tokenSpent: boolean;
+  /** When `peer.token` expires (ms since epoch); 0 without one or unreadable. */
+  tokenExpiresAt: number;
   dialing: WebSocket | undefined;
   retryTimer: NodeJS.Timeout | undefined;
   failures: number;
@@ -128,16 +135,42 @@ export class RelayManager {
         // (only changed pairs get one); the token held stays.
         if (peer.token === undefined) entry.peer = { ...peer, ...(entry.peer.token !== undefined ? { token: entry.peer.token } : {}) };
         else {
-          if (entry.peer.token !== peer.token) entry.tokenSpent = false;
+          if (entry.peer.token !== peer.token) {
+            entry.tokenSpent = false;
+            entry.tokenExpiresAt = expiresAt(peer.token);
+          }
           entry.peer = peer;
         }
       } else {
-        listed.set(peer.nodeId, { peer, tokenSpent: false, dialing: undefined, retryTimer: undefined, failures: 0 });
+        listed.set(peer.nodeId, { peer, tokenSpent: false, tokenExpiresAt: expiresAt(peer.token), dialing: undefined, retryTimer: undefined, failures: 0 });
       }
       this.#maybeDial(meetingId, peer.nodeId);
     }
     if (peers.length === 0) this.#listed.delete(meetingId);
     this.#logger.debug({ meetingId, peers: peers.map((p) => p.nodeId) }, 'relay command applied');
+  }
+
+  /**
+   * Meetings (room keys) this node needs fresh relay tokens for, to ask in its heartbeat: it
+   * has a participant there and dials a listed peer it has no relay to, is not dialing, and
+   * holds no token it can present (none, spent, or expiring within
+   * {@link TOKEN_RENEW_MARGIN_MS}). At most {@link RELAY_TOKENS_WANTED_MAX}; the rest are
+   * asked for in the next heartbeat.
+   */
+  tokensWanted(now = Date.now()): string[] {
+    const wanted: string[] = [];
+    for (const [meetingId, listed] of this.#listed) {
+      if (wanted.length >= RELAY_TOKENS_WANTED_MAX) break;
+      if (!this.#o.rooms.get(meetingId)?.participantCount) continue;
+      for (const [peerNodeId, entry] of listed) {
+        if (!relayDialer(this.#o.nodeId, peerNodeId) || entry.dialing || this.#links.has(key(meetingId, peerNodeId))) continue;
+        if (entry.peer.token === undefined || entry.tokenSpent || entry.tokenExpiresAt - now < TOKEN_RENEW_MARGIN_MS) {
+          wanted.push(meetingId);
+          break;
+        }
+      }
+    }
+    return wanted;
   }
 
   /** Takes a WebSocket upgraded on the relay path: waits for `hello`, verifies, and opens the relay. */
@@ -216,6 +249,8 @@ export class RelayManager {
     if (!entry || this.#closed || !relayDialer(this.#o.nodeId, peerNodeId)) return;
     if (!this.#o.rooms.get(meetingId)?.participantCount) return;
     if (this.#links.has(key(meetingId, peerNodeId)) || entry.dialing || entry.retryTimer || entry.tokenSpent || entry.peer.token === undefined) return;
+    // An expired token would only be refused: wait for the one the heartbeat asks for.
+    if (entry.tokenExpiresAt !== 0 && entry.tokenExpiresAt <= Date.now()) return;
     this.#dial(meetingId, entry);
   }
 
@@ -319,6 +354,10 @@ export class RelayManager {
     const room = this.#o.rooms.get(meetingId);
     if (room) link.bind(room);
   }
+}
+
+function expiresAt(token: string | undefined): number {
+  return token === undefined ? 0 : (relayTokenExpiresAt(token) ?? 0);
 }
 
 function send(ws: WebSocket, message: OutgoingRelayMessage): void {

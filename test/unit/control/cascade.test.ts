@@ -12,7 +12,7 @@ import { Actions, Events, MeridianError, type EventMap, type JoinResult, type Re
 import { call } from '../../../src/fabric/index.js';
 import { createJoinTokenVerifier } from '../../../src/tokens/index.js';
 import type { Platform } from '../../../src/apps/wire.js';
-import { IPS, TEST_ADMIN_KEY, heartbeat, startTestPlatform } from '../../helpers/platform.js';
+import { IPS, TEST_ADMIN_KEY, heartbeat, sleep, startTestPlatform } from '../../helpers/platform.js';
 import { waitFor } from '../../helpers/waitFor.js';
 
 /** Relay commands broadcast on the platform's broker, in order. */
@@ -248,13 +248,30 @@ describe('relay commands', () => {
     assert.throws(() => createJoinTokenVerifier('us-east-1-n1', p.tokens!.nodeKey('us-east-1-n1'))(token));
   });
 
-  test('every relayRefreshMs each node of a multi-node meeting gets its peers again, with fresh tokens', async () => {
+  test('every relayRefreshMs each node of a multi-node meeting gets its peers again, without tokens', async () => {
     const sentBefore = relays.filter((c) => c.meetingId === 'default/relayed' && c.nodeId === 'ap-south-1-n1').length;
-    const firstToken = relays.find((c) => c.meetingId === 'default/relayed' && c.nodeId === 'ap-south-1-n1')!.peers[0]!.token;
     const refreshed = await waitFor('a refresh', () => relays.filter((c) => c.meetingId === 'default/relayed' && c.nodeId === 'ap-south-1-n1').slice(sentBefore)[0], { timeoutMs: 10_000 });
     assert.deepEqual(refreshed.peers.map((x) => x.nodeId), ['us-east-1-n1']);
-    assert.notEqual(refreshed.peers[0]!.token, firstToken);
+    assert.equal(refreshed.peers[0]!.token, undefined, 'the refresh mints nothing: the node keeps the token it holds');
     assert.equal(relays.filter((c) => c.meetingId === 'default/solo').length, 0, 'single-node meetings are not refreshed');
+  });
+
+  test('a node that asks in its heartbeat gets its peers with a fresh token for each it dials; asking for a meeting it is not in gets nothing', async () => {
+    const mine = (): RelayNodeCommand[] => relays.filter((c) => c.meetingId === 'default/relayed' && c.nodeId === 'ap-south-1-n1');
+    const firstToken = mine().find((c) => c.peers[0]!.token !== undefined)!.peers[0]!.token!;
+    const from = mine().length;
+    await heartbeat(p, 'ap-south-1-n1', 'ap-south-1', { relayTokensWanted: ['default/relayed'] });
+    const answer = await waitFor('the answer', () => mine().slice(from).find((c) => c.peers[0]!.token !== undefined));
+    assert.deepEqual(answer.peers.map((x) => x.nodeId), ['us-east-1-n1']);
+    const token = answer.peers[0]!.token!;
+    assert.notEqual(token, firstToken);
+    const claims = createVerifier({ key: p.tokens!.nodeKey('us-east-1-n1'), algorithms: ['HS256'] })(token) as Record<string, unknown>;
+    assert.deepEqual([claims.aud, claims.sub, claims.knd, claims.mtg], ['us-east-1-n1', 'node:ap-south-1-n1', 'relay', 'relayed']);
+    // The other nodes are not told anything for it; a node of another meeting asking for this one gets nothing.
+    const count = relays.length;
+    await heartbeat(p, 'eu-central-1-n1', 'eu-central-1', { relayTokensWanted: ['default/relayed', 'default/no-such-meeting'] });
+    await sleep(300);
+    assert.deepEqual(relays.slice(count).filter((c) => c.peers.some((x) => x.token !== undefined)), [], 'no token for a node outside the meeting');
   });
 
   test('a third node: each of the three gets the two others', async () => {

@@ -1,7 +1,8 @@
 /**
- * The periodic relay refresh (MeetingNodes.refresh) on a real store (in-memory PGlite) and
- * real relay tokens: one pass reaches every node of every live multi-node meeting exactly
- * once, with its whole peer list, whatever the page size, and none on one node; and it runs
+ * The periodic relay refresh (MeetingNodes.refresh) on a real store (in-memory PGlite): one
+ * pass reaches every node of every live multi-node meeting exactly once, with its whole peer
+ * list and no tokens, whatever the page size, and none on one node; a node asking for tokens
+ * gets real relay tokens for the peers it dials (tokensAsked); and the refresh runs
  * in slices, giving the event loop back between them, so joins are answered while thousands
  * of meetings are refreshed instead of after.
  */
@@ -113,19 +114,37 @@ test('one pass reaches every node of every live multi-node meeting once, with al
       assert.equal(cmds.length, size, `${key}: no node twice`);
       for (const c of cmds) {
         assert.equal(c.peers.length, size - 1, `${key}: ${c.nodeId} gets every other node`);
-        for (const p of c.peers) {
-          // Only the dialer of a pair holds a token, fresh, signed for the peer.
-          if (!relayDialer(c.nodeId, p.nodeId)) {
-            assert.equal(p.token, undefined);
-            continue;
-          }
-          const claims = createVerifier({ key: tokens.nodeKey(p.nodeId), algorithms: ['HS256'] })(p.token!) as Record<string, unknown>;
-          assert.equal(claims.sub, `node:${c.nodeId}`);
-          assert.equal(`app/${claims.mtg as string}`, key);
-        }
+        // Peers only: a node that needs a token asks for it (tokensAsked, below).
+        for (const p of c.peers) assert.equal(p.token, undefined, `${key}: the refresh mints no token`);
       }
     }
   }
+});
+
+test('a node asking for tokens gets one command: its peers, a fresh token for each one it dials, signed for that peer', async () => {
+  const m = (await store.get('app', 'twelve-0'))!;
+  const self = m.nodes[5]!.nodeId;
+  sent.length = 0;
+  assert.equal(nodes.tokensAsked(m, self), true);
+  assert.equal(sent.length, 1);
+  const [c] = sent;
+  assert.equal(c!.nodeId, self);
+  assert.equal(c!.peers.length, 11);
+  for (const p of c!.peers) {
+    if (!relayDialer(self, p.nodeId)) {
+      assert.equal(p.token, undefined, 'the accepting side of a pair needs none');
+      continue;
+    }
+    const claims = createVerifier({ key: tokens.nodeKey(p.nodeId), algorithms: ['HS256'] })(p.token!) as Record<string, unknown>;
+    assert.deepEqual([claims.sub, claims.aud, claims.knd, claims.mtg], [`node:${self}`, p.nodeId, 'relay', 'twelve-0']);
+  }
+  assert.ok(c!.peers.some((p) => p.token !== undefined), 'it dials some of them');
+  // Not a node of the meeting, a meeting on one node, an ended one: nothing.
+  sent.length = 0;
+  assert.equal(nodes.tokensAsked((await store.get('app', 'three-0'))!, self), false);
+  assert.equal(nodes.tokensAsked((await store.get('app', 'solo-0'))!, 'us-east-1-0'), false);
+  assert.equal(nodes.tokensAsked((await store.get('app', 'ended'))!, 'us-east-1-0'), false);
+  assert.equal(sent.length, 0);
 });
 
 test('the pass runs in slices: the event loop turns between them, and no slice sends everything', async () => {

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import type { SfuNode } from '../../../../src/media/index.js';
+import type { NodeHeartbeatParams } from '../../../../src/contracts/index.js';
 import { TestClient, nonLoopbackSdps, waitUntil } from '../support/TestClient.js';
 import { MediaPump } from '../support/MediaPump.js';
 import { issuer, joinOn, publishersReceived, relayCommands, slotsOf, startCascadeNode } from '../support/cascade.js';
@@ -20,8 +21,8 @@ afterEach(async () => {
   assert.deepEqual(nonLoopbackSdps, [], 'nodes announced only 127.0.0.1 candidates');
 });
 
-async function node(id: string, region = 'eu-central-1'): Promise<SfuNode> {
-  const n = await startCascadeNode(id, region);
+async function node(id: string, region = 'eu-central-1', overrides: Parameters<typeof startCascadeNode>[2] = {}): Promise<SfuNode> {
+  const n = await startCascadeNode(id, region, overrides);
   cleanups.push(() => n.close());
   return n;
 }
@@ -77,6 +78,30 @@ describe('relays between nodes', { timeout: 300_000 }, () => {
     await alice.next((m) => m.type === 'participant-joined' && (m.participant as { id: string }).id === 'bob', 5_000);
     await bob.next((m) => m.type === 'participant-joined' && (m.participant as { id: string }).id === 'alice', 5_000);
     assert.equal(a.stats().relays, 1);
+  });
+
+  test('a dialer whose relay dropped asks for a token in its heartbeat, and dials again with the one the answer brings', PER_TEST, async () => {
+    const beats: NodeHeartbeatParams[] = [];
+    const a = await node('node-a', 'ap-south-1', { heartbeatIntervalMs: 100, heartbeat: async (params) => void beats.push(params) });
+    const b = await node('node-b', 'us-east-1');
+    const alice = await join(a, 'alice');
+    const bob = await join(b, 'bob');
+    relayCommands([a, b], MEETING);
+    await alice.next((m) => m.type === 'participant-joined' && (m.participant as { id: string }).id === 'bob', 5_000);
+    assert.deepEqual(a.relaysForTesting.tokensWanted(), [], 'the relay is up: nothing to ask for');
+    // The relay drops (a network blip). node-a presented its single-use token already.
+    b.relaysForTesting.linkForTesting(MEETING, 'node-a')!.close('test: dropped');
+    await alice.next((m) => m.type === 'participant-left' && m.participantId === 'bob', 5_000);
+    await waitUntil(() => beats.some((h) => h.relayTokensWanted?.includes(MEETING)), 5_000, 'node-a asks in its heartbeat');
+    assert.deepEqual(b.relaysForTesting.tokensWanted(), [], 'the accepting side never asks');
+    assert.equal(a.stats().relays, 0, 'no dial without a token it can present');
+    // The control plane's answer: the peers again, a fresh token for the side that dials.
+    a.relay({ meetingId: MEETING, peers: [{ nodeId: 'node-b', regionId: b.settings.regionId, url: b.url, token: issuer.issueRelay({ appId: 'app1', meetingId: 'standup', fromNodeId: 'node-a', fromRegionId: 'ap-south-1', toNodeId: 'node-b' }).token }] });
+    const bobJoined = (): number => alice.messages.filter((m) => m.type === 'participant-joined' && (m.participant as { id: string }).id === 'bob').length;
+    await waitUntil(() => a.stats().relays === 1 && bobJoined() === 2, 5_000, 'the relay is back and alice sees bob again');
+    const asked = beats.length;
+    await waitUntil(() => beats.length >= asked + 2, 5_000, 'two more heartbeats');
+    assert.ok(!beats.slice(asked + 1).some((h) => h.relayTokensWanted), 'relay up again: no more asking');
   });
 
   test('a relay closes when the peer is delisted: its participants leave, local media goes on', PER_TEST, async () => {
