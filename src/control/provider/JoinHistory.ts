@@ -23,9 +23,9 @@ export interface JoinStore {
 }
 
 /**
- * Rows per statement of a flush (5 bind parameters each). Small enough that one statement
- * holds the embedded database, which runs on the event loop, for ~20–30 ms (1,000 rows took
- * 50–130 ms): joins are answered between the statements of a big flush.
+ * Rows per statement of a flush. Small enough that one statement holds the embedded database,
+ * which runs on the event loop, for ~10–30 ms (1,000 rows took 50–130 ms): joins are answered
+ * between the statements of a big flush.
  */
 export const FLUSH_CHUNK = 250;
 
@@ -75,7 +75,7 @@ export class JoinHistory {
     this.#pending.clear();
     const at = this.#clock.now();
     // In statements of at most FLUSH_CHUNK rows: one statement for a big event's tens of
-    // thousands of prefixes would pass PostgreSQL's 65,535 bind parameters (and PGlite's memory).
+    // thousands of prefixes would hold the embedded database (and the event loop) for seconds.
     for (let i = 0; i < counts.length; i += FLUSH_CHUNK) {
       try {
         await this.#store.addJoins(counts.slice(i, i + FLUSH_CHUNK), at);
