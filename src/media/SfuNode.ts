@@ -22,6 +22,11 @@ import { SignalingServer } from './signaling/SignalingServer.js';
 import { RelayManager, type RelayCommand } from './cascade/RelayManager.js';
 
 /** Everything a node is made from. */
+/** How long after the relays ask the early heartbeat goes (their state settles first), ms. */
+const EARLY_BEAT_DELAY_MS = 20;
+/** Least time between a heartbeat and an early one, ms. */
+const EARLY_BEAT_SPACING_MS = 250;
+
 export interface SfuNodeOptions extends SfuNodeSettingsInput {
   /** This node's join-token key: a Buffer or base64url text, ≥ 32 bytes. */
   readonly nodeKey: Buffer | string;
@@ -64,6 +69,9 @@ export class SfuNode {
   readonly #pendingCallbacks = new Set<Promise<void>>();
   #heartbeatTimer: NodeJS.Timeout | undefined;
   #heartbeatInFlight = false;
+  #lastBeatAt = 0;
+  /** An early heartbeat to ask for relay tokens ({@link SfuNode.#askSoon}). */
+  #askTimer: NodeJS.Timeout | undefined;
   #port = 0;
   #url = '';
   #state: 'new' | 'starting' | 'started' | 'closing' | 'closed' = 'new';
@@ -120,6 +128,7 @@ export class SfuNode {
         maxTtlSeconds: s.tokens.maxTtlSeconds,
         replayGuard: this.#usedTokens,
       }),
+      onTokensWanted: () => this.#askSoon(),
       // A relay carries a meeting's worth of announcements at once: 50 times a client's rate.
       limits: {
         maxMessageBytes: s.signaling.maxMessageBytes,
@@ -261,6 +270,8 @@ export class SfuNode {
   async #close(): Promise<void> {
     this.#state = 'closing';
     if (this.#heartbeatTimer) clearInterval(this.#heartbeatTimer);
+    if (this.#askTimer) clearTimeout(this.#askTimer);
+    this.#askTimer = undefined;
     this.#heartbeatTimer = undefined;
     // Relays first: the other nodes' clients see this node's participants leave at once.
     this.#relays.close();
@@ -333,9 +344,25 @@ export class SfuNode {
     };
   }
 
+  /**
+   * The relays need a token: a heartbeat goes now rather than at the next interval, so a
+   * dropped relay is dialed again in about a round trip to the control plane. At most one
+   * such early heartbeat per {@link EARLY_BEAT_SPACING_MS}.
+   */
+  #askSoon(): void {
+    if (this.#askTimer || !this.#heartbeat) return;
+    const wait = Math.max(EARLY_BEAT_DELAY_MS, this.#lastBeatAt + EARLY_BEAT_SPACING_MS - Date.now());
+    this.#askTimer = setTimeout(() => {
+      this.#askTimer = undefined;
+      if (this.#relays.tokensWanted().length > 0) void this.#beat();
+    }, wait);
+    this.#askTimer.unref();
+  }
+
   async #beat(): Promise<void> {
     if (this.#heartbeatInFlight || this.#state !== 'started' || !this.#heartbeat) return;
     this.#heartbeatInFlight = true;
+    this.#lastBeatAt = Date.now();
     try {
       await this.#heartbeat(this.#heartbeatParams());
     } catch (err) {

@@ -12,8 +12,9 @@
  * - a dial that fails is retried with backoff while the peer is listed. Relay tokens are
  *   single-use, so a token that was presented once (the socket opened) is not presented
  *   again. A dialer with a participant that holds no token it can present (none, spent, or
- *   expiring within {@link TOKEN_RENEW_MARGIN_MS}) asks for one in its next heartbeat
- *   ({@link RelayManager.tokensWanted}); the control plane answers with a `relay` command.
+ *   expiring within {@link TOKEN_RENEW_MARGIN_MS}) asks for one in a heartbeat
+ *   ({@link RelayManager.tokensWanted}), sent at once ({@link RelayManagerOptions.onTokensWanted});
+ *   the control plane answers with a `relay` command.
  *   A dial that never reached the peer retries with the same token.
  *
  * Accepting ({@link RelayManager.accept}, called by the signaling server for upgrades on the
@@ -51,6 +52,13 @@ export interface RelayManagerOptions {
   /** Checks a `hello` (proof of possession of a relay token for this node). */
   readonly verifyHello: RelayHelloVerifier;
   readonly limits: RelayLimits;
+  /**
+   * This node may need a relay token now (a relay closed or a dial was refused after its
+   * token was presented, or a participant arrived where no usable token is held): the owner
+   * sends a heartbeat, which asks for {@link RelayManager.tokensWanted}, without waiting for
+   * the next interval.
+   */
+  readonly onTokensWanted?: () => void;
   /** How long a handshake (`hello` → `welcome`) may take, either side. */
   readonly handshakeTimeoutMs: number;
   /** First retry delay after a failed dial; doubles up to {@link RelayManagerOptions.maxRetryMs}. */
@@ -59,7 +67,7 @@ export interface RelayManagerOptions {
   readonly logger: Logger;
 }
 
-/** A token that expires sooner than this is asked to be replaced (a heartbeat or two ahead). */
+/** A token that expires sooner than this is asked to be replaced (a few heartbeats ahead). */
 export const TOKEN_RENEW_MARGIN_MS = 10_000;
 
 /** What this node knows of one listed peer of one meeting. */
@@ -94,7 +102,9 @@ export class RelayManager {
       // A relay carries media only once both sides have people: the dialer waits for its own.
       room.on('participantJoined', () => {
         const listed = this.#listed.get(room.id);
-        if (listed) for (const peerNodeId of listed.keys()) this.#maybeDial(room.id, peerNodeId);
+        if (!listed) return;
+        for (const peerNodeId of listed.keys()) this.#maybeDial(room.id, peerNodeId);
+        this.#askIfWanted(room.id);
       });
     });
   }
@@ -163,14 +173,32 @@ export class RelayManager {
       if (wanted.length >= RELAY_TOKENS_WANTED_MAX) break;
       if (!this.#o.rooms.get(meetingId)?.participantCount) continue;
       for (const [peerNodeId, entry] of listed) {
-        if (!relayDialer(this.#o.nodeId, peerNodeId) || entry.dialing || this.#links.has(key(meetingId, peerNodeId))) continue;
-        if (entry.peer.token === undefined || entry.tokenSpent || entry.tokenExpiresAt - now < TOKEN_RENEW_MARGIN_MS) {
+        if (this.#wants(meetingId, peerNodeId, entry, now)) {
           wanted.push(meetingId);
           break;
         }
       }
     }
     return wanted;
+  }
+
+  /** Tells the owner when this node needs a token for `meetingId` ({@link RelayManagerOptions.onTokensWanted}). */
+  #askIfWanted(meetingId: string): void {
+    const listed = this.#listed.get(meetingId);
+    if (!this.#o.onTokensWanted || !listed || !this.#o.rooms.get(meetingId)?.participantCount) return;
+    const now = Date.now();
+    for (const [peerNodeId, entry] of listed) {
+      if (this.#wants(meetingId, peerNodeId, entry, now)) {
+        this.#o.onTokensWanted();
+        return;
+      }
+    }
+  }
+
+  /** This node dials `peerNodeId`, has no relay or dial to it, and holds no token it can present. */
+  #wants(meetingId: string, peerNodeId: string, entry: Listed, now: number): boolean {
+    if (!relayDialer(this.#o.nodeId, peerNodeId) || entry.dialing || this.#links.has(key(meetingId, peerNodeId))) return false;
+    return entry.peer.token === undefined || entry.tokenSpent || entry.tokenExpiresAt - now < TOKEN_RENEW_MARGIN_MS;
   }
 
   /** Takes a WebSocket upgraded on the relay path: waits for `hello`, verifies, and opens the relay. */
@@ -280,6 +308,7 @@ export class RelayManager {
       entry.failures++;
       logger.info({ reason, failures: entry.failures }, 'relay dial failed');
       this.#scheduleRetry(meetingId, entry);
+      if (entry.tokenSpent) this.#askIfWanted(meetingId);
     };
     ws.on('error', (err) => fail(err.message));
     ws.once('close', (code, reason) => fail(`closed ${code} ${reason.toString()}`));
@@ -346,6 +375,7 @@ export class RelayManager {
         if (entry && !this.#closed) {
           entry.failures++;
           this.#scheduleRetry(meetingId, entry);
+          this.#askIfWanted(meetingId);
         }
       },
     });
