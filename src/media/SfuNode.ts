@@ -21,12 +21,12 @@ import { TokenReplayGuard, createJoinTokenVerifier, createRelayHelloVerifier, de
 import { SignalingServer } from './signaling/SignalingServer.js';
 import { RelayManager, type RelayCommand } from './cascade/RelayManager.js';
 
-/** Everything a node is made from. */
 /** How long after the relays ask the early heartbeat goes (their state settles first), ms. */
 const EARLY_BEAT_DELAY_MS = 20;
 /** Least time between a heartbeat and an early one, ms. */
 const EARLY_BEAT_SPACING_MS = 250;
 
+/** Everything a node is made from. */
 export interface SfuNodeOptions extends SfuNodeSettingsInput {
   /** This node's join-token key: a Buffer or base64url text, ≥ 32 bytes. */
   readonly nodeKey: Buffer | string;
