@@ -60,10 +60,13 @@ describe('relay churn', { timeout: 600_000 }, () => {
       const batch = await Promise.all(
         [...Array(BATCH).keys()].map(async (k) => {
           const who = `p${i + k}`;
-          const c = await joinOn(a, who, MEETING);
+          // Cleaned up by afterEach too: a batch that fails half-way must not leave clients
+          // and pumps running (the file's process would never end).
+          const c = await join(a, who);
           const ssrc = 10_000 + i + k;
           await c.publish({ audioSsrc: ssrc });
           const p = new MediaPump(c, { audioSsrc: ssrc, intervalMs: 20 }).start();
+          cleanups.push(() => p.stop());
           return { who, c, p };
         }),
       );

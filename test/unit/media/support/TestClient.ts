@@ -183,7 +183,8 @@ export class TestClient {
     const answer = await this.next((m) => m.type === 'answer' && this.messages.indexOf(m) >= before);
     applyAnswerThenCandidates(pc, answer.sdp as string);
     const tracks = [this.#pubVideo, this.#pubAudio].filter((t): t is nodeDataChannel.Track => t !== undefined);
-    await waitUntil(() => tracks.every((t) => t.isOpen()) || pc.state() === 'closed' || pc.state() === 'failed', 5_000, 'publisher tracks open');
+    // 15 s: a DTLS flight lost on a busy machine is resent after 1 s, then 2 s, then 4 s.
+    await waitUntil(() => tracks.every((t) => t.isOpen()) || pc.state() === 'closed' || pc.state() === 'failed', 15_000, 'publisher tracks open');
     if (!tracks.every((t) => t.isOpen())) throw new Error(`publish connection ${pc.state()}`);
   }
 
