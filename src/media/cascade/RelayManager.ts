@@ -171,13 +171,7 @@ export class RelayManager {
     const wanted: string[] = [];
     for (const [meetingId, listed] of this.#listed) {
       if (wanted.length >= RELAY_TOKENS_WANTED_MAX) break;
-      if (!this.#o.rooms.get(meetingId)?.participantCount) continue;
-      for (const [peerNodeId, entry] of listed) {
-        if (this.#wants(meetingId, peerNodeId, entry, now)) {
-          wanted.push(meetingId);
-          break;
-        }
-      }
+      if (this.#needsToken(meetingId, listed, now)) wanted.push(meetingId);
     }
     return wanted;
   }
@@ -185,14 +179,14 @@ export class RelayManager {
   /** Tells the owner when this node needs a token for `meetingId` ({@link RelayManagerOptions.onTokensWanted}). */
   #askIfWanted(meetingId: string): void {
     const listed = this.#listed.get(meetingId);
-    if (!this.#o.onTokensWanted || !listed || !this.#o.rooms.get(meetingId)?.participantCount) return;
-    const now = Date.now();
-    for (const [peerNodeId, entry] of listed) {
-      if (this.#wants(meetingId, peerNodeId, entry, now)) {
-        this.#o.onTokensWanted();
-        return;
-      }
-    }
+    if (this.#o.onTokensWanted && listed && this.#needsToken(meetingId, listed, Date.now())) this.#o.onTokensWanted();
+  }
+
+  /** This node has a participant in `meetingId` and needs a token for some listed peer there ({@link RelayManager.#wants}). */
+  #needsToken(meetingId: string, listed: ReadonlyMap<string, Listed>, now: number): boolean {
+    if (!this.#o.rooms.get(meetingId)?.participantCount) return false;
+    for (const [peerNodeId, entry] of listed) if (this.#wants(meetingId, peerNodeId, entry, now)) return true;
+    return false;
   }
 
   /** This node dials `peerNodeId`, has no relay or dial to it, and holds no token it can present. */
