@@ -6,7 +6,7 @@
  * master secret.
  */
 import { randomUUID } from 'node:crypto';
-import { createSigner } from 'fast-jwt';
+import { Hs256Signer } from './Hs256Signer.js';
 import { deriveNodeKey } from './NodeKeys.js';
 
 /** What a join token grants. */
@@ -34,7 +34,7 @@ export interface RelayTokenRequest {
 export class JoinTokenIssuer {
   readonly #master: Buffer;
   readonly #ttlSeconds: number;
-  readonly #signers = new Map<string, (payload: Record<string, unknown>) => string>();
+  readonly #signers = new Map<string, Hs256Signer>();
 
   constructor(masterSecret: Buffer, ttlSeconds: number) {
     this.#master = masterSecret;
@@ -46,29 +46,37 @@ export class JoinTokenIssuer {
     return deriveNodeKey(this.#master, nodeId);
   }
 
-  #signer(nodeId: string): (payload: Record<string, unknown>) => string {
-    let sign = this.#signers.get(nodeId);
-    if (!sign) {
-      sign = createSigner({ key: this.nodeKey(nodeId), algorithm: 'HS256', expiresIn: this.#ttlSeconds * 1000 });
+  #signer(nodeId: string): Hs256Signer {
+    let signer = this.#signers.get(nodeId);
+    if (!signer) {
+      signer = new Hs256Signer(this.nodeKey(nodeId));
       if (this.#signers.size > 10_000) this.#signers.clear();
-      this.#signers.set(nodeId, sign);
+      this.#signers.set(nodeId, signer);
     }
-    return sign;
+    return signer;
+  }
+
+  /** `iat` and `exp` of a token issued at `now` (ms), in whole seconds as JWTs have them. */
+  #times(now: number): { iat: number; exp: number } {
+    return { iat: Math.floor(now / 1000), exp: Math.floor((now + this.#ttlSeconds * 1000) / 1000) };
   }
 
   /** A token for one participant of one meeting on `req.nodeId`, valid for the configured TTL. */
   issue(req: JoinTokenRequest): { token: string; expiresAt: Date } {
-    const sign = this.#signer(req.nodeId);
     const now = Date.now();
-    const token = sign({
+    const { iat, exp } = this.#times(now);
+    const token = this.#signer(req.nodeId).sign({
       sub: req.participantId,
       aud: req.nodeId,
       mtg: req.meetingId,
-      ...(req.appId ? { app: req.appId } : {}),
+      // Left out of the token when undefined (JSON); an empty app id is left out too.
+      app: req.appId || undefined,
       rgn: req.regionId,
       name: req.participantName,
       // randomUUID draws from a cached entropy pool: several times cheaper than randomBytes per call.
       jti: randomUUID(),
+      iat,
+      exp,
     });
     return { token, expiresAt: new Date(now + this.#ttlSeconds * 1000) };
   }
@@ -78,16 +86,18 @@ export class JoinTokenIssuer {
    * accepts it, and marked `knd: relay`, so it is no join token. Same lifetime as join tokens.
    */
   issueRelay(req: RelayTokenRequest): { token: string; expiresAt: Date } {
-    const sign = this.#signer(req.toNodeId);
     const now = Date.now();
-    const token = sign({
+    const { iat, exp } = this.#times(now);
+    const token = this.#signer(req.toNodeId).sign({
       sub: `node:${req.fromNodeId}`,
       aud: req.toNodeId,
       knd: 'relay',
       mtg: req.meetingId,
-      ...(req.appId ? { app: req.appId } : {}),
+      app: req.appId || undefined,
       rgn: req.fromRegionId,
       jti: randomUUID(),
+      iat,
+      exp,
     });
     return { token, expiresAt: new Date(now + this.#ttlSeconds * 1000) };
   }
