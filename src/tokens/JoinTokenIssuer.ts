@@ -61,10 +61,12 @@ export class JoinTokenIssuer {
     return { iat: Math.floor(now / 1000), exp: Math.floor((now + this.#ttlSeconds * 1000) / 1000) };
   }
 
-  /** A token for one participant of one meeting on `req.nodeId`, valid for the configured TTL. */
+  /**
+   * A token for one participant of one meeting on `req.nodeId`, valid for the configured TTL.
+   * `expiresAt` is the token's own `exp` (whole seconds), not a moment up to 1 s after it.
+   */
   issue(req: JoinTokenRequest): { token: string; expiresAt: Date } {
-    const now = Date.now();
-    const { iat, exp } = this.#times(now);
+    const { iat, exp } = this.#times(Date.now());
     const token = this.#signer(req.nodeId).sign({
       sub: req.participantId,
       aud: req.nodeId,
@@ -78,7 +80,7 @@ export class JoinTokenIssuer {
       iat,
       exp,
     });
-    return { token, expiresAt: new Date(now + this.#ttlSeconds * 1000) };
+    return { token, expiresAt: new Date(exp * 1000) };
   }
 
   /**
@@ -86,8 +88,7 @@ export class JoinTokenIssuer {
    * accepts it, and marked `knd: relay`, so it is no join token. Same lifetime as join tokens.
    */
   issueRelay(req: RelayTokenRequest): { token: string; expiresAt: Date } {
-    const now = Date.now();
-    const { iat, exp } = this.#times(now);
+    const { iat, exp } = this.#times(Date.now());
     const token = this.#signer(req.toNodeId).sign({
       sub: `node:${req.fromNodeId}`,
       aud: req.toNodeId,
@@ -99,6 +100,6 @@ export class JoinTokenIssuer {
       iat,
       exp,
     });
-    return { token, expiresAt: new Date(now + this.#ttlSeconds * 1000) };
+    return { token, expiresAt: new Date(exp * 1000) };
   }
 }

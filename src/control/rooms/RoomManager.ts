@@ -151,6 +151,18 @@ export class RoomManager {
     this.#d.onMeetingChanged(publicMeeting(m));
   }
 
+  #lastExpiry = { ms: Number.NaN, iso: '' };
+
+  /**
+   * `at` as ISO text. Tokens expire on whole seconds, so the joins of one second share one
+   * string (`toISOString` cost ~4 µs per join under load).
+   */
+  #iso(at: Date): string {
+    const ms = at.getTime();
+    if (ms !== this.#lastExpiry.ms) this.#lastExpiry = { ms, iso: at.toISOString() };
+    return this.#lastExpiry.iso;
+  }
+
   /** Cascading on: joins of live meetings go through the placement rule. */
   get #cascading(): boolean {
     return this.#d.cascade?.enabled === true;
@@ -254,7 +266,7 @@ export class RoomManager {
       node: { id: node.id, url: node.url },
       endpoint: node.url,
       token,
-      expiresAt: expiresAt.toISOString(),
+      expiresAt: this.#iso(expiresAt),
       fallbacks: fallbacksFor(ranked.regions, regionId),
       location: ranked.location,
       placed,
