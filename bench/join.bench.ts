@@ -9,18 +9,20 @@
  *   `X-Forwarded-For` by 127.0.0.1 (a trusted proxy), so ranking sees the whole world;
  * - bare: the same requests (same headers and body size) to a Fastify route answering
  *   `{ ok: true }`: the ceiling of HTTP + JSON on this machine;
+ * - floor: the same requests to a Fastify route that does only what any join must (digest the
+ *   key, locate the address, sign a token; `startFloor`): the most a join route could reach;
  * - burst: 5,000 joins offered within 2 s (2,500/s) to meetings nobody has joined yet, so
  *   every first join places a meeting while the others race it.
  *
- * Several rounds (default 5), each: the join and bare phases back to back, their order
- * alternating from round to round, then a burst on fresh meetings. Each measure is reported
+ * Several rounds (default 5), each: the join, bare and floor phases back to back, their order
+ * rotating from round to round, then a burst on fresh meetings. Each measure is reported
  * as min / median / max over the rounds (per-round ratios: join and bare of the same round);
  * targets are judged on the median.
  *
  * autocannon runs in a child process so the load generator does not share the server's
  * event loop. A benchmark, not a test: nothing here asserts a target.
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { spawn } from 'node:child_process';
@@ -52,6 +54,8 @@ export interface BenchJoinOptions {
    * joins from all over the world grow each meeting onto a node of each of their regions.
    */
   cascade?: boolean;
+  /** Also measure the floor route (`startFloor`) in every round (default on). */
+  floor?: boolean;
 }
 
 /** One autocannon phase, summarised. */
@@ -87,7 +91,7 @@ export interface JoinBenchResult extends BenchResult {
   bare: PhaseResult;
   /** The round with the median burst p99. */
   burst: BurstResult;
-  rounds: Array<{ join: PhaseResult; bare: PhaseResult; burst: BurstResult }>;
+  rounds: Array<{ join: PhaseResult; bare: PhaseResult; floor?: PhaseResult; burst: BurstResult }>;
   spread: {
     /** join / bare requests per second, per round. */
     ratio: Spread;
@@ -106,6 +110,10 @@ export interface JoinBenchResult extends BenchResult {
     burstP99Ms: Spread;
     /** errors + non-2xx + timeouts. */
     burstErrors: Spread;
+    /** floor / bare requests per second, per round: the most any join route reaches here. */
+    floorRatio?: Spread;
+    floorReqPerSec?: Spread;
+    floorCpuUsPerAnswer?: Spread;
     joinErrors: Spread;
   };
 }
@@ -346,6 +354,33 @@ async function startBare(): Promise<{ url: string; close(): Promise<void> }> {
   return { url: `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`, close: () => app.close() };
 }
 
+/**
+ * The floor of a join: the bare route plus only what any join has to do, with the product's
+ * own parts and nothing else (no broker, database, limits, metrics or placement). The bearer
+ * key is digested (auth looks keys up by their SHA-256), the client address from
+ * `X-Forwarded-For` is located (the GeoIP table `meridian start` uses, with its cache), and a
+ * join token is signed and answered. What this route reaches against the bare one is the
+ * most any join route could reach on this machine.
+ */
+async function startFloor(): Promise<{ url: string; close(): Promise<void> }> {
+  const { loadConfig } = await import('../src/config/index.js');
+  const { createGeoIpLocator } = await import('../src/control/provider/GeoIpLocator.js');
+  const { JoinTokenIssuer } = await import('../src/tokens/index.js');
+  const { geoip, tokens } = loadConfig({ env: {} });
+  const locator = createGeoIpLocator(geoip);
+  const issuer = new JoinTokenIssuer(randomBytes(32), tokens.ttlSeconds);
+  const app = Fastify({ logger: false, bodyLimit: 16_384 });
+  app.post<{ Params: { meetingId: string }; Body: { participant: { id: string; name: string } } }>('/v1/meetings/:meetingId/join', async (req) => {
+    const keyDigest = createHash('sha256').update(req.headers.authorization ?? '').digest('base64url');
+    const location = locator.locate(String(req.headers['x-forwarded-for']));
+    const { token, expiresAt } = issuer.issue({ appId: keyDigest.slice(0, 8), meetingId: req.params.meetingId, participantId: req.body.participant.id, participantName: req.body.participant.name, regionId: 'us-east-1', nodeId: 'us-east-1-bench-1' });
+    return { token, expiresAt: expiresAt.toISOString(), location: { lat: location.lat, lon: location.lon } };
+  });
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  const addr = app.server.address();
+  return { url: `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`, close: () => app.close() };
+}
+
 /** Runs the join benchmark and returns its result (see the file header). */
 export async function benchJoin(opts: BenchJoinOptions = {}): Promise<JoinBenchResult> {
   const connections = opts.connections ?? 50;
@@ -363,6 +398,7 @@ export async function benchJoin(opts: BenchJoinOptions = {}): Promise<JoinBenchR
   if (opts.url && !opts.appKey) throw new Error('benchJoin: appKey is required with url');
   const target: Target = opts.url ? { url: opts.url.replace(/\/+$/, ''), appKey: opts.appKey!, close: async () => {} } : await startPlatform(opts.cascade ?? true);
   const bare = await startBare();
+  const floor = opts.floor === false ? undefined : await startFloor();
   try {
     const steadyPrefix = `bench-${run}-`;
     const burstPrefix = (r: number) => `burst-${run}-${r}-`;
@@ -374,6 +410,7 @@ export async function benchJoin(opts: BenchJoinOptions = {}): Promise<JoinBenchR
     // Warm-up: JIT, key cache, GeoIP cache of the first addresses, first placements.
     await runLoad({ ...common, url: target.url, prefix: steadyPrefix, meetings, durationSec: 2 });
     await runLoad({ ...common, url: bare.url, prefix: steadyPrefix, meetings, durationSec: 2 });
+    if (floor) await runLoad({ ...common, url: floor.url, prefix: steadyPrefix, meetings, durationSec: 2 });
 
     const out: JoinBenchResult['rounds'] = [];
     for (let r = 0; r < rounds; r++) {
@@ -383,15 +420,16 @@ export async function benchJoin(opts: BenchJoinOptions = {}): Promise<JoinBenchR
         const cpu = process.cpuUsage(cpu0);
         return opts.url ? res : { ...res, cpuUsPerAnswer: Math.round((cpu.user + cpu.system) / Math.max(1, res.requests)) };
       };
-      let join: PhaseResult;
-      let bareRes: PhaseResult;
-      if (r % 2 === 0) {
-        join = await phase(target.url);
-        bareRes = await phase(bare.url);
-      } else {
-        bareRes = await phase(bare.url);
-        join = await phase(target.url);
+      // The phases in turn, each round starting one further along.
+      const urls = [target.url, bare.url, ...(floor ? [floor.url] : [])];
+      const res = new Map<string, PhaseResult>();
+      for (let k = 0; k < urls.length; k++) {
+        const url = urls[(r + k) % urls.length]!;
+        res.set(url, await phase(url));
       }
+      const join = res.get(target.url)!;
+      const bareRes = res.get(bare.url)!;
+      const floorRes = floor ? res.get(floor.url) : undefined;
       // Burst: meetings in order, joiners of each meeting back to back, offered at a fixed rate.
       const b = await runLoad({
         ...common,
@@ -405,7 +443,7 @@ export async function benchJoin(opts: BenchJoinOptions = {}): Promise<JoinBenchR
       });
       const placements = await countLive(target.url, target.appKey, burstPrefix(r), burstMeetings);
       const answeredInTime = b.requests >= burst.joins && b.non2xx === 0 && b.errors === 0 && b.timeouts === 0 && b.lastAnswerSec * 1000 <= answerWithinMs;
-      out.push({ join, bare: bareRes, burst: { ...b, offered: burst.joins, withinMs: burst.withinMs, answeredInTime, answerWithinMs, placements } });
+      out.push({ join, bare: bareRes, ...(floorRes ? { floor: floorRes } : {}), burst: { ...b, offered: burst.joins, withinMs: burst.withinMs, answeredInTime, answerWithinMs, placements } });
     }
 
     const ratios = out.map((x) => x.join.reqPerSec / x.bare.reqPerSec);
@@ -427,6 +465,13 @@ export async function benchJoin(opts: BenchJoinOptions = {}): Promise<JoinBenchR
       burstP99Ms: spread(out.map((x) => x.burst.p99Ms)),
       burstErrors: spread(out.map((x) => x.burst.errors + x.burst.non2xx + x.burst.timeouts)),
       joinErrors: spread(out.map((x) => x.join.errors + x.join.non2xx + x.join.timeouts)),
+      ...(floor
+        ? {
+            floorRatio: spread(out.map((x) => x.floor!.reqPerSec / x.bare.reqPerSec)),
+            floorReqPerSec: spread(out.map((x) => x.floor!.reqPerSec)),
+            ...(opts.url ? {} : { floorCpuUsPerAnswer: spread(out.map((x) => x.floor!.cpuUsPerAnswer!)) }),
+          }
+        : {}),
     };
     const byRatio = [...out].sort((a, b) => a.join.reqPerSec / a.bare.reqPerSec - b.join.reqPerSec / b.bare.reqPerSec)[out.length >> 1]!;
     const byBurst = [...out].sort((a, b) => a.burst.p99Ms - b.burst.p99Ms)[out.length >> 1]!;
@@ -437,9 +482,9 @@ export async function benchJoin(opts: BenchJoinOptions = {}): Promise<JoinBenchR
       opsPerSec: sp.joinReqPerSec.median,
       ratio,
       notes:
-        `${connections} connections; ${rounds} rounds, each a ${durationSec} s join phase and a ${durationSec} s bare phase (order alternating from round to round) after a 2 s warm-up of each, then a burst; ` +
+        `${connections} connections; ${rounds} rounds, each a ${durationSec} s phase of the join, the bare route${floor ? ' and the floor route' : ''} (the order rotating from round to round) after a 2 s warm-up of each, then a burst; ` +
         `${meetings} meetings × ${joiners} joiners, random public IPv4 per request via X-Forwarded-For from trusted 127.0.0.1; ` +
-        `bare = same requests to a Fastify route returning {ok:true}. Burst: ${burst.joins} joins offered at ${Math.ceil(burst.joins / (burst.withinMs / 1000))}/s to ${burstMeetings} fresh unplaced meetings × ${burstJoiners} joiners per round (autocannon paces each connection per second: half the joins are offered at the start, half 1 s later; the first joins of all meetings come first), timed from starting the load generator to the last answer ` +
+        `bare = same requests to a Fastify route returning {ok:true}${floor ? '; floor = same requests to a Fastify route that digests the key, locates the address in the GeoIP table and signs a join token, nothing else' : ''}. Burst: ${burst.joins} joins offered at ${Math.ceil(burst.joins / (burst.withinMs / 1000))}/s to ${burstMeetings} fresh unplaced meetings × ${burstJoiners} joiners per round (autocannon paces each connection per second: half the joins are offered at the start, half 1 s later; the first joins of all meetings come first), timed from starting the load generator to the last answer ` +
         `(placed per round: ${out.map((x) => x.burst.placements).join(', ')}). Platform: ${opts.url ? opts.url : `embedded, in-process (PGlite in memory), one node in each of the AWS regions, cascading ${opts.cascade ?? true ? 'on' : 'off'}`}; load generator in a child process. Node ${process.version}.`,
       variants: [
         { name: 'steady joins', opsPerSec: sp.joinReqPerSec.median, ratio },
@@ -453,6 +498,7 @@ export async function benchJoin(opts: BenchJoinOptions = {}): Promise<JoinBenchR
     };
   } finally {
     await bare.close();
+    await floor?.close();
     await target.close();
   }
 }

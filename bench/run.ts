@@ -46,7 +46,7 @@ const benches: Bench[] = [
       const r = await benchJoin();
       // The same with every meeting on one node: what cascading adds to the join path when
       // joiners come from every region (each meeting grows a node per region they come from).
-      const single = await benchJoin({ cascade: false, rounds: 3 });
+      const single = await benchJoin({ cascade: false, rounds: 3, floor: false });
       const sp = r.spread;
       const sp1 = single.spread;
       const b = r.burst;
@@ -72,6 +72,9 @@ const benches: Bench[] = [
           `| server CPU per answer, join µs | ${fmtSpread(sp.joinCpuUsPerAnswer!)} |`,
           `| server CPU per answer, bare µs | ${fmtSpread(sp.bareCpuUsPerAnswer!)} |`,
           `| bare CPU / join CPU per answer, same round | ${fmtSpread(sp.cpuRatio!, 2)} |`,
+          `| floor route (key digest, GeoIP lookup, token signature; nothing else), requests/s | ${fmtSpread(sp.floorReqPerSec!)} |`,
+          `| floor / bare throughput, same round | ${fmtSpread(sp.floorRatio!, 2)} |`,
+          `| server CPU per answer, floor µs | ${fmtSpread(sp.floorCpuUsPerAnswer!)} |`,
           '',
           `The same with cascading off (\`cascade.enabled: false\`: every meeting on one node), ${sp1.ratio.n} rounds, same load:`,
           '',
