@@ -20,11 +20,11 @@ import { randomBytes } from 'node:crypto';
 // Each CPU sample is charged to one step of the join: walking its stack from the leaf
 // towards the root, the first frame that belongs to a step (by file, sometimes by function)
 // decides. Node internals, crypto, buffers and lru-cache belong to no step: they are charged
-// to whoever called them (an HMAC under fast-jwt is token signing; a SHA-256 under the
+// to whoever called them (an HMAC under the token signer is token signing; a SHA-256 under the
 // authenticator is auth). Samples with no step above them are the HTTP exchange (Node http /
 // net / socket writes under Fastify) or the garbage collector.
 const STEPS = [
-  ['token signing (fast-jwt HS256, jti)', (u) => /fast-jwt|dist\/tokens\//.test(u)],
+  ['token signing (HS256, jti)', (u) => /fast-jwt|dist\/tokens\//.test(u)],
   ['ranking (GeoIP lookup, rank())', (u) => /maxmind|mmdb-lib|dist\/control\/provider\//.test(u)],
   ['database (PGlite, Kysely)', (u) => /@electric-sql|kysely|^wasm:|dist\/storage\//.test(u)],
   ['rate limits (@fastify/rate-limit)', (u) => /@fastify\/rate-limit|toad-cache|dist\/gateway\/rateLimits/.test(u)],
