@@ -87,10 +87,10 @@ function databaseSource(url: string, dataDir: string): DatabaseSource {
   return url ? { kind: 'postgres', url } : { kind: 'pglite', dataDir };
 }
 
-function opener(source: DatabaseSource | undefined, afterOpen: () => void = () => {}): Deployment['openDatabase'] {
+function opener(source: DatabaseSource | undefined, afterOpen: () => void = () => {}, logger?: Logger): Deployment['openDatabase'] {
   return async (forWhat) => {
     if (!source) throw new ConfigError('databaseUrl', `${forWhat} needs MERIDIAN_DATABASE_URL (e.g. postgres://meridian@db:5432/meridian); every copy must share one database`);
-    const database = source.kind === 'postgres' ? await createDatabase({ url: source.url, dataDir: '' }) : await createDatabase({ url: '', dataDir: source.dataDir });
+    const database = source.kind === 'postgres' ? await createDatabase({ url: source.url, dataDir: '' }) : await createDatabase({ url: '', dataDir: source.dataDir, maintenance: { logger } });
     afterOpen();
     return database;
   };
@@ -137,7 +137,7 @@ function embedded(config: Readonly<Config>, clock: Clock, logger: Logger): Deplo
     readiness: 'wait-all',
     nodePortBase,
     // After PGlite opened: it unpacks its initial files with its own modes.
-    openDatabase: opener(database, secureDataDir),
+    openDatabase: opener(database, secureDataDir, logger),
     async tokenSecret(handle) {
       if (handle.kind !== 'pglite' || config.dataDir === 'memory://') return sharedTokenSecret(config, handle);
       return embeddedTokenSecret(config.dataDir, handle, config.tokens.secret, logger);

@@ -13,6 +13,7 @@ import type { Database } from './schema.js';
 import { withStorageErrors } from './errors.js';
 import { MIGRATIONS } from './migrations/index.js';
 import { EMBEDDED_POSTGRES_SETTINGS, initPgliteDataDirInChild, useEmbeddedWasmTiering } from './pgliteSettings.js';
+import { EmbeddedMaintenance, type EmbeddedMaintenanceOptions } from './EmbeddedMaintenance.js';
 
 /** An open database and how to close it. */
 export interface DatabaseHandle {
@@ -34,6 +35,11 @@ export interface DatabaseOptions {
    * hanging them. Default 3 s; migrations are exempt (own connection, no limit).
    */
   queryTimeoutMs?: number;
+  /**
+   * PGlite only: its tables are vacuumed and analyzed as they grow (EmbeddedMaintenance.ts),
+   * since the embedded engine has no autovacuum. `false` turns that off.
+   */
+  maintenance?: EmbeddedMaintenanceOptions | false;
 }
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };
@@ -99,11 +105,16 @@ export async function createDatabase(opts: DatabaseOptions): Promise<DatabaseHan
     await migrationDb?.destroy().catch(() => {});
   }
 
+  const maintenance = kind === 'pglite' && opts.maintenance !== false ? new EmbeddedMaintenance(db, opts.maintenance) : undefined;
+  maintenance?.start();
   let closed: Promise<void> | undefined;
   return {
     db,
     kind,
-    close: () => (closed ??= db.destroy()),
+    close: () => (closed ??= (async () => {
+      await maintenance?.stop();
+      await db.destroy();
+    })()),
   };
 }
 
