@@ -113,6 +113,8 @@ export interface JoinBenchResult extends BenchResult {
     /** floor / bare requests per second, per round: the most any join route reaches here. */
     floorRatio?: Spread;
     floorReqPerSec?: Spread;
+    /** floor p99 / bare p99, per round. */
+    floorP99Ratio?: Spread;
     floorCpuUsPerAnswer?: Spread;
     joinErrors: Spread;
   };
@@ -469,6 +471,7 @@ export async function benchJoin(opts: BenchJoinOptions = {}): Promise<JoinBenchR
         ? {
             floorRatio: spread(out.map((x) => x.floor!.reqPerSec / x.bare.reqPerSec)),
             floorReqPerSec: spread(out.map((x) => x.floor!.reqPerSec)),
+            floorP99Ratio: spread(out.map((x) => x.floor!.p99Ms / Math.max(1, x.bare.p99Ms))),
             ...(opts.url ? {} : { floorCpuUsPerAnswer: spread(out.map((x) => x.floor!.cpuUsPerAnswer!)) }),
           }
         : {}),
