@@ -56,18 +56,26 @@ export class JoinTokenIssuer {
     return signer;
   }
 
-  /** `iat` and `exp` of a token issued at `now` (ms), in whole seconds as JWTs have them. */
-  #times(now: number): { iat: number; exp: number } {
-    return { iat: Math.floor(now / 1000), exp: Math.floor((now + this.#ttlSeconds * 1000) / 1000) };
+  /**
+   * Signs `claims` for `nodeId` with a fresh `jti` and this issuer's lifetime. `expiresAt` is
+   * the token's own `exp` (whole seconds, as JWTs have it), not a moment up to 1 s after it.
+   */
+  #mint(nodeId: string, claims: Record<string, string | undefined>): { token: string; expiresAt: Date } {
+    const now = Date.now();
+    const exp = Math.floor((now + this.#ttlSeconds * 1000) / 1000);
+    const token = this.#signer(nodeId).sign({
+      ...claims,
+      // randomUUID draws from a cached entropy pool: several times cheaper than randomBytes per call.
+      jti: randomUUID(),
+      iat: Math.floor(now / 1000),
+      exp,
+    });
+    return { token, expiresAt: new Date(exp * 1000) };
   }
 
-  /**
-   * A token for one participant of one meeting on `req.nodeId`, valid for the configured TTL.
-   * `expiresAt` is the token's own `exp` (whole seconds), not a moment up to 1 s after it.
-   */
+  /** A token for one participant of one meeting on `req.nodeId`, valid for the configured TTL. */
   issue(req: JoinTokenRequest): { token: string; expiresAt: Date } {
-    const { iat, exp } = this.#times(Date.now());
-    const token = this.#signer(req.nodeId).sign({
+    return this.#mint(req.nodeId, {
       sub: req.participantId,
       aud: req.nodeId,
       mtg: req.meetingId,
@@ -75,12 +83,7 @@ export class JoinTokenIssuer {
       app: req.appId || undefined,
       rgn: req.regionId,
       name: req.participantName,
-      // randomUUID draws from a cached entropy pool: several times cheaper than randomBytes per call.
-      jti: randomUUID(),
-      iat,
-      exp,
     });
-    return { token, expiresAt: new Date(exp * 1000) };
   }
 
   /**
@@ -88,18 +91,13 @@ export class JoinTokenIssuer {
    * accepts it, and marked `knd: relay`, so it is no join token. Same lifetime as join tokens.
    */
   issueRelay(req: RelayTokenRequest): { token: string; expiresAt: Date } {
-    const { iat, exp } = this.#times(Date.now());
-    const token = this.#signer(req.toNodeId).sign({
+    return this.#mint(req.toNodeId, {
       sub: `node:${req.fromNodeId}`,
       aud: req.toNodeId,
       knd: 'relay',
       mtg: req.meetingId,
       app: req.appId || undefined,
       rgn: req.fromRegionId,
-      jti: randomUUID(),
-      iat,
-      exp,
     });
-    return { token, expiresAt: new Date(exp * 1000) };
   }
 }
