@@ -26,7 +26,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { spawn } from 'node:child_process';
-import Fastify from 'fastify';
+import Fastify, { type FastifyInstance } from 'fastify';
 import { prngUint32 } from '../test/helpers/prng.js';
 import { UNLIMITED_OVERRIDES } from '../test/helpers/limits.js';
 import type { BenchResult } from './rank.bench.js';
@@ -351,6 +351,11 @@ async function countLive(url: string, key: string, prefix: string, n: number): P
 async function startBare(): Promise<{ url: string; close(): Promise<void> }> {
   const app = Fastify({ logger: false, bodyLimit: 16_384 });
   app.post('/v1/meetings/:meetingId/join', async () => ({ ok: true }));
+  return listenOnLoopback(app);
+}
+
+/** Starts `app` on a free loopback port. */
+async function listenOnLoopback(app: FastifyInstance): Promise<{ url: string; close(): Promise<void> }> {
   await app.listen({ port: 0, host: '127.0.0.1' });
   const addr = app.server.address();
   return { url: `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`, close: () => app.close() };
@@ -378,9 +383,7 @@ async function startFloor(): Promise<{ url: string; close(): Promise<void> }> {
     const { token, expiresAt } = issuer.issue({ appId: keyDigest.slice(0, 8), meetingId: req.params.meetingId, participantId: req.body.participant.id, participantName: req.body.participant.name, regionId: 'us-east-1', nodeId: 'us-east-1-bench-1' });
     return { token, expiresAt: expiresAt.toISOString(), location: { lat: location.lat, lon: location.lon } };
   });
-  await app.listen({ port: 0, host: '127.0.0.1' });
-  const addr = app.server.address();
-  return { url: `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`, close: () => app.close() };
+  return listenOnLoopback(app);
 }
 
 /** Runs the join benchmark and returns its result (see the file header). */
